@@ -1,0 +1,74 @@
+# MBCAS build. `make test` on a fresh Debian 12 machine installs what it
+# needs (root), compiles the BPF object, builds and runs every test.
+#
+#   make deps     install system packages, mount bpffs and tracefs (idempotent)
+#   make bpf      compile bpf/mbcas.bpf.c and generate the libbpf skeleton
+#   make build    release build of the mbcas binary (.build/release/mbcas)
+#   make test     the whole test suite (BPF tests need root)
+#   make bench-probe   BPF cost and push latency figures
+#
+# Quiet by default; V=1 shows the commands.
+
+.DELETE_ON_ERROR:
+.PHONY: all deps bpf build test bench-probe clean
+
+ARCH := $(shell uname -m | sed -e 's/x86_64/x86/' -e 's/aarch64/arm64/')
+# The clang shipped with the Swift toolchain: Debian's clang 14 crashes on
+# CO-RE bitfield relocations.
+SWIFT := $(shell command -v swift)
+CLANG ?= $(dir $(realpath $(SWIFT)))clang
+OBJCOPY ?= $(dir $(realpath $(SWIFT)))llvm-objcopy
+BPFTOOL ?= bpftool
+SWIFT_BUILD_FLAGS ?=
+
+OUTPUT := bpf/.output
+SKELETON := Sources/CKernelProbe/generated/mbcas.skel.h
+BPF_SOURCES := bpf/mbcas.bpf.c bpf/mbcas.h $(wildcard bpf/include/*.h)
+DEB_PACKAGES := libbpf-dev libelf-dev zlib1g-dev libcurl4-openssl-dev linux-libc-dev bpftool stress-ng util-linux
+
+ifeq ($(V),1)
+Q :=
+msg :=
+else
+Q := @
+msg = @printf '  %-8s %s\n' "$(1)" "$(2)";
+endif
+
+all: build
+
+deps:
+	$(Q)scripts/install-deps $(DEB_PACKAGES)
+
+bpf: $(SKELETON)
+
+$(OUTPUT)/mbcas.bpf.o: $(BPF_SOURCES) | $(OUTPUT)
+	$(call msg,BPF,$@)
+	$(Q)$(CLANG) -g -O2 -Wall -Werror -target bpf -D__TARGET_ARCH_$(ARCH) \
+		-Ibpf/include -Ibpf -I/usr/include/$(shell uname -m)-linux-gnu \
+		-c bpf/mbcas.bpf.c -o $@.debug
+	$(Q)$(OBJCOPY) --strip-debug $@.debug $@.stripped  # BTF stays: CO-RE needs it
+	$(Q)$(BPFTOOL) gen object $@ $@.stripped
+	$(Q)rm -f $@.debug $@.stripped
+
+$(SKELETON): $(OUTPUT)/mbcas.bpf.o
+	$(call msg,GEN-SKEL,$@)
+	$(Q)mkdir -p $(dir $@)
+	$(Q)$(BPFTOOL) gen skeleton $< name mbcas_bpf > $@
+
+$(OUTPUT):
+	$(Q)mkdir -p $@
+
+build: bpf
+	$(call msg,SWIFT,release build)
+	$(Q)swift build -c release $(SWIFT_BUILD_FLAGS)
+
+# Tests run one at a time: the BPF tests load the CPU and must not disturb each other.
+test: deps bpf
+	$(call msg,SWIFT,test)
+	$(Q)swift test --no-parallel $(SWIFT_BUILD_FLAGS)
+
+bench-probe: deps build
+	$(Q)scripts/bench-probe
+
+clean:
+	$(Q)rm -rf $(OUTPUT) $(dir $(SKELETON)) .build

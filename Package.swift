@@ -1,0 +1,88 @@
+// swift-tools-version: 6.0
+//
+// MBCAS: moves CPU between co-located containers the moment the kernel says
+// one is starving. One module per part of the architecture:
+//
+//   CKernelProbe  C: libbpf, the kernel/user ABI (bpf/mbcas.h), the embedded BPF skeleton
+//   KernelProbe   loads the probes, consumes the ring buffer, reads the cumulative maps
+//   Cgroups       cgroup v1/v2 files, cgroup ids, kubelet path parsing
+//   Market        allocator (exact water-filling), demand model, safety rules, guardrail
+//   mbcas         the command-line tool (probe, allocate, ...)
+//
+// The BPF object is compiled ahead of time by `make bpf`, which writes the
+// skeleton to Sources/CKernelProbe/generated/ before `swift build` runs.
+import PackageDescription
+
+let package = Package(
+    name: "mbcas",
+    platforms: [.macOS(.v15)],
+    products: [
+        .executable(name: "mbcas", targets: ["mbcas"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.0"),
+        .package(url: "https://github.com/apple/swift-log.git", from: "1.16.0"),
+        .package(url: "https://github.com/apple/swift-system.git", from: "1.8.0"),
+        .package(url: "https://github.com/HdrHistogram/hdrhistogram-swift.git", from: "0.2.0"),
+    ],
+    targets: [
+        .target(
+            name: "CKernelProbe",
+            cSettings: [
+                .headerSearchPath("generated"),
+                .unsafeFlags(["-Wall", "-Werror"]),
+            ],
+            linkerSettings: [
+                .linkedLibrary("bpf"),
+                .linkedLibrary("elf"),
+                .linkedLibrary("z"),
+            ]
+        ),
+        .target(
+            name: "KernelProbe",
+            dependencies: [
+                "CKernelProbe",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "SystemPackage", package: "swift-system"),
+            ]
+        ),
+        .target(
+            name: "Cgroups",
+            dependencies: [.product(name: "SystemPackage", package: "swift-system")]
+        ),
+        .executableTarget(
+            name: "mbcas",
+            dependencies: [
+                "KernelProbe",
+                "Cgroups",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        // Benchmarks: print median, p99 and a same-run baseline; never assert timings.
+        .executableTarget(
+            name: "mbcas-bench",
+            dependencies: [
+                "KernelProbe", "Cgroups", "TestSupport",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Histogram", package: "hdrhistogram-swift"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        // Shared by the test targets only: the privileged-test gate, CPU burners, temporary cgroups.
+        .target(
+            name: "TestSupport",
+            dependencies: ["Cgroups", "KernelProbe"]
+        ),
+        .testTarget(
+            name: "CgroupsTests",
+            dependencies: ["Cgroups", "TestSupport"]
+        ),
+        .testTarget(
+            name: "KernelProbeTests",
+            dependencies: ["KernelProbe", "CKernelProbe", "Cgroups", "TestSupport", "mbcas",
+                           .product(name: "Logging", package: "swift-log")]
+        ),
+    ],
+    swiftLanguageModes: [.v6]
+)

@@ -1,0 +1,124 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import CKernelProbe
+import SystemPackage
+
+/// Reads the probe's cumulative maps: either those of a probe this process
+/// loaded, or those a running agent pinned in bpffs (`mbcas top`).
+public final class CumulativeMaps: Sendable {
+    private let statsFD: Int32
+    private let episodesFD: Int32
+    private let countersFD: Int32
+    private let ownsDescriptors: Bool
+    private let possibleCPUs: Int
+
+    init(statsFD: Int32, episodesFD: Int32, countersFD: Int32, ownsDescriptors: Bool) {
+        self.statsFD = statsFD
+        self.episodesFD = episodesFD
+        self.countersFD = countersFD
+        self.ownsDescriptors = ownsDescriptors
+        self.possibleCPUs = max(1, Int(libbpf_num_possible_cpus()))
+    }
+
+    deinit {
+        if ownsDescriptors {
+            for fd in [statsFD, episodesFD, countersFD] { Glibc.close(fd) }
+        }
+    }
+
+    /// Opens the maps a running probe pinned under `pinRoot`.
+    public static func openPinned(at pinRoot: String = ProbeConfiguration.defaultPinRoot) throws(ProbeError) -> CumulativeMaps {
+        var fds: [Int32] = []
+        for name in ["cgroup_stats", "open_episodes", "counters"] {
+            let path = "\(pinRoot)/\(name)"
+            let fd = bpf_obj_get(path)
+            if fd < 0 {
+                let err = Errno(rawValue: errno)
+                fds.forEach { Glibc.close($0) }
+                if err == .noSuchFileOrDirectory {
+                    throw ProbeError(.notRunning, "no MBCAS probe maps at \(path): is `mbcas agent` or `mbcas probe` running (with the same --pin-root)?")
+                }
+                throw ProbeError(.mapAccessFailed, "cannot open pinned map \(path): \(err) (reading pinned maps needs root or CAP_BPF)")
+            }
+            fds.append(fd)
+        }
+        return CumulativeMaps(statsFD: fds[0], episodesFD: fds[1], countersFD: fds[2], ownsDescriptors: true)
+    }
+
+    /// Reads every cgroup's totals, episodes in progress and the counters.
+    public func snapshot() throws(ProbeError) -> ProbeSnapshot {
+        let now = monotonicNanoseconds()
+        var cgroups = try readCgroupStats()
+        for (cgroupID, episode) in try readOpenEpisodes() where episode.start_ns < now {
+            cgroups[cgroupID, default: CgroupStallTotals(cgroupID: cgroupID)].openThrottledNanoseconds += now - episode.start_ns
+        }
+        return ProbeSnapshot(takenAt: now, cgroups: cgroups, counters: try readCounters())
+    }
+
+    private func readCgroupStats() throws(ProbeError) -> [UInt64: CgroupStallTotals] {
+        var result: [UInt64: CgroupStallTotals] = [:]
+        var values = [mbcas_cgroup_stats](repeating: mbcas_cgroup_stats(), count: possibleCPUs)
+        for key in try keys(of: statsFD) {
+            var k = key
+            let rc = values.withUnsafeMutableBytes { bpf_map_lookup_elem(statsFD, &k, $0.baseAddress) }
+            if rc != 0 { continue }  // deleted between listing and lookup
+            var t = CgroupStallTotals(cgroupID: key)
+            for v in values {
+                t.runNanoseconds &+= v.run_ns
+                t.waitNanoseconds &+= v.wait_ns
+                t.throttledNanoseconds &+= v.throttled_ns
+                t.throttleEpisodes &+= v.nr_throttled
+                t.switches &+= v.nr_switches
+                t.waitEvents &+= v.nr_wait_events
+            }
+            result[key] = t
+        }
+        return result
+    }
+
+    private func readOpenEpisodes() throws(ProbeError) -> [(UInt64, mbcas_open_episode)] {
+        var result: [(UInt64, mbcas_open_episode)] = []
+        for key in try keys(of: episodesFD) {
+            var k = key
+            var value = mbcas_open_episode()
+            if bpf_map_lookup_elem(episodesFD, &k, &value) == 0 {
+                result.append((value.cgroup_id, value))
+            }
+        }
+        return result
+    }
+
+    private func readCounters() throws(ProbeError) -> ProbeCounters {
+        var key: UInt32 = 0
+        var values = [mbcas_counters](repeating: mbcas_counters(), count: possibleCPUs)
+        let rc = values.withUnsafeMutableBytes { bpf_map_lookup_elem(countersFD, &key, $0.baseAddress) }
+        guard rc == 0 else {
+            throw ProbeError(.mapAccessFailed, "cannot read the counters map: \(Errno(rawValue: errno))")
+        }
+        var c = ProbeCounters()
+        for v in values {
+            c.eventsPushed &+= v.events_pushed
+            c.ringBufferDrops &+= v.ringbuf_drops
+            c.mapFull &+= v.map_full
+        }
+        return c
+    }
+
+    /// Lists a hash map's 8-byte keys.
+    private func keys(of fd: Int32) throws(ProbeError) -> [UInt64] {
+        var keys: [UInt64] = []
+        var next: UInt64 = 0
+        var rc = bpf_map_get_next_key(fd, nil, &next)
+        while rc == 0 {
+            keys.append(next)
+            var previous = next
+            rc = bpf_map_get_next_key(fd, &previous, &next)
+        }
+        let err = Errno(rawValue: errno)
+        guard err == .noSuchFileOrDirectory else {
+            throw ProbeError(.mapAccessFailed, "cannot list map keys: \(err)")
+        }
+        return keys
+    }
+}

@@ -1,0 +1,180 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import CKernelProbe
+import Logging
+import Synchronization
+import SystemPackage
+
+/// The loaded MBCAS probes: CO-RE programs on the scheduler's raw
+/// tracepoints that count per-cgroup run time, run-queue wait and CFS
+/// throttling, and push stalls through a ring buffer.
+///
+/// Lifecycle, in this order: `load` (open, configure, load, pin), `attach`,
+/// `makeConsumer` + `start`, read `maps.snapshot()` as often as wanted,
+/// then `close` (detach; unpin unless asked to keep the pins).
+public final class KernelProbe: Sendable {
+    /// What the probe was loaded with.
+    public let configuration: ProbeConfiguration
+    /// The cumulative maps (the source of truth; events are hints).
+    public let maps: CumulativeMaps
+    /// The program set the kernel accepted (`.btf` or `.rawTracepoint`).
+    public let attachMode: AttachMode
+    private let handle: Mutex<Handle?>
+    private let logger: Logger
+
+    /// The libbpf skeleton. Unchecked: it is only touched under `handle`'s lock.
+    private struct Handle: @unchecked Sendable { let pointer: OpaquePointer }
+
+    /// Loads the embedded BPF object into the kernel and pins its maps under
+    /// `configuration.pinRoot`. Maps already pinned there by an earlier run
+    /// are reused, so totals continue across restarts.
+    public static func load(_ configuration: ProbeConfiguration, logger: Logger) throws(ProbeError) -> KernelProbe {
+        try configuration.validate()
+        try Preflight.check(configuration)
+        LibbpfLog.install(logger)
+
+        var handle: OpaquePointer?
+        LibbpfLog.beginCapture()
+        let rc = configuration.pinRoot.withCString { pinRoot -> Int32 in
+            let mode = switch configuration.attachMode {
+            case .automatic: MBCAS_ATTACH_AUTO
+            case .btf: MBCAS_ATTACH_BTF
+            case .rawTracepoint: MBCAS_ATTACH_RAW
+            }
+            var config = mbcas_probe_config(
+                attach_mode: mode.rawValue,
+                pin_root: pinRoot,
+                ringbuf_bytes: configuration.ringBufferBytes,
+                filter_cgroups: configuration.filterCgroups ? 1 : 0,
+                wait_threshold_ns: configuration.waitThresholdNanoseconds,
+                wait_window_ns: configuration.waitWindowNanoseconds)
+            return mbcas_probe_open_and_load(&config, &handle)
+        }
+        let libbpfOutput = LibbpfLog.endCapture()
+        guard rc == 0, let handle else {
+            throw loadError(rc, libbpfOutput: libbpfOutput, configuration: configuration)
+        }
+        let probe = KernelProbe(configuration: configuration, handle: handle, logger: logger)
+        logger.info("probe loaded", metadata: [
+            "programs": "\(probe.attachMode == .btf ? "tp_btf" : "raw_tp")",
+            "pin_root": "\(configuration.pinRoot)",
+            "ringbuf_bytes": "\(configuration.ringBufferBytes)",
+            "wait_threshold_ns": "\(configuration.waitThresholdNanoseconds)",
+        ])
+        return probe
+    }
+
+    private init(configuration: ProbeConfiguration, handle: OpaquePointer, logger: Logger) {
+        self.configuration = configuration
+        self.handle = Mutex(Handle(pointer: handle))
+        self.attachMode = mbcas_probe_attach_mode(handle) == Int32(MBCAS_ATTACH_RAW.rawValue) ? .rawTracepoint : .btf
+        self.logger = logger
+        self.maps = CumulativeMaps(
+            statsFD: mbcas_probe_map_fd(handle, MBCAS_MAP_CGROUP_STATS),
+            episodesFD: mbcas_probe_map_fd(handle, MBCAS_MAP_OPEN_EPISODES),
+            countersFD: mbcas_probe_map_fd(handle, MBCAS_MAP_COUNTERS),
+            ownsDescriptors: false)
+    }
+
+    deinit { close(keepPins: true) }
+
+    /// Attaches every program; from now on the kernel counts and pushes.
+    public func attach() throws(ProbeError) {
+        let rc = try withHandle { h in mbcas_probe_attach(h) }
+        guard rc == 0 else {
+            throw ProbeError(.attachFailed, "cannot attach the probes to the sched_* raw tracepoints: \(Errno(rawValue: -rc))")
+        }
+        logger.info("probe attached", metadata: ["tracepoints": "sched_switch, sched_wakeup, sched_wakeup_new, sched_process_exit"])
+    }
+
+    /// Creates the consumer of pushed events; call `start()` on it.
+    public func makeConsumer(handler: @escaping @Sendable (StallEvent) -> Void) throws(ProbeError) -> RingBufferConsumer {
+        let fd = try withHandle { h in mbcas_probe_map_fd(h, MBCAS_MAP_EVENTS) }
+        return try RingBufferConsumer(mapFD: fd, pollTimeoutMilliseconds: configuration.pollTimeoutMilliseconds,
+                                      handler: handler)
+    }
+
+    /// Adds cgroups to watch (with `filterCgroups`; otherwise everything is watched).
+    public func watch(cgroupIDs: some Sequence<UInt64>) throws(ProbeError) {
+        let fd = try withHandle { h in mbcas_probe_map_fd(h, MBCAS_MAP_WATCHED_CGROUPS) }
+        for id in cgroupIDs {
+            var key = id
+            var one: UInt8 = 1
+            guard bpf_map_update_elem(fd, &key, &one, UInt64(BPF_ANY)) == 0 else {
+                throw ProbeError(.mapAccessFailed, "cannot watch cgroup \(id): \(Errno(rawValue: errno))")
+            }
+        }
+    }
+
+    /// Stops watching a cgroup (it was removed, or is no longer managed).
+    public func unwatch(cgroupID: UInt64) {
+        guard let fd = try? withHandle({ h in mbcas_probe_map_fd(h, MBCAS_MAP_WATCHED_CGROUPS) }) else { return }
+        var key = cgroupID
+        _ = bpf_map_delete_elem(fd, &key)
+    }
+
+    /// The kernel's accounting of each program's cost (zero unless a
+    /// `BPFStatisticsSession` is alive).
+    public func programStats() -> [ProgramRunStats] {
+        (try? withHandle { h in
+            (0..<mbcas_probe_program_count(h)).compactMap { i -> ProgramRunStats? in
+                let name = mbcas_probe_program_name(h, i).map { String(cString: $0) } ?? "program\(i)"
+                return programRunStats(fd: mbcas_probe_program_fd(h, i), name: name)
+            }
+        }) ?? []
+    }
+
+    /// Detaches the programs and frees the kernel objects. With `keepPins`
+    /// the cumulative maps stay in bpffs (a restarted agent continues from
+    /// them); otherwise they are removed. Safe to call twice.
+    public func close(keepPins: Bool) {
+        let taken = handle.withLock { h -> Handle? in
+            defer { h = nil }
+            return h
+        }
+        guard let h = taken?.pointer else { return }
+        if !keepPins {
+            mbcas_probe_unpin(h)
+            rmdir(configuration.pinRoot)  // only succeeds when empty: other files are not ours
+        }
+        mbcas_probe_destroy(h)
+        logger.info("probe detached", metadata: ["pins": "\(keepPins ? "kept" : "removed")"])
+    }
+
+    private func withHandle<T: Sendable>(_ body: (OpaquePointer) -> T) throws(ProbeError) -> T {
+        let result: T? = handle.withLock { h in h.map { body($0.pointer) } }
+        guard let result else { throw ProbeError(.loadFailed, "the probe was closed") }
+        return result
+    }
+
+    private static func loadError(_ rc: Int32, libbpfOutput: String, configuration: ProbeConfiguration) -> ProbeError {
+        let err = Errno(rawValue: -rc)
+        if libbpfOutput.contains("-- BEGIN PROG LOAD LOG --") {
+            let path = "/tmp/mbcas-verifier-\(getpid()).log"
+            let saved = (try? writeFile(path, libbpfOutput)) != nil
+            return ProbeError(.verifierRejected, """
+                the kernel's BPF verifier rejected the probe (\(err)); \
+                \(saved ? "its log is in \(path)" : "the log could not be saved to \(path)"). \
+                This kernel may lack a feature the probe needs (BTF with sched_task_group, raw tracepoints, ring buffers: Linux 5.8+).
+                """, logPath: saved ? path : nil)
+        }
+        if err == .permissionDenied || err == .notPermitted {
+            return ProbeError(.notPrivileged, "the kernel refused to load the probe (\(err)): run as root or with CAP_BPF and CAP_PERFMON")
+        }
+        let lastLines = libbpfOutput.split(separator: "\n").suffix(3).joined(separator: " | ")
+        if libbpfOutput.contains("couldn't reuse pinned map") {
+            return ProbeError(.loadFailed, """
+                maps pinned under \(configuration.pinRoot) belong to a different probe version: \
+                stop the other agent or remove them (`rm -r \(configuration.pinRoot)`). libbpf said: \(lastLines)
+                """)
+        }
+        return ProbeError(.loadFailed, "cannot load the probe: \(err). libbpf said: \(lastLines)")
+    }
+}
+
+func writeFile(_ path: String, _ text: String) throws {
+    let fd = try FileDescriptor.open(path, .writeOnly, options: [.create, .truncate], permissions: [.ownerReadWrite])
+    defer { try? fd.close() }
+    _ = try fd.writeAll(text.utf8)
+}

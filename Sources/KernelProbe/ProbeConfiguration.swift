@@ -1,0 +1,73 @@
+/// Which programs attach: the same logic, two ways of reading kernel memory.
+public enum AttachMode: String, Sendable, CaseIterable, CustomStringConvertible {
+    /// BTF-typed tracepoints, or raw ones when the kernel refuses those.
+    case automatic = "auto"
+    /// `tp_btf`: direct loads through the kernel's typed pointers (cheapest).
+    case btf
+    /// `raw_tp`: every read through bpf_probe_read (works without tp_btf).
+    case rawTracepoint = "raw"
+
+    public var description: String { rawValue }
+}
+
+/// What the probe is told at load time.
+public struct ProbeConfiguration: Sendable, Equatable {
+    /// Which program set to load.
+    public var attachMode: AttachMode
+    /// The bpffs directory the cumulative maps are pinned in, so `bpftool`
+    /// and `mbcas top` can read them while the probe runs.
+    public var pinRoot: String
+    /// Ring-buffer size in bytes: a power of two, at least one page (4096).
+    public var ringBufferBytes: UInt32
+    /// Push a run-queue-wait event when a cgroup has waited this long on one
+    /// CPU within `waitWindowNanoseconds`.
+    public var waitThresholdNanoseconds: UInt64
+    /// The window run-queue wait is summed over before it is compared.
+    public var waitWindowNanoseconds: UInt64
+    /// Count only the cgroups passed to `KernelProbe.watch(cgroupIDs:)`
+    /// (cheaper on busy nodes); otherwise every cgroup.
+    public var filterCgroups: Bool
+    /// How long the consumer thread sleeps in epoll before it reads batched
+    /// (non-waking) events anyway: the bound on their delivery delay.
+    public var pollTimeoutMilliseconds: Int32
+
+    /// The production pin root.
+    public static let defaultPinRoot = "/sys/fs/bpf/mbcas"
+
+    /// Creates a configuration; the defaults suit a node agent.
+    public init(
+        attachMode: AttachMode = .automatic,
+        pinRoot: String = ProbeConfiguration.defaultPinRoot,
+        ringBufferBytes: UInt32 = 256 * 1024,
+        waitThresholdNanoseconds: UInt64 = 5_000_000,
+        waitWindowNanoseconds: UInt64 = 100_000_000,
+        filterCgroups: Bool = false,
+        pollTimeoutMilliseconds: Int32 = 20
+    ) {
+        self.attachMode = attachMode
+        self.pinRoot = pinRoot
+        self.ringBufferBytes = ringBufferBytes
+        self.waitThresholdNanoseconds = waitThresholdNanoseconds
+        self.waitWindowNanoseconds = waitWindowNanoseconds
+        self.filterCgroups = filterCgroups
+        self.pollTimeoutMilliseconds = pollTimeoutMilliseconds
+    }
+
+    /// Checks each field, naming the first bad one.
+    public func validate() throws(ProbeError) {
+        let bytes = ringBufferBytes
+        guard bytes >= 4096, bytes & (bytes - 1) == 0 else {
+            throw ProbeError(.invalidConfiguration,
+                             "ringBufferBytes must be a power of two of at least 4096, got \(bytes)")
+        }
+        guard waitWindowNanoseconds > 0 else {
+            throw ProbeError(.invalidConfiguration, "waitWindowNanoseconds must be positive")
+        }
+        guard pollTimeoutMilliseconds > 0 else {
+            throw ProbeError(.invalidConfiguration, "pollTimeoutMilliseconds must be positive")
+        }
+        guard pinRoot.hasPrefix("/"), pinRoot.count > 1 else {
+            throw ProbeError(.invalidConfiguration, "pinRoot must be an absolute path, got '\(pinRoot)'")
+        }
+    }
+}

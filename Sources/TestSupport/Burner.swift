@@ -1,0 +1,49 @@
+import Foundation
+
+/// A process that spins on the CPU, started inside a cgroup (it joins the
+/// cgroup before it starts burning, so all of its CPU time counts there).
+public final class Burner: @unchecked Sendable {
+    // @unchecked: Process is used from the creating test only.
+    private let process: Process
+
+    /// The burner's pid (one thread).
+    public var pid: Int32 { process.processIdentifier }
+
+    /// Starts a busy loop in the cgroup at `cgroupPath`, pinned to `cpu` if given.
+    public init(cgroupPath: String, cpu: Int? = nil) throws {
+        let loop = "while :; do :; done"
+        let spin = cpu.map { "exec taskset -c \($0) /bin/sh -c '\(loop)'" } ?? "exec /bin/sh -c '\(loop)'"
+        process = Process()
+        process.executableURL = URL(fileURLWithPath: "/bin/sh")
+        // `echo $$` moves this shell; exec keeps the pid, so the loop runs in the cgroup.
+        process.arguments = ["-c", "echo $$ > '\(cgroupPath)/cgroup.procs' && \(spin)"]
+        try process.run()
+        try waitUntilInCgroup(cgroupPath)
+    }
+
+    private func waitUntilInCgroup(_ cgroupPath: String) throws {
+        for _ in 0..<200 {
+            if let procs = try? String(contentsOfFile: "\(cgroupPath)/cgroup.procs", encoding: .utf8),
+               procs.split(separator: "\n").contains(Substring("\(pid)")) {
+                return
+            }
+            usleep(5_000)
+        }
+        throw BurnerError(message: "burner \(pid) never appeared in \(cgroupPath)/cgroup.procs")
+    }
+
+    /// Kills the burner and waits for it.
+    public func stop() {
+        guard process.isRunning else { return }
+        kill(pid, SIGKILL)
+        process.waitUntilExit()
+    }
+
+    deinit { stop() }
+}
+
+/// The burner could not be started where asked.
+public struct BurnerError: Error, CustomStringConvertible {
+    public let message: String
+    public var description: String { message }
+}

@@ -1,0 +1,118 @@
+import ArgumentParser
+import Cgroups
+import Foundation
+import Histogram
+import KernelProbe
+import Logging
+import TestSupport
+
+/// `mbcas-bench probe`: what the probes cost the kernel, and how fast a
+/// stall reaches user space. Prints figures; asserts nothing.
+struct ProbeBenchmark: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "probe",
+        abstract: "BPF cost per invocation and kernel-to-user push latency (root).",
+        discussion: """
+            1. Context-switch load (stress-ng --switch): the system-wide context-switch rate \
+            without the probe (baseline) and with it, in the same run; then the kernel's own \
+            BPF statistics (run_time_ns / run_cnt) per program.
+            2. Push latency: a CPU burner in a cgroup limited to 20 % (2 ms per 10 ms period) makes \
+            ~100 throttle episodes a second; each pushed throttle-start (wakes user space) and \
+            throttle-end (batched) is timed from bpf_ktime_get_ns() to receipt.
+            """
+    )
+
+    @Option(help: "Seconds of context-switch load per phase.")
+    var switchSeconds: Double = 5
+
+    @Option(help: "Seconds of throttling for the push-latency phase.")
+    var throttleSeconds: Double = 5
+
+    @Option(help: "stress-ng --switch workers.")
+    var switchWorkers = 2
+
+    @Option(help: "Program set to measure: btf (tp_btf) or raw (raw_tp).")
+    var attachMode: String = "btf"
+
+    func run() throws {
+        let logger = Logger(label: "mbcas.bench")
+        guard let mode = AttachMode(rawValue: attachMode) else { throw ValidationError("--attach-mode: btf, raw or auto") }
+        let config = ProbeConfiguration(attachMode: mode, pinRoot: "/sys/fs/bpf/mbcas-bench-\(getpid())")
+
+        print("== Programs: \(mode)")
+        print("== BPF cost under context-switch load (stress-ng --switch \(switchWorkers), \(switchSeconds) s per phase)")
+        let baseline = try contextSwitchRate()
+        let probe = try KernelProbe.load(config, logger: logger)
+        defer { probe.close(keepPins: false) }
+        try probe.attach()
+        let withProbe = try contextSwitchRate()
+        print(String(format: "context switches/s: without probe %.0f, with probe %.0f (ratio %.3f)",
+                     baseline, withProbe, withProbe / baseline))
+
+        let statistics = try BPFStatisticsSession()
+        let before = probe.programStats()
+        let withStatistics = try contextSwitchRate()
+        let after = probe.programStats()
+        _ = statistics
+        print(String(format: "(with BPF statistics on: %.0f/s)", withStatistics))
+        print("program                   runs        ns/run")
+        for (a, b) in zip(after, before) {
+            let runs = a.runCount - b.runCount
+            let ns = runs == 0 ? 0 : Double(a.runTimeNanoseconds - b.runTimeNanoseconds) / Double(runs)
+            print(a.name.padding(toLength: 22, withPad: " ", startingAt: 0),
+                  String(format: "%10llu  %10.1f", runs, ns))
+        }
+
+        print("\n== Push latency (\(throttleSeconds) s of throttling at 2 ms / 10 ms)")
+        try pushLatency(probe: probe)
+    }
+
+    /// System-wide context switches per second while stress-ng runs.
+    func contextSwitchRate() throws -> Double {
+        let start = try contextSwitches(), t0 = monotonicNanoseconds()
+        let result = try runCommand("/usr/bin/stress-ng",
+                                    ["--switch", "\(switchWorkers)", "--timeout", "\(Int(switchSeconds))s", "--quiet"],
+                                    timeout: switchSeconds + 30)
+        guard result.status == 0 else {
+            throw ValidationError("stress-ng failed (\(result.status)): \(result.stderr) — `make deps` installs it")
+        }
+        let end = try contextSwitches(), t1 = monotonicNanoseconds()
+        return Double(end - start) / (Double(t1 - t0) / 1e9)
+    }
+
+    func contextSwitches() throws -> UInt64 {
+        let stat = try String(contentsOfFile: "/proc/stat", encoding: .utf8)
+        guard let line = stat.split(separator: "\n").first(where: { $0.hasPrefix("ctxt ") }),
+              let value = UInt64(line.dropFirst(5)) else { throw ValidationError("no ctxt line in /proc/stat") }
+        return value
+    }
+
+    func pushLatency(probe: KernelProbe) throws {
+        let cgroup = try TemporaryCgroup(prefix: "mbcas-bench")
+        defer { cgroup.remove() }
+        try CPULimit(quotaMicros: 2_000, periodMicros: 10_000).write(cgroupPath: cgroup.path, version: cgroup.hierarchy.version)
+        let id = try cgroup.id()
+        let events = EventCollector()
+        let consumer = try probe.makeConsumer { event in
+            if event.cgroupID == id { events.append(event) }
+        }
+        try consumer.start()
+        let burner = try Burner(cgroupPath: cgroup.path)
+        Thread.sleep(forTimeInterval: throttleSeconds)
+        burner.stop()
+        Thread.sleep(forTimeInterval: 0.1)
+        consumer.stop()
+
+        print("event            samples      p50       p90       p99       max")
+        for kind in [StallEvent.Kind.throttleStart, .throttleEnd] {
+            var histogram = Histogram<UInt64>(highestTrackableValue: 60_000_000_000, numberOfSignificantValueDigits: .three)
+            for e in events.all where e.kind == kind { _ = histogram.record(max(1, e.latencyNanoseconds)) }
+            func us(_ p: Double) -> String { String(format: "%7.1fus", Double(histogram.valueAtPercentile(p)) / 1e3) }
+            print(kind.description.padding(toLength: 15, withPad: " ", startingAt: 0),
+                  String(format: "%8llu", histogram.totalCount), us(50), us(90), us(99),
+                  String(format: "%7.1fus", Double(histogram.max) / 1e3))
+        }
+        let drops = try probe.maps.snapshot().counters.ringBufferDrops
+        print("ring-buffer drops: \(drops); throttle-start wakes the consumer (BPF_RB_FORCE_WAKEUP), throttle-end is batched (BPF_RB_NO_WAKEUP, read within the \(probe.configuration.pollTimeoutMilliseconds) ms poll timeout)")
+    }
+}

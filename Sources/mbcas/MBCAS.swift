@@ -1,0 +1,18 @@
+import ArgumentParser
+
+/// The `mbcas` command: one binary for every part of MBCAS.
+@main
+struct MBCAS: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "mbcas",
+        abstract: "Move CPU between co-located containers the moment the kernel says one is starving.",
+        discussion: """
+            MBCAS loads precompiled CO-RE eBPF probes on the scheduler's tracepoints, which push \
+            per-cgroup CFS throttling and run-queue wait to user space as it happens.
+
+            Start with `mbcas probe` (root) to watch stalls on this machine.
+            """,
+        version: "0.1.0",
+        subcommands: [ProbeCommand.self]
+    )
+}

@@ -1,0 +1,64 @@
+/* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
+/*
+ * The few kernel types the probes read, hand-kept instead of a generated
+ * vmlinux.h (which is ~130k lines). preserve_access_index makes every field
+ * access a CO-RE relocation: libbpf matches the field by name against the
+ * running kernel's BTF at load time, so offsets and layouts here do not need
+ * to match any kernel. Only list fields that are read.
+ */
+#ifndef MBCAS_VMLINUX_MIN_H
+#define MBCAS_VMLINUX_MIN_H
+
+#include <linux/types.h>
+
+typedef __u8 u8;
+typedef __u32 u32;
+typedef __u64 u64;
+typedef __s64 s64;
+typedef int pid_t;
+typedef _Bool bool;
+#define true 1
+#define false 0
+
+#pragma clang attribute push(__attribute__((preserve_access_index)), apply_to = record)
+
+struct list_head {
+	struct list_head *next;
+	struct list_head *prev;
+};
+
+struct kernfs_node {
+	u64 id; /* inode number of the cgroup directory (kernel >= 5.5) */
+};
+
+struct cgroup {
+	struct kernfs_node *kn;
+};
+
+struct cgroup_subsys_state {
+	struct cgroup *cgroup;
+};
+
+struct task_group {
+	struct cgroup_subsys_state css;
+};
+
+struct cfs_rq {
+	int throttle_count; /* > 0 when this run queue or an ancestor is throttled */
+};
+
+struct sched_entity {
+	struct cfs_rq *cfs_rq;
+};
+
+struct task_struct {
+	unsigned int __state;
+	pid_t pid;
+	struct sched_entity se;
+	struct task_group *sched_task_group;
+	struct list_head throttle_node; /* kernel >= 6.18: task-based throttling */
+};
+
+#pragma clang attribute pop
+
+#endif /* MBCAS_VMLINUX_MIN_H */

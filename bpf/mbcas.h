@@ -1,0 +1,96 @@
+/* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
+/*
+ * The one header shared by the BPF programs (mbcas.bpf.c) and user space
+ * (Swift imports it through the CKernelProbe module). Every struct that
+ * crosses the kernel/user boundary is defined here and nowhere else.
+ *
+ * Rules: fixed-width types only (no bool: Swift imports it differently),
+ * explicit padding, sizes pinned by _Static_assert here and by a Swift
+ * MemoryLayout test, so both sides always agree.
+ */
+#ifndef MBCAS_H
+#define MBCAS_H
+
+#ifdef __BPF__
+/* BPF side: types come from the UAPI headers included before this one. */
+#else
+#include <linux/types.h>
+#endif
+
+/* Capacity of the per-cgroup maps; a node rarely has more cgroups than this. */
+#define MBCAS_MAX_CGROUPS 16384
+/* Tasks tracked at once (runnable or throttled, waiting to run). */
+#define MBCAS_MAX_TASKS 65536
+/* Open throttle episodes: at most one per (cgroup, CPU). */
+#define MBCAS_MAX_OPEN_EPISODES 16384
+
+/* What a pushed event reports. */
+enum mbcas_event_kind {
+	/* A task of the cgroup was switched out because its CFS bandwidth ran
+	 * out: a throttle episode began on that CPU. Urgent: wakes user space. */
+	MBCAS_EVENT_THROTTLE_START = 1,
+	/* The episode ended: a task of the throttled run queue ran again.
+	 * delta_ns is the episode's duration. Batched (no wake-up). */
+	MBCAS_EVENT_THROTTLE_END = 2,
+	/* The cgroup's run-queue wait on one CPU crossed wait_threshold_ns
+	 * within one wait_window_ns window. delta_ns is the wait so far in the
+	 * window. Batched (no wake-up). */
+	MBCAS_EVENT_RUNQ_WAIT = 3,
+};
+
+/*
+ * One ring-buffer record. Every record starts with kind, size and the
+ * kernel time it was emitted (bpf_ktime_get_ns, i.e. CLOCK_MONOTONIC), so
+ * user space can measure push latency against clock_gettime(CLOCK_MONOTONIC).
+ */
+struct mbcas_event {
+	__u16 kind;           /* enum mbcas_event_kind */
+	__u16 size;           /* sizeof(struct mbcas_event), for versioning */
+	__u32 cpu;            /* CPU the stall was seen on */
+	__u64 ktime_ns;       /* when the probe emitted the event */
+	__u64 stall_start_ns; /* when the reported stall began */
+	__u64 cgroup_id;      /* kernfs id (= directory inode) of the task's cpu cgroup; 0 = root autogroup */
+	__u64 delta_ns;       /* END: episode duration; WAIT: wait in the window; START: 0 */
+	__u32 pid;            /* the task that revealed the stall (thread id) */
+	__u32 _pad;
+};
+
+/*
+ * Cumulative per-cgroup statistics, one value per CPU (a BPF per-CPU hash:
+ * no atomics on the hot path). User space sums the CPUs. This map is the
+ * source of truth: events are only hints, so a dropped event loses nothing.
+ */
+struct mbcas_cgroup_stats {
+	__u64 run_ns;           /* time on CPU */
+	__u64 wait_ns;          /* runnable but not running (excludes throttled time) */
+	__u64 throttled_ns;     /* closed throttle episodes, summed over CPUs */
+	__u64 nr_throttled;     /* throttle episodes started (per CPU run queue) */
+	__u64 nr_switches;      /* times a task of the cgroup was switched in */
+	__u64 nr_wait_events;   /* RUNQ_WAIT events pushed */
+	/* Wait-window state of this CPU (probe-internal, visible for debugging). */
+	__u64 window_start_ns;
+	__u64 window_wait_ns;
+};
+
+/* A throttle episode still open on one CPU run queue, keyed by the cfs_rq address. */
+struct mbcas_open_episode {
+	__u64 start_ns;
+	__u64 cgroup_id;
+};
+
+/* Probe health counters, one value per CPU. */
+struct mbcas_counters {
+	__u64 events_pushed;    /* ring-buffer records submitted */
+	__u64 ringbuf_drops;    /* ring-buffer reserve failures (consumer too slow) */
+	__u64 map_full;         /* stats, task or episode map full: an update was lost */
+	__u64 _reserved;
+};
+
+#ifndef __cplusplus
+_Static_assert(sizeof(struct mbcas_event) == 48, "mbcas_event layout changed: update Swift");
+_Static_assert(sizeof(struct mbcas_cgroup_stats) == 64, "mbcas_cgroup_stats layout changed: update Swift");
+_Static_assert(sizeof(struct mbcas_open_episode) == 16, "mbcas_open_episode layout changed: update Swift");
+_Static_assert(sizeof(struct mbcas_counters) == 32, "mbcas_counters layout changed: update Swift");
+#endif
+
+#endif /* MBCAS_H */
