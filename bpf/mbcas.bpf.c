@@ -70,6 +70,19 @@ struct {
 	__type(value, __u8);
 } watched_cgroups SEC(".maps");
 
+/*
+ * Per-task state lives in task-local storage for the tp_btf programs (freed
+ * with the task, no lookup by key) and in a pid-keyed hash for the raw_tp
+ * programs, which cannot pass the kernel a typed task pointer; those clean
+ * up in sched_process_exit. User space disables the map the set does not use.
+ */
+struct {
+	__uint(type, BPF_MAP_TYPE_TASK_STORAGE);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, int);
+	__type(value, struct task_state);
+} task_storage SEC(".maps");
+
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
 	__uint(max_entries, MBCAS_MAX_TASKS);
@@ -135,7 +148,7 @@ static __always_inline struct mbcas_cgroup_stats *cgroup_stats_of(__u64 cgroup_i
 	return s;
 }
 
-static __always_inline struct task_state *task_state_of(__u32 pid, bool create)
+static __always_inline struct task_state *task_state_by_pid(__u32 pid, bool create)
 {
 	struct task_state *ts = bpf_map_lookup_elem(&task_states, &pid);
 	if (ts || !create)
@@ -178,11 +191,9 @@ static __always_inline void push(__u16 kind, __u32 pid, __u64 cgroup_id, __u64 n
 }
 
 /* A throttled task left the CPU: open the run queue's episode if it is the first. */
-static __always_inline void throttle_started(__u64 cfs_rq, __u32 pid, __u64 cgroup_id, __u64 now)
+static __always_inline void throttle_started(struct task_state *ts, __u64 cfs_rq, __u32 pid,
+					     __u64 cgroup_id, __u64 now)
 {
-	struct task_state *ts = task_state_of(pid, true);
-	if (!ts)
-		return;
 	ts->throttled_since_ns = now;
 	ts->throttled_cfs_rq = cfs_rq;
 	ts->runnable_since_ns = 0;
@@ -250,6 +261,7 @@ static __always_inline void wait_ended(struct mbcas_cgroup_stats *s, __u32 pid, 
  * without BTF-typed tracepoints). User space loads one set or the other.
  */
 struct task_view {
+	struct task_struct *task;
 	__u64 cgroup_id;
 	__u64 cfs_rq;     /* only when runnable: the run queue it may be throttled on */
 	__u32 pid;
@@ -259,6 +271,7 @@ struct task_view {
 
 static __always_inline void view_btf(struct task_struct *t, struct task_view *v, bool switched_out)
 {
+	v->task = t;
 	v->pid = t->pid;
 	/* A NULL css.cgroup (root autogroup) reads as 0: the loads are fault-safe. */
 	v->cgroup_id = t->sched_task_group->css.cgroup->kn->id;
@@ -277,6 +290,7 @@ static __always_inline void view_btf(struct task_struct *t, struct task_view *v,
 
 static __always_inline void view_probe_read(struct task_struct *t, struct task_view *v, bool switched_out)
 {
+	v->task = t;
 	v->pid = BPF_CORE_READ(t, pid);
 	v->cgroup_id = task_cgroup_id(t);
 	if (!switched_out)
@@ -289,38 +303,43 @@ static __always_inline void view_probe_read(struct task_struct *t, struct task_v
 	v->throttled = task_switched_out_throttled(t, state);
 }
 
-static __always_inline void switch_out(struct task_view *prev, struct cpu_state *cpu, __u64 now)
+/* `btf` is a constant at every call site: the unused branch is compiled out. */
+static __always_inline struct task_state *task_state_get(struct task_struct *task, __u32 pid, bool create,
+							 const bool btf)
 {
-	if (!cgroup_watched(prev->cgroup_id))
-		return;
-	if (cpu && cpu->pid == prev->pid && cpu->oncpu_since_ns) {
-		struct mbcas_cgroup_stats *s = cgroup_stats_of(prev->cgroup_id);
-		if (s)
-			s->run_ns += now - cpu->oncpu_since_ns;
+	if (btf) {
+		struct task_state *ts = bpf_task_storage_get(&task_storage, task, 0,
+							     create ? BPF_LOCAL_STORAGE_GET_F_CREATE : 0);
+		if (!ts && create)
+			count_map_full();
+		return ts;
 	}
-	if (prev->throttled) {
-		throttle_started(prev->cfs_rq, prev->pid, prev->cgroup_id, now);
-	} else if (prev->runnable) {
-		/* Preempted (or yielded): it waits in the run queue from now. */
-		struct task_state *ts = task_state_of(prev->pid, true);
-		if (ts)
-			ts->runnable_since_ns = now;
-	}
+	return task_state_by_pid(pid, create);
 }
 
-static __always_inline void switch_in(struct task_view *next, struct cpu_state *cpu, __u64 now)
+static __always_inline void switch_out(struct task_view *prev, struct mbcas_cgroup_stats *s,
+				       struct cpu_state *cpu, __u64 now, const bool btf)
 {
-	if (cpu) {
-		cpu->pid = next->pid;
-		cpu->oncpu_since_ns = now;
-	}
-	if (!cgroup_watched(next->cgroup_id))
+	if (s && cpu && cpu->pid == prev->pid && cpu->oncpu_since_ns)
+		s->run_ns += now - cpu->oncpu_since_ns;
+	if (!prev->runnable)
 		return;
-	struct mbcas_cgroup_stats *s = cgroup_stats_of(next->cgroup_id);
+	struct task_state *ts = task_state_get(prev->task, prev->pid, true, btf);
+	if (!ts)
+		return;
+	if (prev->throttled)
+		throttle_started(ts, prev->cfs_rq, prev->pid, prev->cgroup_id, now);
+	else
+		ts->runnable_since_ns = now; /* preempted (or yielded): waits in the run queue from now */
+}
+
+static __always_inline void switch_in(struct task_view *next, struct mbcas_cgroup_stats *s,
+				      __u64 now, const bool btf)
+{
 	if (s)
 		s->nr_switches++;
 
-	struct task_state *ts = task_state_of(next->pid, false);
+	struct task_state *ts = task_state_get(next->task, next->pid, false, btf);
 	if (!ts)
 		return;
 	if (ts->throttled_since_ns)
@@ -333,36 +352,43 @@ static __always_inline void switch_in(struct task_view *next, struct cpu_state *
 	}
 }
 
-static __always_inline int handle_switch(struct task_view *prev, struct task_view *next)
+static __always_inline int handle_switch(struct task_view *prev, struct task_view *next, const bool btf)
 {
 	__u64 now = bpf_ktime_get_ns();
 	__u32 zero = 0;
 	struct cpu_state *cpu = bpf_map_lookup_elem(&cpu_states, &zero);
 
-	/* pid 0 is the idle task: neither its run time nor its "wait" is a stall. */
-	if (prev->pid)
-		switch_out(prev, cpu, now);
-	if (next->pid)
-		switch_in(next, cpu, now);
-	else if (cpu)
-		cpu->pid = 0;
+	/*
+	 * pid 0 is the idle task: neither its run time nor its "wait" is a
+	 * stall. One stats lookup serves both tasks when they share a cgroup.
+	 */
+	struct mbcas_cgroup_stats *prev_stats = 0, *next_stats = 0;
+	bool prev_counted = prev->pid && cgroup_watched(prev->cgroup_id);
+	bool next_counted = next->pid && cgroup_watched(next->cgroup_id);
+	if (prev_counted) {
+		prev_stats = cgroup_stats_of(prev->cgroup_id);
+		switch_out(prev, prev_stats, cpu, now, btf);
+	}
+	if (cpu) {
+		cpu->pid = next->pid;
+		cpu->oncpu_since_ns = now;
+	}
+	if (next_counted) {
+		next_stats = prev_counted && next->cgroup_id == prev->cgroup_id ? prev_stats
+										 : cgroup_stats_of(next->cgroup_id);
+		switch_in(next, next_stats, now, btf);
+	}
 	return 0;
 }
 
-static __always_inline int became_runnable(__u32 pid, __u64 cgroup_id)
+static __always_inline int became_runnable(struct task_struct *task, __u32 pid, __u64 cgroup_id,
+					   const bool btf)
 {
 	if (!pid || !cgroup_watched(cgroup_id))
 		return 0;
-	struct task_state *ts = task_state_of(pid, true);
+	struct task_state *ts = task_state_get(task, pid, true, btf);
 	if (ts)
 		ts->runnable_since_ns = bpf_ktime_get_ns();
-	return 0;
-}
-
-static __always_inline int forget_task(__u32 pid)
-{
-	/* An exiting thread: task_states must never fill with the dead. */
-	bpf_map_delete_elem(&task_states, &pid);
 	return 0;
 }
 
@@ -374,25 +400,19 @@ int BPF_PROG(btf_sched_switch, bool preempt, struct task_struct *prev, struct ta
 	struct task_view p = {}, n = {};
 	view_btf(prev, &p, true);
 	view_btf(next, &n, false);
-	return handle_switch(&p, &n);
+	return handle_switch(&p, &n, true);
 }
 
 SEC("tp_btf/sched_wakeup")
 int BPF_PROG(btf_sched_wakeup, struct task_struct *t)
 {
-	return became_runnable(t->pid, t->sched_task_group->css.cgroup->kn->id);
+	return became_runnable(t, t->pid, t->sched_task_group->css.cgroup->kn->id, true);
 }
 
 SEC("tp_btf/sched_wakeup_new")
 int BPF_PROG(btf_sched_wakeup_new, struct task_struct *t)
 {
-	return became_runnable(t->pid, t->sched_task_group->css.cgroup->kn->id);
-}
-
-SEC("tp_btf/sched_process_exit")
-int BPF_PROG(btf_sched_process_exit, struct task_struct *t)
-{
-	return forget_task(t->pid);
+	return became_runnable(t, t->pid, t->sched_task_group->css.cgroup->kn->id, true);
 }
 
 /* Raw tracepoints (fallback): every read through bpf_probe_read_kernel. */
@@ -403,23 +423,26 @@ int BPF_PROG(raw_sched_switch, bool preempt, struct task_struct *prev, struct ta
 	struct task_view p = {}, n = {};
 	view_probe_read(prev, &p, true);
 	view_probe_read(next, &n, false);
-	return handle_switch(&p, &n);
+	return handle_switch(&p, &n, false);
 }
 
 SEC("raw_tp/sched_wakeup")
 int BPF_PROG(raw_sched_wakeup, struct task_struct *t)
 {
-	return became_runnable(BPF_CORE_READ(t, pid), task_cgroup_id(t));
+	return became_runnable(t, BPF_CORE_READ(t, pid), task_cgroup_id(t), false);
 }
 
 SEC("raw_tp/sched_wakeup_new")
 int BPF_PROG(raw_sched_wakeup_new, struct task_struct *t)
 {
-	return became_runnable(BPF_CORE_READ(t, pid), task_cgroup_id(t));
+	return became_runnable(t, BPF_CORE_READ(t, pid), task_cgroup_id(t), false);
 }
 
+/* Forget an exiting thread, so task_states never fills with the dead. */
 SEC("raw_tp/sched_process_exit")
 int BPF_PROG(raw_sched_process_exit, struct task_struct *t)
 {
-	return forget_task(BPF_CORE_READ(t, pid));
+	__u32 pid = BPF_CORE_READ(t, pid);
+	bpf_map_delete_elem(&task_states, &pid);
+	return 0;
 }

@@ -53,6 +53,8 @@ static int open_and_load_mode(const struct mbcas_probe_config *config, int mode,
 	struct bpf_program *prog;
 	bpf_object__for_each_program(prog, skel->obj)
 		bpf_program__set_autoload(prog, is_btf_program(prog) == (mode == MBCAS_ATTACH_BTF));
+	/* Each set keeps per-task state its own way; skip creating the other's map. */
+	bpf_map__set_autocreate(mode == MBCAS_ATTACH_BTF ? skel->maps.task_states : skel->maps.task_storage, false);
 	int err = 0;
 	if (config->ringbuf_bytes)
 		err = bpf_map__set_max_entries(skel->maps.events, config->ringbuf_bytes);

@@ -33,6 +33,10 @@ enum Preflight {
 
     static func checkPrivilege() throws(ProbeError) {
         guard let caps = effectiveCapabilities() else { return }  // cannot tell: let the kernel decide
+        try checkPrivilege(effectiveCapabilities: caps, uid: geteuid())
+    }
+
+    static func checkPrivilege(effectiveCapabilities caps: UInt64, uid: uid_t) throws(ProbeError) {
         func has(_ cap: Capability) -> Bool { caps & (1 << UInt64(cap.rawValue)) != 0 }
         if has(.sysAdmin) || (has(.bpf) && has(.perfmon)) { return }
         var missing: [String] = []
@@ -40,7 +44,7 @@ enum Preflight {
         if !has(.perfmon) { missing.append("CAP_PERFMON") }
         throw ProbeError(.notPrivileged, """
             loading the MBCAS probes needs root, or CAP_BPF and CAP_PERFMON (CAP_SYS_ADMIN on \
-            kernels before 5.8); this process (uid \(geteuid())) lacks \(missing.joined(separator: " and ")). \
+            kernels before 5.8); this process (uid \(uid)) lacks \(missing.joined(separator: " and ")). \
             Run as root (sudo), or grant the capabilities (in Kubernetes: securityContext.capabilities.add).
             """)
     }

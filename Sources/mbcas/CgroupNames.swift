@@ -16,7 +16,7 @@ final class CgroupNames: Sendable {
 
     /// The cgroup's path, "/" for the root; nil when unknown (removed already).
     func path(of id: UInt64) -> String? {
-        if id == 0 { return "/" }  // a root autogroup: tasks in the root cgroup
+        if id == 0 { return "/ (autogroup)" }  // tasks of the root cgroup in a session autogroup
         return index.withLock { index -> String? in
             if let path = index?.path(forID: id) { return path }
             try? index?.rebuild()

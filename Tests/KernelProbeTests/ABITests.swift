@@ -1,0 +1,108 @@
+import CKernelProbe
+import Testing
+@testable import KernelProbe
+
+/// The ring-buffer record and map values are shared with the BPF program
+/// through bpf/mbcas.h; C pins their sizes with _Static_assert, and this
+/// pins what Swift imports, field by field.
+@Suite("Kernel/user ABI")
+struct ABITests {
+    @Test("mbcas_event: 48 bytes, header first")
+    func eventLayout() {
+        #expect(MemoryLayout<mbcas_event>.size == 48)
+        #expect(MemoryLayout<mbcas_event>.offset(of: \.kind) == 0)
+        #expect(MemoryLayout<mbcas_event>.offset(of: \.size) == 2)
+        #expect(MemoryLayout<mbcas_event>.offset(of: \.cpu) == 4)
+        #expect(MemoryLayout<mbcas_event>.offset(of: \.ktime_ns) == 8)
+        #expect(MemoryLayout<mbcas_event>.offset(of: \.stall_start_ns) == 16)
+        #expect(MemoryLayout<mbcas_event>.offset(of: \.cgroup_id) == 24)
+        #expect(MemoryLayout<mbcas_event>.offset(of: \.delta_ns) == 32)
+        #expect(MemoryLayout<mbcas_event>.offset(of: \.pid) == 40)
+    }
+
+    @Test("map values: stats 64, episode 16, counters 32 bytes")
+    func mapValueLayouts() {
+        #expect(MemoryLayout<mbcas_cgroup_stats>.size == 64)
+        #expect(MemoryLayout<mbcas_cgroup_stats>.stride == 64)  // per-CPU values are 8-byte aligned slots
+        #expect(MemoryLayout<mbcas_open_episode>.size == 16)
+        #expect(MemoryLayout<mbcas_counters>.size == 32)
+    }
+
+    @Test("event kinds agree with the C enum")
+    func kinds() {
+        #expect(StallEvent.Kind.throttleStart.rawValue == UInt16(MBCAS_EVENT_THROTTLE_START.rawValue))
+        #expect(StallEvent.Kind.throttleEnd.rawValue == UInt16(MBCAS_EVENT_THROTTLE_END.rawValue))
+        #expect(StallEvent.Kind.runQueueWait.rawValue == UInt16(MBCAS_EVENT_RUNQ_WAIT.rawValue))
+    }
+
+    @Test("a record decodes field by field; short or unknown records are refused")
+    func decoding() {
+        var raw = mbcas_event()
+        raw.kind = UInt16(MBCAS_EVENT_THROTTLE_END.rawValue)
+        raw.size = 48
+        raw.cpu = 1
+        raw.ktime_ns = 5_000
+        raw.stall_start_ns = 1_000
+        raw.cgroup_id = 77
+        raw.delta_ns = 4_000
+        raw.pid = 42
+        let event = withUnsafeBytes(of: raw) { StallEvent(record: $0.baseAddress!, size: $0.count, receivedAt: 5_600) }
+        #expect(event == StallEvent(kind: .throttleEnd, cpu: 1, kernelTimestamp: 5_000, stallStart: 1_000,
+                                    cgroupID: 77, deltaNanoseconds: 4_000, pid: 42, receivedAt: 5_600))
+        #expect(event?.latencyNanoseconds == 600)
+
+        let short = withUnsafeBytes(of: raw) { StallEvent(record: $0.baseAddress!, size: 40, receivedAt: 0) }
+        #expect(short == nil)
+        raw.kind = 99
+        let unknown = withUnsafeBytes(of: raw) { StallEvent(record: $0.baseAddress!, size: $0.count, receivedAt: 0) }
+        #expect(unknown == nil)
+    }
+}
+
+@Suite("Totals and configuration")
+struct TotalsTests {
+    @Test("since() counts an episode open at either reading exactly once")
+    func sinceWithOpenEpisodes() {
+        var earlier = CgroupStallTotals(cgroupID: 1)
+        earlier.throttledNanoseconds = 1_000
+        earlier.openThrottledNanoseconds = 300   // an episode 300 ns in
+        earlier.throttleEpisodes = 3
+        var later = CgroupStallTotals(cgroupID: 1)
+        later.throttledNanoseconds = 1_800       // it closed at 800 ns
+        later.openThrottledNanoseconds = 50      // and a new one is 50 ns in
+        later.throttleEpisodes = 4
+        let d = later.since(earlier)
+        #expect(d.throttledNanoseconds == (1_800 + 50) - (1_000 + 300))
+        #expect(d.throttleEpisodes == 1)
+    }
+
+    @Test("invalid configuration names the field", arguments: [
+        (ProbeConfiguration(ringBufferBytes: 5000), "ringBufferBytes"),
+        (ProbeConfiguration(ringBufferBytes: 2048), "ringBufferBytes"),
+        (ProbeConfiguration(waitWindowNanoseconds: 0), "waitWindowNanoseconds"),
+        (ProbeConfiguration(pinRoot: "relative/path"), "pinRoot"),
+        (ProbeConfiguration(pollTimeoutMilliseconds: 0), "pollTimeoutMilliseconds"),
+    ])
+    func invalidConfiguration(configuration: ProbeConfiguration, field: String) {
+        #expect {
+            try configuration.validate()
+        } throws: { error in
+            (error as? ProbeError)?.code == .invalidConfiguration && "\(error)".contains(field)
+        }
+    }
+
+    @Test("privilege check: CAP_SYS_ADMIN, or CAP_BPF with CAP_PERFMON; the message names what is missing")
+    func privilegeCheck() throws {
+        let bpf: UInt64 = 1 << 39, perfmon: UInt64 = 1 << 38, sysAdmin: UInt64 = 1 << 21
+        try Preflight.checkPrivilege(effectiveCapabilities: sysAdmin, uid: 0)
+        try Preflight.checkPrivilege(effectiveCapabilities: bpf | perfmon, uid: 1000)
+        #expect { try Preflight.checkPrivilege(effectiveCapabilities: bpf, uid: 1000) } throws: { error in
+            let message = "\(error)"
+            return (error as? ProbeError)?.code == .notPrivileged && message.contains("CAP_PERFMON")
+                && !message.contains("lacks CAP_BPF")
+        }
+        #expect { try Preflight.checkPrivilege(effectiveCapabilities: 0, uid: 1000) } throws: { error in
+            "\(error)".contains("CAP_BPF and CAP_PERFMON")
+        }
+    }
+}
