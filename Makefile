@@ -58,7 +58,7 @@ $(SKELETON): $(OUTPUT)/mbcas.bpf.o
 $(OUTPUT):
 	$(Q)mkdir -p $@
 
-build: bpf
+build: deps bpf
 	$(call msg,SWIFT,release build)
 	$(Q)swift build -c release $(SWIFT_BUILD_FLAGS)
 
@@ -67,7 +67,7 @@ test: deps bpf
 	$(call msg,SWIFT,test)
 	$(Q)swift test --no-parallel $(SWIFT_BUILD_FLAGS)
 
-bench-probe: deps build
+bench-probe: build
 	$(Q)scripts/bench-probe
 
 clean:

@@ -8,6 +8,7 @@
 //   Cgroups       cgroup v1/v2 files, cgroup ids, kubelet path parsing
 //   Market        allocator (exact water-filling), demand model, safety rules, guardrail
 //   mbcas         the command-line tool (probe, allocate, ...)
+//   mbcas-bench   benchmarks: figures with a same-run baseline, never pass/fail
 //
 // The BPF object is compiled ahead of time by `make bpf`, which writes the
 // skeleton to Sources/CKernelProbe/generated/ before `swift build` runs.
@@ -24,6 +25,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-log.git", from: "1.16.0"),
         .package(url: "https://github.com/apple/swift-system.git", from: "1.8.0"),
         .package(url: "https://github.com/HdrHistogram/hdrhistogram-swift.git", from: "0.2.0"),
+        .package(url: "https://github.com/x-sheep/swift-property-based.git", from: "2.0.0"),
     ],
     targets: [
         .target(
@@ -50,11 +52,14 @@ let package = Package(
             name: "Cgroups",
             dependencies: [.product(name: "SystemPackage", package: "swift-system")]
         ),
+        // Pure Swift, no I/O: the allocator, demand model, safety rules and guardrail.
+        .target(name: "Market"),
         .executableTarget(
             name: "mbcas",
             dependencies: [
                 "KernelProbe",
                 "Cgroups",
+                "Market",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]
@@ -63,7 +68,7 @@ let package = Package(
         .executableTarget(
             name: "mbcas-bench",
             dependencies: [
-                "KernelProbe", "Cgroups", "TestSupport",
+                "KernelProbe", "Cgroups", "Market", "TestSupport",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Histogram", package: "hdrhistogram-swift"),
                 .product(name: "Logging", package: "swift-log"),
@@ -75,13 +80,22 @@ let package = Package(
             dependencies: ["Cgroups", "KernelProbe"]
         ),
         .testTarget(
+            name: "MarketTests",
+            dependencies: ["Market", .product(name: "PropertyBased", package: "swift-property-based")]
+        ),
+        .testTarget(
             name: "CgroupsTests",
             dependencies: ["Cgroups", "TestSupport"]
         ),
         .testTarget(
             name: "KernelProbeTests",
-            dependencies: ["KernelProbe", "CKernelProbe", "Cgroups", "TestSupport", "mbcas",
+            dependencies: ["KernelProbe", "CKernelProbe", "Cgroups", "TestSupport",
                            .product(name: "Logging", package: "swift-log")]
+        ),
+        // Runs the built `mbcas` binary the way a user does.
+        .testTarget(
+            name: "CLITests",
+            dependencies: ["TestSupport", "mbcas"]
         ),
     ],
     swiftLanguageModes: [.v6]

@@ -446,3 +446,14 @@ int BPF_PROG(raw_sched_process_exit, struct task_struct *t)
 	bpf_map_delete_elem(&task_states, &pid);
 	return 0;
 }
+
+/*
+ * Benchmark baseline (loaded only by `mbcas-bench probe`): an empty
+ * program on the same hook, so the fixed cost of running any BPF program
+ * there on this machine can be told apart from the probe's own work.
+ */
+SEC("tp_btf/sched_switch")
+int BPF_PROG(baseline_sched_switch)
+{
+	return 0;
+}

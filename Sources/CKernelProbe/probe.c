@@ -34,10 +34,16 @@ void mbcas_set_log_handler(mbcas_log_handler handler)
 	libbpf_set_print(forward_libbpf_print);
 }
 
-/* Programs come in two sets with the same logic: tp_btf/... and raw_tp/... */
-static int is_btf_program(const struct bpf_program *prog)
+/*
+ * Programs come in two sets with the same logic, tp_btf/... and raw_tp/...,
+ * plus an empty baseline_* program that only benchmarks load.
+ */
+static int program_in_mode(const struct bpf_program *prog, int mode)
 {
-	return strncmp(bpf_program__section_name(prog), "tp_btf/", 7) == 0;
+	if (strncmp(bpf_program__name(prog), "baseline_", 9) == 0)
+		return mode == MBCAS_ATTACH_BASELINE;
+	int btf = strncmp(bpf_program__section_name(prog), "tp_btf/", 7) == 0;
+	return mode == MBCAS_ATTACH_BTF ? btf : mode == MBCAS_ATTACH_RAW ? !btf : 0;
 }
 
 static int open_and_load_mode(const struct mbcas_probe_config *config, int mode, struct mbcas_bpf **out)
@@ -52,9 +58,12 @@ static int open_and_load_mode(const struct mbcas_probe_config *config, int mode,
 	skel->rodata->filter_cgroups = config->filter_cgroups ? 1 : 0;
 	struct bpf_program *prog;
 	bpf_object__for_each_program(prog, skel->obj)
-		bpf_program__set_autoload(prog, is_btf_program(prog) == (mode == MBCAS_ATTACH_BTF));
+		bpf_program__set_autoload(prog, program_in_mode(prog, mode));
 	/* Each set keeps per-task state its own way; skip creating the other's map. */
-	bpf_map__set_autocreate(mode == MBCAS_ATTACH_BTF ? skel->maps.task_states : skel->maps.task_storage, false);
+	if (mode != MBCAS_ATTACH_RAW)
+		bpf_map__set_autocreate(skel->maps.task_states, false);
+	if (mode != MBCAS_ATTACH_BTF)
+		bpf_map__set_autocreate(skel->maps.task_storage, false);
 	int err = 0;
 	if (config->ringbuf_bytes)
 		err = bpf_map__set_max_entries(skel->maps.events, config->ringbuf_bytes);
@@ -73,7 +82,7 @@ int mbcas_probe_open_and_load(const struct mbcas_probe_config *config, struct mb
 	struct mbcas_probe *probe = calloc(1, sizeof(*probe));
 	if (!probe)
 		return -ENOMEM;
-	int mode = config->attach_mode == MBCAS_ATTACH_RAW ? MBCAS_ATTACH_RAW : MBCAS_ATTACH_BTF;
+	int mode = config->attach_mode == MBCAS_ATTACH_AUTO ? MBCAS_ATTACH_BTF : (int)config->attach_mode;
 	int err = open_and_load_mode(config, mode, &probe->skel);
 	if (err && config->attach_mode == MBCAS_ATTACH_AUTO && err != -EPERM) {
 		/* Kernels without BTF-typed tracepoints refuse tp_btf: use the portable set. */

@@ -41,6 +41,7 @@ public final class KernelProbe: Sendable {
             case .automatic: MBCAS_ATTACH_AUTO
             case .btf: MBCAS_ATTACH_BTF
             case .rawTracepoint: MBCAS_ATTACH_RAW
+            case .baseline: MBCAS_ATTACH_BASELINE
             }
             var config = mbcas_probe_config(
                 attach_mode: mode.rawValue,
@@ -57,7 +58,7 @@ public final class KernelProbe: Sendable {
         }
         let probe = KernelProbe(configuration: configuration, handle: handle, logger: logger)
         logger.info("probe loaded", metadata: [
-            "programs": "\(probe.attachMode == .btf ? "tp_btf" : "raw_tp")",
+            "programs": "\(probe.attachMode)",
             "pin_root": "\(configuration.pinRoot)",
             "ringbuf_bytes": "\(configuration.ringBufferBytes)",
             "wait_threshold_ns": "\(configuration.waitThresholdNanoseconds)",
@@ -68,7 +69,11 @@ public final class KernelProbe: Sendable {
     private init(configuration: ProbeConfiguration, handle: OpaquePointer, logger: Logger) {
         self.configuration = configuration
         self.handle = Mutex(Handle(pointer: handle))
-        self.attachMode = mbcas_probe_attach_mode(handle) == Int32(MBCAS_ATTACH_RAW.rawValue) ? .rawTracepoint : .btf
+        self.attachMode = switch UInt32(mbcas_probe_attach_mode(handle)) {
+        case MBCAS_ATTACH_RAW.rawValue: .rawTracepoint
+        case MBCAS_ATTACH_BASELINE.rawValue: .baseline
+        default: .btf
+        }
         self.logger = logger
         self.maps = CumulativeMaps(
             statsFD: mbcas_probe_map_fd(handle, MBCAS_MAP_CGROUP_STATS),

@@ -6,6 +6,8 @@ public enum AttachMode: String, Sendable, CaseIterable, CustomStringConvertible 
     case btf
     /// `raw_tp`: every read through bpf_probe_read (works without tp_btf).
     case rawTracepoint = "raw"
+    /// Benchmarks only: an empty program on `sched_switch` (nothing is counted).
+    case baseline
 
     public var description: String { rawValue }
 }

@@ -14,6 +14,13 @@ public struct ProgramRunStats: Sendable, Equatable {
     /// Times it ran.
     public var runCount: UInt64
 
+    /// Creates a record (e.g. the difference of two readings).
+    public init(name: String, runTimeNanoseconds: UInt64, runCount: UInt64) {
+        self.name = name
+        self.runTimeNanoseconds = runTimeNanoseconds
+        self.runCount = runCount
+    }
+
     /// Mean cost of one invocation, in nanoseconds.
     public var nanosecondsPerRun: Double {
         runCount == 0 ? 0 : Double(runTimeNanoseconds) / Double(runCount)

@@ -41,30 +41,47 @@ struct ProbeBenchmark: ParsableCommand {
 
         print("== Programs: \(mode)")
         print("== BPF cost under context-switch load (stress-ng --switch \(switchWorkers), \(switchSeconds) s per phase)")
-        let baseline = try contextSwitchRate()
+        let baselineRate = try contextSwitchRate()
+
+        // The fixed cost of any program on this hook here: an empty one, same load.
+        let empty = try KernelProbe.load(ProbeConfiguration(attachMode: .baseline, pinRoot: config.pinRoot + "-baseline"),
+                                         logger: logger)
+        try empty.attach()
+        let emptyCost = try measureCost(of: empty).first?.nanosecondsPerRun ?? 0
+        empty.close(keepPins: false)
+
         let probe = try KernelProbe.load(config, logger: logger)
         defer { probe.close(keepPins: false) }
         try probe.attach()
-        let withProbe = try contextSwitchRate()
+        let probeRate = try contextSwitchRate()
         print(String(format: "context switches/s: without probe %.0f, with probe %.0f (ratio %.3f)",
-                     baseline, withProbe, withProbe / baseline))
-
-        let statistics = try BPFStatisticsSession()
-        let before = probe.programStats()
-        let withStatistics = try contextSwitchRate()
-        let after = probe.programStats()
-        _ = statistics
-        print(String(format: "(with BPF statistics on: %.0f/s)", withStatistics))
-        print("program                   runs        ns/run")
-        for (a, b) in zip(after, before) {
-            let runs = a.runCount - b.runCount
-            let ns = runs == 0 ? 0 : Double(a.runTimeNanoseconds - b.runTimeNanoseconds) / Double(runs)
-            print(a.name.padding(toLength: 22, withPad: " ", startingAt: 0),
-                  String(format: "%10llu  %10.1f", runs, ns))
+                     baselineRate, probeRate, probeRate / baselineRate))
+        print("program                    runs      ns/run   minus empty program (%.1f ns)".replacingOccurrences(
+            of: "%.1f", with: String(format: "%.1f", emptyCost)))
+        for stats in try measureCost(of: probe) {
+            print(stats.name.padding(toLength: 22, withPad: " ", startingAt: 0),
+                  String(format: "%10llu  %10.1f  %10.1f", stats.runCount, stats.nanosecondsPerRun,
+                         stats.nanosecondsPerRun - emptyCost))
         }
 
-        print("\n== Push latency (\(throttleSeconds) s of throttling at 2 ms / 10 ms)")
-        try pushLatency(probe: probe)
+        print("\n== Push latency (\(throttleSeconds) s of throttling at 2 ms / 10 ms), consumer thread SCHED_OTHER")
+        try pushLatency(probe: probe, realtimePriority: nil)
+        print("\n== Push latency, consumer thread SCHED_FIFO priority 10 (mbcas probe --realtime)")
+        try pushLatency(probe: probe, realtimePriority: 10)
+    }
+
+    /// Each program's cost per run under the context-switch load, from the
+    /// kernel's BPF statistics (on only while measuring).
+    func measureCost(of probe: KernelProbe) throws -> [ProgramRunStats] {
+        let statistics = try BPFStatisticsSession()
+        let before = probe.programStats()
+        _ = try contextSwitchRate()
+        let after = probe.programStats()
+        withExtendedLifetime(statistics) {}
+        return zip(after, before).map { a, b in
+            ProgramRunStats(name: a.name, runTimeNanoseconds: a.runTimeNanoseconds - b.runTimeNanoseconds,
+                            runCount: a.runCount - b.runCount)
+        }
     }
 
     /// System-wide context switches per second while stress-ng runs.
@@ -87,7 +104,7 @@ struct ProbeBenchmark: ParsableCommand {
         return value
     }
 
-    func pushLatency(probe: KernelProbe) throws {
+    func pushLatency(probe: KernelProbe, realtimePriority: Int32?) throws {
         let cgroup = try TemporaryCgroup(prefix: "mbcas-bench")
         defer { cgroup.remove() }
         try CPULimit(quotaMicros: 2_000, periodMicros: 10_000).write(cgroupPath: cgroup.path, version: cgroup.hierarchy.version)
@@ -96,7 +113,8 @@ struct ProbeBenchmark: ParsableCommand {
         let consumer = try probe.makeConsumer { event in
             if event.cgroupID == id { events.append(event) }
         }
-        try consumer.start()
+        let realtime = try consumer.start(realtimePriority: realtimePriority)
+        if realtimePriority != nil && !realtime { print("(SCHED_FIFO refused: needs CAP_SYS_NICE; measured as SCHED_OTHER)") }
         let burner = try Burner(cgroupPath: cgroup.path)
         Thread.sleep(forTimeInterval: throttleSeconds)
         burner.stop()

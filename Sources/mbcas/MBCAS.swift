@@ -10,9 +10,10 @@ struct MBCAS: AsyncParsableCommand {
             MBCAS loads precompiled CO-RE eBPF probes on the scheduler's tracepoints, which push \
             per-cgroup CFS throttling and run-queue wait to user space as it happens.
 
-            Start with `mbcas probe` (root) to watch stalls on this machine.
+            Start with `mbcas probe` (root) to watch stalls on this machine, and \
+            `mbcas allocate` to see how the market divides a node's CPU.
             """,
         version: "0.1.0",
-        subcommands: [ProbeCommand.self]
+        subcommands: [ProbeCommand.self, AllocateCommand.self]
     )
 }

@@ -52,6 +52,9 @@ struct ProbeCommand: ParsableCommand {
     @Option(help: "The run-queue wait window, in milliseconds.")
     var waitWindowMs: Double = 100
 
+    @Flag(help: "Run the ring-buffer thread under SCHED_FIFO, so a push preempts other work at once (needs CAP_SYS_NICE).")
+    var realtime = false
+
     @Option(help: "Program set: auto (tp_btf, else raw_tp), btf, raw.")
     var attachMode: AttachMode = .automatic
 
@@ -79,7 +82,9 @@ struct ProbeCommand: ParsableCommand {
             guard filter.includes(event.cgroupID) else { return }
             printer.print(event)
         }
-        try consumer.start()
+        if try !consumer.start(realtimePriority: realtime ? 10 : nil), realtime {
+            logger.warning("SCHED_FIFO refused (needs CAP_SYS_NICE): the ring-buffer thread runs as an ordinary thread")
+        }
         let signal = signals.wait(seconds: duration)
         consumer.stop()
 

@@ -18,6 +18,7 @@ enum mbcas_attach_mode {
 	MBCAS_ATTACH_AUTO = 0,     /* BTF-typed tracepoints, falling back to raw ones if refused */
 	MBCAS_ATTACH_BTF = 1,      /* tp_btf only: direct, cheap reads of kernel memory */
 	MBCAS_ATTACH_RAW = 2,      /* raw_tp only: bpf_probe_read, for kernels without tp_btf */
+	MBCAS_ATTACH_BASELINE = 3, /* benchmarks only: an empty program on sched_switch */
 };
 
 /* Options fixed at load time (the probe's .rodata and map sizes). */
