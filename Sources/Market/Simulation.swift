@@ -268,13 +268,16 @@ public struct NodeSimulation: Sendable {
     }
 }
 
-/// A small deterministic generator (SplitMix64) for the simulation's noise.
-struct SplitMix64: Sendable {
+/// A small deterministic generator (SplitMix64): the simulation's noise and
+/// reproducible benchmark problems.
+public struct SplitMix64: RandomNumberGenerator, Sendable {
     private var state: UInt64
 
-    init(seed: UInt64) { state = seed }
+    /// Creates a generator; the same seed gives the same sequence.
+    public init(seed: UInt64) { state = seed }
 
-    mutating func next() -> UInt64 {
+    /// The next 64 random bits.
+    public mutating func next() -> UInt64 {
         state &+= 0x9E37_79B9_7F4A_7C15
         var z = state
         z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
@@ -282,8 +285,11 @@ struct SplitMix64: Sendable {
         return z ^ (z >> 31)
     }
 
+    /// Uniform in [0, 1).
+    public mutating func unit() -> Double { Double(next() >> 11) / Double(UInt64(1) << 53) }
+
     /// Uniform in [−1, 1].
-    mutating func symmetric() -> Double {
+    public mutating func symmetric() -> Double {
         Double(next() >> 11) / Double(1 << 53) * 2 - 1
     }
 }

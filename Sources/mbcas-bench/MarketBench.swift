@@ -40,7 +40,7 @@ struct MarketBench: ParsableCommand {
         for n in counts {
             let problem = Self.problem(pods: n, seed: seed)
             var values = [Double](repeating: 0, count: n)
-            var random = Random(seed: seed &+ 1)
+            var random = SplitMix64(seed: seed &+ 1)
             for index in values.indices { values[index] = random.unit() }
 
             let sort = measure { var copy = values; copy.sort(); sink += copy[copy.count / 2] }
@@ -167,7 +167,7 @@ struct MarketBench: ParsableCommand {
     /// A scarce random round: bids 0.1–10, floors 0–200 m, caps 100–4000 m above the floor, a
     /// fifth of the pods with a baseline, capacity half the sum of the caps.
     static func problem(pods count: Int, seed: UInt64) -> AllocationProblem {
-        var random = Random(seed: seed)
+        var random = SplitMix64(seed: seed)
         var pods: [MarketPod] = []
         pods.reserveCapacity(count)
         for index in 0..<count {
@@ -183,20 +183,6 @@ struct MarketBench: ParsableCommand {
     }
 }
 
-/// SplitMix64, for reproducible problems.
-struct Random {
-    private var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-    /// Uniform in [0, 1).
-    mutating func unit() -> Double { Double(next() >> 11) / Double(UInt64(1) << 53) }
-}
 
 extension Substring {
     func trimmingCharacters() -> Substring {
