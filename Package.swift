@@ -7,6 +7,7 @@
 //   KernelProbe   loads the probes, consumes the ring buffer, reads the cumulative maps
 //   Cgroups       cgroup v1/v2 files, cgroup ids, kubelet path parsing
 //   Market        allocator (exact water-filling), demand model, safety rules, guardrail
+//   NodeAgent     wires them: pushes → guardrail → market rounds → actuator (cgroup files)
 //   mbcas         the command-line tool (probe, allocate, ...)
 //   mbcas-bench   benchmarks: figures with a same-run baseline, never pass/fail
 //
@@ -26,6 +27,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-system.git", from: "1.8.0"),
         .package(url: "https://github.com/HdrHistogram/hdrhistogram-swift.git", from: "0.2.0"),
         .package(url: "https://github.com/x-sheep/swift-property-based.git", from: "2.0.0"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
     ],
     targets: [
         .target(
@@ -54,12 +56,24 @@ let package = Package(
         ),
         // Pure Swift, no I/O: the allocator, demand model, safety rules and guardrail.
         .target(name: "Market"),
+        // The node agent: probe pushes → guardrail → market → actuator (cgroup files).
+        .target(
+            name: "NodeAgent",
+            dependencies: [
+                "KernelProbe", "Cgroups", "Market",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Histogram", package: "hdrhistogram-swift"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]
+        ),
         .executableTarget(
             name: "mbcas",
             dependencies: [
                 "KernelProbe",
                 "Cgroups",
                 "Market",
+                "NodeAgent",
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]
@@ -92,10 +106,15 @@ let package = Package(
             dependencies: ["KernelProbe", "CKernelProbe", "Cgroups", "TestSupport",
                            .product(name: "Logging", package: "swift-log")]
         ),
+        .testTarget(
+            name: "NodeAgentTests",
+            dependencies: ["NodeAgent", "KernelProbe", "Cgroups", "Market", "TestSupport",
+                           .product(name: "Logging", package: "swift-log")]
+        ),
         // Runs the built `mbcas` binary the way a user does.
         .testTarget(
             name: "CLITests",
-            dependencies: ["TestSupport", "mbcas"]
+            dependencies: ["TestSupport", "mbcas", "Cgroups", "KernelProbe"]
         ),
     ],
     swiftLanguageModes: [.v6]

@@ -62,6 +62,23 @@ struct {
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } counters SEC(".maps");
 
+/* The agent's decisions, written from user space for `mbcas top` and bpftool. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, MBCAS_MAX_CGROUPS);
+	__type(key, __u64);
+	__type(value, struct mbcas_pod_allocation);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} pod_allocations SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct mbcas_node_market);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} node_market SEC(".maps");
+
 /* Cgroups to watch when filter_cgroups is set (value unused). */
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);

@@ -86,7 +86,40 @@ struct mbcas_counters {
 	__u64 _reserved;
 };
 
+/*
+ * Written by the agent from user space (the probes never touch them), so
+ * that `mbcas top` and `bpftool map dump pinned /sys/fs/bpf/mbcas/...` see
+ * what the agent decided next to what the kernel counted.
+ */
+#define MBCAS_NAME_LEN 32
+#define MBCAS_REASON_LEN 16
+
+/* One managed pod's allocation, keyed by the pod cgroup's id. */
+struct mbcas_pod_allocation {
+	__u64 limit_millicores;
+	__u64 floor_millicores;
+	__u64 cap_millicores;
+	__u64 updated_ns;       /* CLOCK_MONOTONIC of the last change */
+	__u64 last_latency_ns;  /* kernel stall -> cgroup write, of the last pushed decision */
+	char reason[MBCAS_REASON_LEN];  /* why the limit last changed */
+	char name[MBCAS_NAME_LEN];      /* the pod's name */
+};
+
+/* The node's market, one entry. */
+struct mbcas_node_market {
+	__u64 capacity_millicores;
+	__u64 reserve_millicores;
+	__u64 allocated_millicores;     /* sum of the pods' limits */
+	__u64 shadow_price_e9;          /* shadow price of CPU x 1e9 (bid per millicore); 0 = not scarce */
+	__u64 rounds;                   /* market rounds run */
+	__u64 decisions;                /* limit changes applied */
+	__u64 updated_ns;               /* CLOCK_MONOTONIC of the last round */
+	__u64 agent_pid;
+};
+
 #ifndef __cplusplus
+_Static_assert(sizeof(struct mbcas_pod_allocation) == 88, "mbcas_pod_allocation layout changed: update Swift");
+_Static_assert(sizeof(struct mbcas_node_market) == 64, "mbcas_node_market layout changed: update Swift");
 _Static_assert(sizeof(struct mbcas_event) == 48, "mbcas_event layout changed: update Swift");
 _Static_assert(sizeof(struct mbcas_cgroup_stats) == 64, "mbcas_cgroup_stats layout changed: update Swift");
 _Static_assert(sizeof(struct mbcas_open_episode) == 16, "mbcas_open_episode layout changed: update Swift");

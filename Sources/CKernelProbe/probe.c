@@ -117,6 +117,8 @@ int mbcas_probe_map_fd(const struct mbcas_probe *probe, enum mbcas_probe_map map
 	case MBCAS_MAP_COUNTERS: return bpf_map__fd(skel->maps.counters);
 	case MBCAS_MAP_WATCHED_CGROUPS: return bpf_map__fd(skel->maps.watched_cgroups);
 	case MBCAS_MAP_EVENTS: return bpf_map__fd(skel->maps.events);
+	case MBCAS_MAP_POD_ALLOCATIONS: return bpf_map__fd(skel->maps.pod_allocations);
+	case MBCAS_MAP_NODE_MARKET: return bpf_map__fd(skel->maps.node_market);
 	}
 	return -EINVAL;
 }

@@ -29,20 +29,7 @@ public final class CumulativeMaps: Sendable {
 
     /// Opens the maps a running probe pinned under `pinRoot`.
     public static func openPinned(at pinRoot: String = ProbeConfiguration.defaultPinRoot) throws(ProbeError) -> CumulativeMaps {
-        var fds: [Int32] = []
-        for name in ["cgroup_stats", "open_episodes", "counters"] {
-            let path = "\(pinRoot)/\(name)"
-            let fd = bpf_obj_get(path)
-            if fd < 0 {
-                let err = Errno(rawValue: errno)
-                fds.forEach { Glibc.close($0) }
-                if err == .noSuchFileOrDirectory {
-                    throw ProbeError(.notRunning, "no MBCAS probe maps at \(path): is `mbcas agent` or `mbcas probe` running (with the same --pin-root)?")
-                }
-                throw ProbeError(.mapAccessFailed, "cannot open pinned map \(path): \(err) (reading pinned maps needs root or CAP_BPF)")
-            }
-            fds.append(fd)
-        }
+        let fds = try openPinnedMaps(["cgroup_stats", "open_episodes", "counters"], at: pinRoot)
         return CumulativeMaps(statsFD: fds[0], episodesFD: fds[1], countersFD: fds[2], ownsDescriptors: true)
     }
 
@@ -59,7 +46,7 @@ public final class CumulativeMaps: Sendable {
     private func readCgroupStats() throws(ProbeError) -> [UInt64: CgroupStallTotals] {
         var result: [UInt64: CgroupStallTotals] = [:]
         var values = [mbcas_cgroup_stats](repeating: mbcas_cgroup_stats(), count: possibleCPUs)
-        for key in try keys(of: statsFD) {
+        for key in try hashMapKeys(statsFD) {
             var k = key
             let rc = values.withUnsafeMutableBytes { bpf_map_lookup_elem(statsFD, &k, $0.baseAddress) }
             if rc != 0 { continue }  // deleted between listing and lookup
@@ -79,7 +66,7 @@ public final class CumulativeMaps: Sendable {
 
     private func readOpenEpisodes() throws(ProbeError) -> [(UInt64, mbcas_open_episode)] {
         var result: [(UInt64, mbcas_open_episode)] = []
-        for key in try keys(of: episodesFD) {
+        for key in try hashMapKeys(episodesFD) {
             var k = key
             var value = mbcas_open_episode()
             if bpf_map_lookup_elem(episodesFD, &k, &value) == 0 {
@@ -103,22 +90,5 @@ public final class CumulativeMaps: Sendable {
             c.mapFull &+= v.map_full
         }
         return c
-    }
-
-    /// Lists a hash map's 8-byte keys.
-    private func keys(of fd: Int32) throws(ProbeError) -> [UInt64] {
-        var keys: [UInt64] = []
-        var next: UInt64 = 0
-        var rc = bpf_map_get_next_key(fd, nil, &next)
-        while rc == 0 {
-            keys.append(next)
-            var previous = next
-            rc = bpf_map_get_next_key(fd, &previous, &next)
-        }
-        let err = Errno(rawValue: errno)
-        guard err == .noSuchFileOrDirectory else {
-            throw ProbeError(.mapAccessFailed, "cannot list map keys: \(err)")
-        }
-        return keys
     }
 }

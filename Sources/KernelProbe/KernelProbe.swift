@@ -20,6 +20,8 @@ public final class KernelProbe: Sendable {
     public let maps: CumulativeMaps
     /// The program set the kernel accepted (`.btf` or `.rawTracepoint`).
     public let attachMode: AttachMode
+    /// The maps the agent writes its decisions to (pinned next to the stats).
+    public let agentState: AgentStateMaps
     private let handle: Mutex<Handle?>
     private let logger: Logger
 
@@ -79,6 +81,10 @@ public final class KernelProbe: Sendable {
             statsFD: mbcas_probe_map_fd(handle, MBCAS_MAP_CGROUP_STATS),
             episodesFD: mbcas_probe_map_fd(handle, MBCAS_MAP_OPEN_EPISODES),
             countersFD: mbcas_probe_map_fd(handle, MBCAS_MAP_COUNTERS),
+            ownsDescriptors: false)
+        self.agentState = AgentStateMaps(
+            allocationsFD: mbcas_probe_map_fd(handle, MBCAS_MAP_POD_ALLOCATIONS),
+            marketFD: mbcas_probe_map_fd(handle, MBCAS_MAP_NODE_MARKET),
             ownsDescriptors: false)
     }
 

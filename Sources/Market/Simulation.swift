@@ -153,11 +153,12 @@ public struct NodeSimulation: Sendable {
     public private(set) var limits: [Int]
     /// The next round's number.
     public private(set) var round = 0
+    /// The market: demand models, safety rules, allocator.
+    public private(set) var market: NodeMarket
     /// The safety rules' state.
-    public private(set) var safety: SafetyRules
+    public var safety: SafetyRules { market.safety }
     /// The guardrail's state, if enabled.
     public private(set) var guardrail: Guardrail?
-    private var models: [DemandModel]
     private var random: SplitMix64
     private let windowNanos: UInt64
     private let start: UInt64 = 1_000_000_000
@@ -172,10 +173,8 @@ public struct NodeSimulation: Sendable {
         guard config.guardrailChecksPerWindow >= 1 else {
             throw .configuration("guardrailChecksPerWindow", "guardrailChecksPerWindow must be at least 1")
         }
-        var safetyConfig = config.safety
-        safetyConfig.reserve = config.reserve
-        safety = try SafetyRules(config: safetyConfig)
-        models = try pods.map { _ throws(MarketError) in try DemandModel(config: config.demand) }
+        market = try NodeMarket(capacity: config.capacity, reserve: config.reserve, demand: config.demand,
+                                safety: config.safety)
         limits = pods.map(\.initialLimit)
         random = SplitMix64(seed: config.seed)
         if var guardConfig = config.guardrail {
@@ -228,41 +227,26 @@ public struct NodeSimulation: Sendable {
             }
         }
 
-        var estimates: [DemandEstimate] = []
-        var inputs: [SafetyInput] = []
-        var marketPods: [MarketPod] = []
-        for (index, pod) in pods.enumerated() {
-            let window = Double(windowNanos)
-            let sample = DemandSample(
-                throttledNanos: UInt64(Swift.min(window, Swift.max(0, throttled[index]))),
-                waitNanos: UInt64(window * pod.unfixableWait),
-                runNanos: UInt64(Swift.max(0, run[index])),
-                limitMillicores: Swift.max(1, limitTime[index] / window),
-                windowNanos: windowNanos)
-            let estimate = try models[index].observe(sample, cap: Double(pod.cap), weight: pod.weight)
-            estimates.append(estimate)
-            let input = SafetyInput(slot: PodSlot(index), currentLimit: limits[index], floor: pod.floor,
-                                    cap: pod.cap, qos: pod.qos, stall: estimate.windowStall,
-                                    usedMillicores: estimate.windowUsedMillicores)
-            inputs.append(input)
-            let bounds = safety.marketBounds(for: input, now: now)
-            marketPods.append(MarketPod(name: pod.name, bid: estimate.bid,
-                                        floor: Double(bounds.floor), cap: Double(bounds.cap)))
+        let window = Double(windowNanos)
+        let inputs = pods.enumerated().map { index, pod in
+            RoundInput(
+                member: MarketMember(slot: PodSlot(index), name: pod.name, floor: pod.floor, cap: pod.cap,
+                                     qos: pod.qos, weight: pod.weight),
+                sample: DemandSample(
+                    throttledNanos: UInt64(Swift.min(window, Swift.max(0, throttled[index]))),
+                    waitNanos: UInt64(window * pod.unfixableWait),
+                    runNanos: UInt64(Swift.max(0, run[index])),
+                    limitMillicores: Swift.max(1, limitTime[index] / window),
+                    windowNanos: windowNanos),
+                currentLimit: limits[index])
         }
-        let problem = AllocationProblem(capacity: Double(config.capacity), reserve: Double(config.reserve),
-                                        pods: marketPods)
-        let allocation = try WaterFilling.solve(problem)
-        let decisions = try safety.apply(inputs, targets: allocation.millicores, capacity: config.capacity,
-                                         shadowPrice: allocation.shadowPrice, now: now)
-        for decision in decisions {
-            limits[decision.pod.rawValue] = decision.newLimit
-            guardrail?.apply(decision)
-            guardrail?.setRaisesBlocked(decision.pod, safety.raisesBlocked(decision.pod, now: now))
-        }
+        let result = try market.round(inputs, now: now)
+        for decision in result.decisions { limits[decision.pod.rawValue] = decision.newLimit }
+        guardrail?.absorb(result.decisions, safety: market.safety, now: now)
 
-        let record = SimulationRound(round: round, now: now, needs: needs, estimates: estimates, problem: problem,
-                                     allocation: allocation, decisions: decisions,
-                                     guardrailDecisions: guardDecisions, limits: limits)
+        let record = SimulationRound(round: round, now: now, needs: needs, estimates: result.estimates,
+                                     problem: result.problem, allocation: result.allocation,
+                                     decisions: result.decisions, guardrailDecisions: guardDecisions, limits: limits)
         round += 1
         return record
     }

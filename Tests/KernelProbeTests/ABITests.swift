@@ -26,6 +26,19 @@ struct ABITests {
         #expect(MemoryLayout<mbcas_cgroup_stats>.stride == 64)  // per-CPU values are 8-byte aligned slots
         #expect(MemoryLayout<mbcas_open_episode>.size == 16)
         #expect(MemoryLayout<mbcas_counters>.size == 32)
+        #expect(MemoryLayout<mbcas_pod_allocation>.size == 88)
+        #expect(MemoryLayout<mbcas_pod_allocation>.offset(of: \.reason) == 40)
+        #expect(MemoryLayout<mbcas_pod_allocation>.offset(of: \.name) == 56)
+        #expect(MemoryLayout<mbcas_node_market>.size == 64)
+    }
+
+    @Test("strings in fixed C arrays: truncated, NUL-terminated, read back")
+    func cStrings() {
+        var record = mbcas_pod_allocation()
+        copyCString("a-pod-name-much-longer-than-thirty-two-bytes", into: &record.name)
+        #expect(stringFromCString(record.name) == "a-pod-name-much-longer-than-thi")  // 31 bytes + NUL
+        copyCString("guardrail", into: &record.reason)
+        #expect(stringFromCString(record.reason) == "guardrail")
     }
 
     @Test("event kinds agree with the C enum")

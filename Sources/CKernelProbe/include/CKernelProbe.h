@@ -38,6 +38,8 @@ enum mbcas_probe_map {
 	MBCAS_MAP_COUNTERS = 2,
 	MBCAS_MAP_WATCHED_CGROUPS = 3,
 	MBCAS_MAP_EVENTS = 4,
+	MBCAS_MAP_POD_ALLOCATIONS = 5,
+	MBCAS_MAP_NODE_MARKET = 6,
 };
 
 /* A loaded probe: the skeleton behind an opaque pointer. */

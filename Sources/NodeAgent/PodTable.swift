@@ -1,0 +1,76 @@
+import Cgroups
+import Market
+
+/// A managed pod: one child cgroup of the agent's parent cgroup.
+public struct ManagedPod: Sendable, Hashable {
+    /// Its slot (index in the guardrail and the market).
+    public var slot: PodSlot
+    /// The child cgroup's name.
+    public var name: String
+    /// Its directory (absolute).
+    public var cgroupPath: String
+    /// Its cgroup id (directory inode).
+    public var cgroupID: UInt64
+    /// Bounds and standing from the configuration.
+    public var settings: AgentConfiguration.PodSettings
+    /// The limit in force, millicores.
+    public var limit: Int
+}
+
+/// The pods the agent manages, and which kernel cgroup ids belong to each
+/// (the pod's own cgroup and every cgroup below it: containers, their
+/// children). The hot path looks ids up here; the slow pass refreshes it.
+struct PodTable: Sendable {
+    /// Slots are fixed-capacity: the guardrail's state is preallocated.
+    static let capacity = 1024
+
+    private(set) var pods: [PodSlot: ManagedPod] = [:]
+    private var slotsByCgroupID: [UInt64: PodSlot] = [:]
+    private var freeSlots: [PodSlot] = (0..<PodTable.capacity).reversed().map { PodSlot($0) }
+
+    /// The pod a kernel cgroup id belongs to. O(1), no allocation.
+    func slot(forCgroupID id: UInt64) -> PodSlot? { slotsByCgroupID[id] }
+
+    func pod(_ slot: PodSlot) -> ManagedPod? { pods[slot] }
+
+    var sortedPods: [ManagedPod] { pods.values.sorted { $0.name < $1.name } }
+
+    /// Every cgroup id that belongs to a pod (for the probe's watch list).
+    var cgroupIDs: [UInt64] { Array(slotsByCgroupID.keys) }
+
+    /// Adds a pod; nil when all slots are taken.
+    mutating func add(name: String, cgroupPath: String, cgroupID: UInt64,
+                      settings: AgentConfiguration.PodSettings, limit: Int) -> ManagedPod? {
+        guard let slot = freeSlots.popLast() else { return nil }
+        let pod = ManagedPod(slot: slot, name: name, cgroupPath: cgroupPath, cgroupID: cgroupID,
+                             settings: settings, limit: limit)
+        pods[slot] = pod
+        slotsByCgroupID[cgroupID] = slot
+        return pod
+    }
+
+    /// Removes a pod and its cgroup ids.
+    mutating func remove(_ slot: PodSlot) {
+        guard pods.removeValue(forKey: slot) != nil else { return }
+        slotsByCgroupID = slotsByCgroupID.filter { $0.value != slot }
+        freeSlots.append(slot)
+    }
+
+    mutating func setLimit(_ slot: PodSlot, _ limit: Int) {
+        pods[slot]?.limit = limit
+    }
+
+    /// Maps every cgroup id of `index` (the parent's subtree) to the pod
+    /// whose directory holds it.
+    mutating func mapDescendants(_ index: CgroupIndex, parentRelativePath: String) {
+        let bySlotName = Dictionary(uniqueKeysWithValues: pods.values.map { ($0.name, $0.slot) })
+        var mapping: [UInt64: PodSlot] = [:]
+        let prefix = parentRelativePath == "/" ? "/" : parentRelativePath + "/"
+        for (id, path) in index.pathsByID where path.hasPrefix(prefix) {
+            let podName = path.dropFirst(prefix.count).split(separator: "/").first.map(String.init) ?? ""
+            if let slot = bySlotName[podName] { mapping[id] = slot }
+        }
+        for pod in pods.values { mapping[pod.cgroupID] = pod.slot }
+        slotsByCgroupID = mapping
+    }
+}
