@@ -95,16 +95,7 @@ struct EventPrinter: Sendable {
     }
 
     private func write(_ line: String) {
-        // One write per line: lines from the consumer thread never interleave.
-        let bytes = Array((line + "\n").utf8)
-        bytes.withUnsafeBytes { buffer in
-            var offset = 0
-            while offset < buffer.count {
-                let n = Glibc.write(1, buffer.baseAddress! + offset, buffer.count - offset)
-                if n < 0 { if errno == EINTR { continue } else { return } }
-                offset += n
-            }
-        }
+        writeStdout(line + "\n")  // one write per line: lines from the consumer thread never interleave
     }
 }
 

@@ -69,6 +69,19 @@ struct AgentRestartTests {
         #expect(runAfter > runBefore + 500_000_000, "totals should continue from \(runBefore) ns, got \(runAfter) ns")
         for limit in try limits() { #expect((floor...cap).contains(limit), "limit \(limit)m outside [\(floor), \(cap)] after restart") }
 
+        // `mbcas top` reads the running agent's pinned maps: both pods, their limits, the node line.
+        let top = try runCommand(mbcas, ["top", "--pin-root", pinRoot, "--count", "1", "--interval", "0.5"], timeout: 15)
+        #expect(top.status == 0, "stderr: \(top.stderr)")
+        let lines = top.stdout.split(separator: "\n")
+        #expect(lines.first?.hasPrefix("POD") == true)
+        for pod in ["busy", "calm"] {
+            // The LIMIT column (6th): the agent may move it between top's read and ours, but it stays in bounds.
+            let row = lines.first { $0.hasPrefix(pod + " ") }?.split(separator: " ", omittingEmptySubsequences: true)
+            let shown = row.flatMap { $0.count > 5 ? Int($0[5].dropLast()) : nil }
+            #expect(shown.map { (floor...cap).contains($0) } == true, "\(pod)'s limit missing or out of bounds in:\n\(top.stdout)")
+        }
+        #expect(lines.contains { $0.hasPrefix("node: ") && $0.contains("shadow price") })
+
         agent.terminate()  // SIGTERM: a clean stop
         agent.waitUntilExit()
         #expect(agent.terminationStatus == 0)
