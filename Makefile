@@ -4,13 +4,14 @@
 #   make deps     install system packages, mount bpffs and tracefs (idempotent)
 #   make bpf      compile bpf/mbcas.bpf.c and generate the libbpf skeleton
 #   make build    release build of the mbcas binary (.build/release/mbcas)
+#   make demo     build, then run `mbcas demo` (static limits vs MBCAS, ~40 s)
 #   make test     the whole test suite (BPF tests need root)
 #   make bench-probe   BPF cost and push latency figures
 #
 # Quiet by default; V=1 shows the commands.
 
 .DELETE_ON_ERROR:
-.PHONY: all deps bpf build test bench-probe clean
+.PHONY: all deps bpf build demo test bench-probe clean
 
 ARCH := $(shell uname -m | sed -e 's/x86_64/x86/' -e 's/aarch64/arm64/')
 # The clang shipped with the Swift toolchain: Debian's clang 14 crashes on
@@ -61,6 +62,10 @@ $(OUTPUT):
 build: deps bpf
 	$(call msg,SWIFT,release build)
 	$(Q)swift build -c release $(SWIFT_BUILD_FLAGS)
+
+DEMO_FLAGS ?=
+demo: build
+	$(Q).build/release/mbcas demo $(DEMO_FLAGS)
 
 # Tests run one at a time: the BPF tests load the CPU and must not disturb each other.
 test: deps bpf

@@ -7,6 +7,8 @@
 //   KernelProbe   loads the probes, consumes the ring buffer, reads the cumulative maps
 //   Cgroups       cgroup v1/v2 files, cgroup ids, kubelet path parsing
 //   Market        allocator (exact water-filling), demand model, safety rules, guardrail
+//   Workloads     CPU workloads (bursty, steady, hog, idle) run inside cgroups
+//   MetricsEndpoint  the opt-in /metrics, /healthz, /readyz listener (NIO) and the agent's series
 //   NodeAgent     wires them: pushes → guardrail → market rounds → actuator (cgroup files)
 //   mbcas         the command-line tool (probe, allocate, ...)
 //   mbcas-bench   benchmarks: figures with a same-run baseline, never pass/fail
@@ -28,6 +30,9 @@ let package = Package(
         .package(url: "https://github.com/HdrHistogram/hdrhistogram-swift.git", from: "0.2.0"),
         .package(url: "https://github.com/x-sheep/swift-property-based.git", from: "2.0.0"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
+        .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.0"),
+        .package(url: "https://github.com/apple/swift-metrics.git", from: "2.13.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.4.0"),
     ],
     targets: [
         .target(
@@ -56,11 +61,28 @@ let package = Package(
         ),
         // Pure Swift, no I/O: the allocator, demand model, safety rules and guardrail.
         .target(name: "Market"),
+        // CPU workloads run inside cgroups, for the demo and the end-to-end tests.
+        .target(
+            name: "Workloads",
+            dependencies: ["Cgroups"]
+        ),
+        // The opt-in HTTP endpoint: /metrics (Prometheus), /healthz, /readyz; and the agent's series.
+        .target(
+            name: "MetricsEndpoint",
+            dependencies: [
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
         // The node agent: probe pushes → guardrail → market → actuator (cgroup files).
         .target(
             name: "NodeAgent",
             dependencies: [
-                "KernelProbe", "Cgroups", "Market",
+                "KernelProbe", "Cgroups", "Market", "MetricsEndpoint",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Histogram", package: "hdrhistogram-swift"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -73,6 +95,9 @@ let package = Package(
                 "Cgroups",
                 "Market",
                 "NodeAgent",
+                "Workloads",
+                "MetricsEndpoint",
+                .product(name: "Prometheus", package: "swift-prometheus"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
@@ -105,6 +130,23 @@ let package = Package(
             name: "KernelProbeTests",
             dependencies: ["KernelProbe", "CKernelProbe", "Cgroups", "TestSupport",
                            .product(name: "Logging", package: "swift-log")]
+        ),
+        .testTarget(
+            name: "MetricsEndpointTests",
+            dependencies: [
+                "MetricsEndpoint",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "CoreMetrics", package: "swift-metrics"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "InMemoryLogging", package: "swift-log"),
+            ]
+        ),
+        .testTarget(
+            name: "WorkloadsTests",
+            dependencies: ["Workloads", "Cgroups", "TestSupport", "mbcas"]
         ),
         .testTarget(
             name: "NodeAgentTests",

@@ -23,6 +23,11 @@ public final class RingBufferConsumer: @unchecked Sendable {
 
     private enum State { case idle, running(pthread_t), stopped }
 
+    /// Whether the consumer thread is running (for liveness probes).
+    public var isRunning: Bool {
+        state.withLock { s in if case .running = s { true } else { false } }
+    }
+
     /// Records that could not be decoded (too short, unknown kind).
     public var malformedRecords: UInt64 { box.takeUnretainedValue().malformed.load(ordering: .relaxed) }
 

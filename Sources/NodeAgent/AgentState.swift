@@ -21,8 +21,11 @@ struct AgentState: Sendable {
     var lastTotals: [PodSlot: (totals: PodTotals, at: UInt64)] = [:]
     var lastDecisions: [PodSlot: DecisionRecord] = [:]
     var decisionsByReason: [Reason: Int] = [:]
-    /// Push → actuation latency (ns). Fixed-size: recording never allocates.
-    var pushLatency = Histogram<UInt64>(highestTrackableValue: 60_000_000_000, numberOfSignificantValueDigits: .three)
+    /// Push → actuation latency (ns) of guardrail raises (written on the
+    /// ring-buffer thread) and of market decisions (pushed round requests,
+    /// debounced). Fixed-size: recording never allocates.
+    var guardrailLatency = AgentState.latencyHistogram()
+    var marketLatency = AgentState.latencyHistogram()
     var rounds: UInt64 = 0
     var shadowPrice: Double = 0
 
@@ -31,7 +34,17 @@ struct AgentState: Sendable {
         table.setLimit(slot, decision.newMillicores)
         lastDecisions[slot] = decision
         decisionsByReason[decision.reason, default: 0] += 1
-        if let latency = decision.latencyNanoseconds { _ = pushLatency.record(Swift.max(1, latency)) }
+        if let latency = decision.latencyNanoseconds {
+            if decision.reason == .guardrail {
+                _ = guardrailLatency.record(Swift.max(1, latency))
+            } else {
+                _ = marketLatency.record(Swift.max(1, latency))
+            }
+        }
+    }
+
+    static func latencyHistogram() -> Histogram<UInt64> {
+        Histogram<UInt64>(highestTrackableValue: 60_000_000_000, numberOfSignificantValueDigits: .three)
     }
 
     var allocatedMillicores: Int { table.pods.values.reduce(0) { $0 + $1.limit } }

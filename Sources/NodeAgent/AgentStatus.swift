@@ -1,3 +1,4 @@
+import Histogram
 import Market
 
 /// A limit change the agent made, as shown in logs, `mbcas top` and the demo.
@@ -32,6 +33,14 @@ public struct PodStatus: Sendable, Hashable {
 
 /// Latency percentiles, nanoseconds.
 public struct LatencySummary: Sendable, Hashable {
+    init(_ histogram: Histogram<UInt64>) {
+        let empty = histogram.totalCount == 0
+        count = histogram.totalCount
+        p50 = empty ? 0 : histogram.valueAtPercentile(50)
+        p99 = empty ? 0 : histogram.valueAtPercentile(99)
+        max = empty ? 0 : histogram.max
+    }
+
     /// How many were measured.
     public var count: UInt64
     /// Median.
@@ -52,8 +61,10 @@ public struct AgentStatus: Sendable {
     public var rounds: UInt64
     /// Limit changes applied, by reason.
     public var decisionsByReason: [Reason: Int]
-    /// Push → actuation latency of every decision triggered by a kernel push.
-    public var pushLatency: LatencySummary
+    /// Kernel push → cgroup write of guardrail raises (inline on the ring-buffer thread).
+    public var guardrailLatency: LatencySummary
+    /// Kernel push → cgroup write of market decisions from pushed rounds (includes the debounce).
+    public var marketLatency: LatencySummary
     /// Σ of the managed pods' limits, millicores.
     public var allocatedMillicores: Int
     /// Capacity and reserve, millicores.
@@ -61,4 +72,24 @@ public struct AgentStatus: Sendable {
 
     /// Limit changes applied in all.
     public var decisions: Int { decisionsByReason.values.reduce(0, +) }
+}
+
+/// One pod's cumulative kernel accounting, as of a market round.
+public struct PodReport: Sendable, Hashable {
+    /// The pod.
+    public var name: String
+    /// Throttled time, run-queue wait and run time since the probe's maps were created (ns).
+    public var throttledNanos: UInt64, waitNanos: UInt64, runNanos: UInt64
+    /// Throttle episodes since then.
+    public var episodes: UInt64
+}
+
+/// What a market round saw and set, for observers (metrics).
+public struct RoundReport: Sendable {
+    /// The round's shadow price.
+    public var shadowPrice: Double
+    /// Every managed pod's cumulative accounting and limit.
+    public var pods: [PodReport]
+    /// Ring-buffer drops so far (cumulative, all CPUs).
+    public var ringBufferDrops: UInt64
 }

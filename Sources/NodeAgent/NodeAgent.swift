@@ -30,6 +30,18 @@ public final class NodeAgent: Sendable {
     private let state: Mutex<AgentState>
     private let capacity: Int
 
+    /// When the last market round finished (CLOCK_MONOTONIC ns; 0 = none yet): for health probes.
+    private let lastRoundAt = Atomic<UInt64>(0)
+    /// When the last pushed event arrived (CLOCK_MONOTONIC ns; 0 = none yet).
+    private let lastEventAt = Atomic<UInt64>(0)
+
+    /// Seconds since the last market round and the last pushed event (nil: none yet).
+    public var ages: (round: Double?, event: Double?) {
+        let now = monotonicNanoseconds()
+        func age(_ t: UInt64) -> Double? { t == 0 ? nil : Double(now &- t) / 1e9 }
+        return (age(lastRoundAt.load(ordering: .relaxed)), age(lastEventAt.load(ordering: .relaxed)))
+    }
+
     /// A market round was asked for and has not run yet.
     private let roundRequested = Atomic<Bool>(false)
     /// Kernel time of the stall that asked for the pending round.
@@ -89,6 +101,7 @@ public final class NodeAgent: Sendable {
 
     /// Handles one pushed event, inline on the ring-buffer thread.
     public func handle(_ event: StallEvent) {
+        lastEventAt.store(event.receivedAt, ordering: .relaxed)
         observer?.observe(event)
         switch event.kind {
         case .throttleStart:
@@ -174,8 +187,14 @@ public final class NodeAgent: Sendable {
         }
         var applied: [(DecisionRecord, String)] = []
         var published: NodeMarketRecord?
+        var report = RoundReport(shadowPrice: 0, pods: [], ringBufferDrops: snapshot.counters.ringBufferDrops)
         state.withLock { s in
             let totals = Self.podTotals(snapshot, table: s.table)
+            report.pods = s.table.sortedPods.map { pod in
+                let t = totals[pod.slot] ?? PodTotals()
+                return PodReport(name: pod.name, throttledNanos: t.throttledNanos, waitNanos: t.waitNanos,
+                                 runNanos: t.runNanos, episodes: t.episodes)
+            }
             var inputs: [RoundInput] = []
             for pod in s.table.sortedPods {
                 let now = totals[pod.slot] ?? PodTotals()
@@ -224,8 +243,12 @@ public final class NodeAgent: Sendable {
                 updatedAt: snapshot.takenAt, agentPID: UInt64(getpid()))
         }
         for (record, path) in applied { self.applied(record, cgroupPath: path) }
-        if let published { try? probe.agentState.publish(published) }
-        observer?.roundFinished(shadowPrice: published?.shadowPrice ?? 0, snapshot: snapshot, agent: self)
+        lastRoundAt.store(monotonicNanoseconds(), ordering: .relaxed)
+        if let published {
+            try? probe.agentState.publish(published)
+            report.shadowPrice = published.shadowPrice
+        }
+        observer?.roundFinished(report)
     }
 
     /// Sums the snapshot's per-cgroup totals into per-pod totals.
@@ -356,16 +379,13 @@ public final class NodeAgent: Sendable {
     /// The agent at this moment.
     public func status() -> AgentStatus {
         state.withLock { s in
-            let latency = s.pushLatency
-            return AgentStatus(
+            AgentStatus(
                 pods: s.table.sortedPods.map {
                     PodStatus(name: $0.name, cgroupPath: $0.cgroupPath, limit: $0.limit, floor: $0.settings.floor,
                               cap: $0.settings.cap, lastDecision: s.lastDecisions[$0.slot])
                 },
                 shadowPrice: s.shadowPrice, rounds: s.rounds, decisionsByReason: s.decisionsByReason,
-                pushLatency: LatencySummary(count: latency.totalCount, p50: latency.totalCount == 0 ? 0 : latency.valueAtPercentile(50),
-                                            p99: latency.totalCount == 0 ? 0 : latency.valueAtPercentile(99),
-                                            max: latency.totalCount == 0 ? 0 : latency.max),
+                guardrailLatency: LatencySummary(s.guardrailLatency), marketLatency: LatencySummary(s.marketLatency),
                 allocatedMillicores: s.allocatedMillicores, capacityMillicores: capacity,
                 reserveMillicores: configuration.reserveMillicores)
         }
@@ -379,8 +399,8 @@ public protocol AgentObserver: Sendable {
     func observe(_ event: StallEvent)
     /// Every applied limit change.
     func applied(_ decision: DecisionRecord)
-    /// After each market round, with the snapshot it used.
-    func roundFinished(shadowPrice: Double, snapshot: ProbeSnapshot, agent: NodeAgent)
+    /// After each market round.
+    func roundFinished(_ report: RoundReport)
 }
 
 /// Online CPUs, for the default capacity.

@@ -11,6 +11,16 @@ public func builtProduct(_ name: String) -> String? {
     return candidates.first { FileManager.default.isExecutableFile(atPath: $0) }
 }
 
+/// Like ``builtProduct(_:)``, but throws (naming the places searched) when it is missing.
+public func requireBuiltProduct(_ name: String) throws -> String {
+    struct NotBuilt: Error, CustomStringConvertible {
+        let name: String
+        var description: String { "the \(name) executable was not built next to the tests (build the package first)" }
+    }
+    guard let path = builtProduct(name) else { throw NotBuilt(name: name) }
+    return path
+}
+
 /// What a finished command left behind.
 public struct CommandResult: Sendable {
     public var status: Int32
@@ -18,6 +28,8 @@ public struct CommandResult: Sendable {
     public var stderr: String
     /// It was still running at the deadline and was killed.
     public var timedOut: Bool
+    /// How long it ran, in seconds.
+    public var seconds: Double
 }
 
 /// Runs a command to completion, killing it after `timeout` seconds.
@@ -28,8 +40,9 @@ public func runCommand(_ executable: String, _ arguments: [String], timeout: Dou
     let out = Pipe(), err = Pipe()
     process.standardOutput = out
     process.standardError = err
+    let start = Date()
     try process.run()
-    let deadline = Date().addingTimeInterval(timeout)
+    let deadline = start.addingTimeInterval(timeout)
     // Read concurrently so a chatty child never blocks on a full pipe.
     nonisolated(unsafe) var stdoutData = Data(), stderrData = Data()
     let group = DispatchGroup()
@@ -41,5 +54,6 @@ public func runCommand(_ executable: String, _ arguments: [String], timeout: Dou
     process.waitUntilExit()
     group.wait()
     return CommandResult(status: process.terminationStatus, stdout: String(decoding: stdoutData, as: UTF8.self),
-                         stderr: String(decoding: stderrData, as: UTF8.self), timedOut: timedOut)
+                         stderr: String(decoding: stderrData, as: UTF8.self), timedOut: timedOut,
+                         seconds: Date().timeIntervalSince(start))
 }

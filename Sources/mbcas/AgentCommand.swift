@@ -2,7 +2,10 @@ import ArgumentParser
 import Cgroups
 import KernelProbe
 import Logging
+import Market
+import MetricsEndpoint
 import NodeAgent
+import Prometheus
 import ServiceLifecycle
 
 /// `mbcas agent`: the node agent, standalone (no Kubernetes) by default.
@@ -64,6 +67,10 @@ struct AgentCommand: AsyncParsableCommand {
     @Flag(inversion: .prefixedNo, help: "Run the ring-buffer thread under SCHED_FIFO when permitted (CAP_SYS_NICE).")
     var realtime = true
 
+    @Option(help: ArgumentHelp("Serve /metrics (Prometheus), /healthz and /readyz on this address (off by default).",
+                               valueName: "host:port"))
+    var metricsAddress: String?
+
     @Option(help: "Program set: auto (tp_btf, else raw_tp), btf, raw.")
     var attachMode: AttachMode = .automatic
 
@@ -77,13 +84,18 @@ struct AgentCommand: AsyncParsableCommand {
         do { hierarchy = try CgroupHierarchy.discover(controller: "cpu") } catch {
             throw ValidationError("cannot find the cpu controller's cgroup hierarchy: \(error.message)")
         }
+        let endpointAddress = try metricsAddress.map(parseAddress)
+        let registry = PrometheusCollectorRegistry()
+        let observer = endpointAddress.map { _ in
+            MetricsObserver(metrics: AgentMetrics(registry: registry, decisionReasons: Reason.allCases.map(\.rawValue)))
+        }
         let probe = try KernelProbe.load(
             ProbeConfiguration(attachMode: attachMode, pinRoot: pinRoot, filterCgroups: true), logger: logger)
         let agent: NodeAgent
         do {
             agent = try NodeAgent(configuration: configuration, probe: probe,
                                   actuator: CgroupActuator(version: hierarchy.version), hierarchy: hierarchy,
-                                  logger: logger)
+                                  logger: logger, observer: observer)
         } catch {
             probe.close(keepPins: true)
             throw ValidationError(error.message)
@@ -99,9 +111,39 @@ struct AgentCommand: AsyncParsableCommand {
             "capacity": "\(agent.status().capacityMillicores)m", "reserve": "\(configuration.reserveMillicores)m",
             "programs": "\(probe.attachMode)",
         ])
-        let service = AgentService(agent: agent, consumer: consumer, probe: probe, keepPins: !unpinOnExit, logger: logger)
-        let group = ServiceGroup(services: [service], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
+        var services: [any Service] = [
+            AgentService(agent: agent, consumer: consumer, probe: probe, keepPins: !unpinOnExit, logger: logger),
+        ]
+        if let endpointAddress {
+            // Alive: the ring-buffer thread runs and market rounds keep happening (the slow pass runs
+            // one every reclaim interval even on a quiet node). Ready: alive, and the pods adopted.
+            let staleAfter = Double(configuration.market.reclaimIntervalMs) / 1000 * 5
+            let health: @Sendable () -> HealthReport = {
+                let ages = agent.ages
+                let roundsFresh = (ages.round ?? 0) < staleAfter
+                return HealthReport(healthy: consumer.isRunning && roundsFresh, checks: [
+                    "ringbuf_consumer": consumer.isRunning ? "alive" : "stopped",
+                    "last_round_age_seconds": ages.round.map { String(format: "%.1f", $0) } ?? "none yet",
+                    "last_event_age_seconds": ages.event.map { String(format: "%.1f", $0) } ?? "none yet",
+                ])
+            }
+            services.append(MetricsEndpoint(
+                configuration: .init(host: endpointAddress.host, port: endpointAddress.port), registry: registry,
+                liveness: health, readiness: health, logger: logger))
+        }
+        let group = ServiceGroup(services: services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
         try await group.run()
+    }
+
+    /// "127.0.0.1:9464", "[::1]:9464", ":9464" (all addresses).
+    func parseAddress(_ text: String) throws -> (host: String, port: Int) {
+        guard let colon = text.lastIndex(of: ":"), let port = Int(text[text.index(after: colon)...]),
+              (0...65535).contains(port) else {
+            throw ValidationError("--metrics-address must be host:port (e.g. 127.0.0.1:9464), got '\(text)'")
+        }
+        var host = String(text[..<colon])
+        if host.hasPrefix("[") && host.hasSuffix("]") { host = String(host.dropFirst().dropLast()) }
+        return (host.isEmpty ? "0.0.0.0" : host, port)
     }
 
     /// The file's configuration with the flags applied on top, validated.

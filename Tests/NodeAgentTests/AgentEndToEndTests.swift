@@ -13,7 +13,7 @@ final class DecisionCollector: AgentObserver {
     private let decisions = Mutex<[DecisionRecord]>([])
     func observe(_ event: StallEvent) {}
     func applied(_ decision: DecisionRecord) { decisions.withLock { $0.append(decision) } }
-    func roundFinished(shadowPrice: Double, snapshot: ProbeSnapshot, agent: NodeAgent) {}
+    func roundFinished(_ report: RoundReport) {}
     var all: [DecisionRecord] { decisions.withLock { $0 } }
 }
 

@@ -1,0 +1,48 @@
+import KernelProbe
+import MetricsEndpoint
+import Synchronization
+
+/// Feeds what the agent does into its Prometheus series.
+public final class MetricsObserver: AgentObserver {
+    private let metrics: AgentMetrics
+    /// Each pod's cumulative totals at the previous round: counters take increments.
+    private let previous = Mutex<[String: PodReport]>([:])
+
+    /// Creates an observer over `metrics`.
+    public init(metrics: AgentMetrics) { self.metrics = metrics }
+
+    public func observe(_ event: StallEvent) {
+        switch event.kind {
+        case .throttleStart: metrics.recordEvent(kind: .throttleStart)
+        case .throttleEnd: metrics.recordEvent(kind: .throttleEnd)
+        case .runQueueWait: metrics.recordEvent(kind: .runQueueWait)
+        }
+    }
+
+    public func applied(_ decision: DecisionRecord) {
+        // The latency histogram is the guardrail's push → write path; market
+        // decisions wait for a debounced round and are only counted.
+        metrics.recordDecision(reason: decision.reason.rawValue,
+                               latencyNanos: decision.reason == .guardrail ? decision.latencyNanoseconds : nil)
+        metrics.setLimit(pod: decision.pod, millicores: decision.newMillicores)
+    }
+
+    public func roundFinished(_ report: RoundReport) {
+        let gone: [String] = previous.withLock { last in
+            for pod in report.pods {
+                let before = last[pod.name] ?? PodReport(name: pod.name, throttledNanos: pod.throttledNanos,
+                                                         waitNanos: pod.waitNanos, runNanos: pod.runNanos, episodes: pod.episodes)
+                metrics.recordStall(pod: pod.name, throttledNanos: pod.throttledNanos &- before.throttledNanos,
+                                    waitNanos: pod.waitNanos &- before.waitNanos, runNanos: pod.runNanos &- before.runNanos,
+                                    episodes: pod.episodes &- before.episodes)
+            }
+            let current = Set(report.pods.map(\.name))
+            let gone = last.keys.filter { !current.contains($0) }
+            last = Dictionary(uniqueKeysWithValues: report.pods.map { ($0.name, $0) })
+            return gone
+        }
+        for pod in gone { metrics.forget(pod: pod) }
+        metrics.setShadowPrice(report.shadowPrice)
+        metrics.observeRingBufferDrops(total: report.ringBufferDrops)
+    }
+}

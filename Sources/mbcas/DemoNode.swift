@@ -1,0 +1,162 @@
+import Cgroups
+import Foundation
+import KernelProbe
+import Logging
+import Market
+import NodeAgent
+import Workloads
+
+/// The demo's cgroups, probe and workloads, and the two phases run on them.
+final class DemoNode: @unchecked Sendable {
+    // @unchecked: used from the demo's one task; the agent it starts is Sendable on its own.
+    enum Phase: String { case staticLimits = "static limits", mbcas = "MBCAS" }
+
+    /// What one phase measured, per pod name.
+    struct PhaseResult {
+        /// Throttled time from the kernel's cpu.stat.
+        var throttledNanos: [String: UInt64] = [:]
+        /// Run-queue wait and run time from the probe's cumulative map.
+        var waitNanos: [String: UInt64] = [:]
+        var runNanos: [String: UInt64] = [:]
+        /// The agent's view at the end (MBCAS phase only).
+        var agent: AgentStatus?
+    }
+
+    let pods: [DemoPod]
+    let hierarchy: CgroupHierarchy
+    let parent: CgroupDirectory
+    let probe: KernelProbe
+    private let logger: Logger
+    private var workloads: [WorkloadProcess] = []
+    private let executable = "/proc/self/exe"
+
+    init(pods: [DemoPod], logger: Logger) throws {
+        self.pods = pods
+        self.logger = logger
+        hierarchy = try CgroupHierarchy.discover(controller: "cpu")
+        let root = CgroupDirectory(hierarchy: hierarchy, relativePath: "/")
+        parent = root.child(DemoCommand.parentName)
+        if parent.exists { try parent.remove() }  // left by an earlier demo killed outright
+        _ = try root.createChild(DemoCommand.parentName)
+        for pod in pods { _ = try parent.createChild(pod.name) }
+        try? FileManager.default.removeItem(atPath: DemoCommand.pinRoot)
+        probe = try KernelProbe.load(ProbeConfiguration(pinRoot: DemoCommand.pinRoot, filterCgroups: true), logger: logger)
+        try probe.watch(cgroupIDs: try pods.map { try cgroupID(of: parent.child($0.name).path) })
+        try probe.attach()
+    }
+
+    /// Stops everything and removes what the demo created.
+    func tearDown() {
+        stopWorkloads()
+        probe.close(keepPins: false)
+        try? parent.remove()
+    }
+
+    private func stopWorkloads() {
+        for workload in workloads { workload.stop() }
+        workloads = []
+    }
+
+    /// Runs the workloads for `seconds` under static limits or under the
+    /// agent, redrawing the table every second.
+    func runPhase(_ phase: Phase, seconds: Double, interrupted: InterruptFlag,
+                  draw: ([String]) -> Void) async throws -> PhaseResult {
+        for pod in pods {
+            try pod.staticLimit.write(cgroupPath: parent.child(pod.name).path, version: hierarchy.version)
+        }
+        var agent: NodeAgent?
+        var consumer: RingBufferConsumer?
+        var loops: Task<Void, Never>?
+        if phase == .mbcas {
+            let running = try startAgent()
+            (agent, consumer, loops) = (running.agent, running.consumer, running.loops)
+        }
+        defer {
+            loops?.cancel()
+            agent?.finish()
+            consumer?.stop()
+        }
+
+        let statsBefore = try pods.map { try CPUStat.read(cgroupPath: parent.child($0.name).path, version: hierarchy.version) }
+        let ids = try pods.map { try cgroupID(of: parent.child($0.name).path) }
+        let start = try probe.maps.snapshot()
+        workloads = try pods.map { pod in
+            try WorkloadProcess(executable: executable, spec: pod.spec, cgroup: parent.child(pod.name))
+        }
+        defer { stopWorkloads() }
+
+        var previous = start
+        let began = Date()
+        while Date().timeIntervalSince(began) < seconds, !interrupted.isSet {
+            try await Task.sleep(for: .milliseconds(1000))
+            let now = try probe.maps.snapshot()
+            draw(table(phase: phase, elapsed: Date().timeIntervalSince(began), total: seconds, previous: previous,
+                       current: now, ids: ids, agent: agent?.status()).render())
+            previous = now
+        }
+        let end = try probe.maps.snapshot()
+        var result = PhaseResult(agent: agent?.status())
+        for (index, pod) in pods.enumerated() {
+            let stat = try CPUStat.read(cgroupPath: parent.child(pod.name).path, version: hierarchy.version)
+            result.throttledNanos[pod.name] = stat.throttledNanos &- statsBefore[index].throttledNanos
+            let d = (end.cgroups[ids[index]] ?? CgroupStallTotals(cgroupID: ids[index]))
+                .since(start.cgroups[ids[index]] ?? CgroupStallTotals(cgroupID: ids[index]))
+            result.waitNanos[pod.name] = d.waitNanoseconds
+            result.runNanos[pod.name] = d.runNanoseconds
+        }
+        return result
+    }
+
+    private func startAgent() throws -> (agent: NodeAgent, consumer: RingBufferConsumer, loops: Task<Void, Never>) {
+        var podSettings: [String: AgentConfiguration.PodSettings] = [:]
+        for pod in pods {
+            podSettings[pod.name] = .init(floor: Int(pod.floorMillicores), cap: Int(pod.capMillicores), weight: pod.weight)
+        }
+        let staticTotal = pods.reduce(0) { $0 + Int($1.staticLimitMillicores) }
+        let capacity = Int(DemoPods.nodeCapacityMillicores)
+        // The agent divides the same 1600m the static limits hand out: the reserve is the rest.
+        let configuration = AgentConfiguration(
+            cgroupParent: parent.path, capacityMillicores: capacity, reserveMillicores: capacity - staticTotal,
+            pods: podSettings,
+            market: .init(debounceMs: 100, reclaimIntervalMs: 1000, cooldownMs: 3000, warmupMs: 2000))
+        let agent = try NodeAgent(configuration: configuration, probe: probe,
+                                  actuator: CgroupActuator(version: hierarchy.version), hierarchy: hierarchy, logger: logger)
+        agent.refreshPods()
+        let consumer = try probe.makeConsumer { agent.handle($0) }
+        _ = try consumer.start(realtimePriority: 10)
+        let loops = Task {
+            async let rounds: Void = agent.runMarketRounds()
+            async let reclaim: Void = agent.runReclaimPass()
+            _ = await (rounds, reclaim)
+        }
+        return (agent, consumer, loops)
+    }
+
+    private func table(phase: Phase, elapsed: Double, total: Double, previous: ProbeSnapshot, current: ProbeSnapshot,
+                       ids: [UInt64], agent: AgentStatus?) -> TextTable {
+        let seconds = max(1e-3, Double(current.takenAt &- previous.takenAt) / 1e9)
+        var table = TextTable(header: ["POD", "WORKLOAD", "LIMIT", "THROTTLED ms/s", "WAIT ms/s", "RUN (CPUs)", "LAST DECISION"])
+        for (index, pod) in pods.enumerated() {
+            let d = (current.cgroups[ids[index]] ?? CgroupStallTotals(cgroupID: ids[index]))
+                .since(previous.cgroups[ids[index]] ?? CgroupStallTotals(cgroupID: ids[index]))
+            let status = agent?.pods.first { $0.name == pod.name }
+            let limit = status?.limit ?? Int(pod.staticLimitMillicores)
+            let last = status?.lastDecision.map { d in
+                "\(d.reason.rawValue) \(d.oldMillicores)→\(d.newMillicores)m"
+                    + (d.latencyNanoseconds.map { " in \(formatDuration($0))" } ?? "")
+            } ?? "-"
+            table.rows.append([
+                pod.name, pod.spec.kind.rawValue, "\(limit)m",
+                String(format: "%.0f", Double(d.throttledNanoseconds) / 1e6 / seconds),
+                String(format: "%.0f", Double(d.waitNanoseconds) / 1e6 / seconds),
+                String(format: "%.2f", Double(d.runNanoseconds) / 1e9 / seconds), last,
+            ])
+        }
+        let header = String(format: "phase: %@  %.0f/%.0f s", phase.rawValue, elapsed, total)
+        table.footer = [header + (agent.map { a in
+            let price = a.shadowPrice.isFinite ? String(format: "%.3g", a.shadowPrice) : "∞"
+            return "  shadow price \(price)  decisions \(a.decisions)  rounds \(a.rounds)"
+        } ?? "")]
+        return table
+    }
+}
