@@ -107,7 +107,7 @@ let package = Package(
         .executableTarget(
             name: "mbcas-bench",
             dependencies: [
-                "KernelProbe", "Cgroups", "Market", "TestSupport",
+                "KernelProbe", "Cgroups", "Market", "NodeAgent", "Workloads", "TestSupport",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Histogram", package: "hdrhistogram-swift"),
                 .product(name: "Logging", package: "swift-log"),
