@@ -16,10 +16,14 @@ public struct AgentService: Service {
     private let consumer: RingBufferConsumer
     private let probe: KernelProbe
     private let keepPins: Bool
+    private let pollInterval: Duration?
     private let logger: Logger
 
-    /// Creates the service.
-    public init(agent: NodeAgent, consumer: RingBufferConsumer, probe: KernelProbe, keepPins: Bool, logger: Logger) {
+    /// Creates the service. With `pollInterval` the agent runs in polling
+    /// mode (the baseline): no market round or raise is triggered by a push.
+    public init(agent: NodeAgent, consumer: RingBufferConsumer, probe: KernelProbe, keepPins: Bool,
+                pollInterval: Duration? = nil, logger: Logger) {
+        self.pollInterval = pollInterval
         self.agent = agent
         self.consumer = consumer
         self.probe = probe
@@ -29,9 +33,14 @@ public struct AgentService: Service {
 
     public func run() async throws {
         let agent = self.agent
+        let pollInterval = self.pollInterval
         await cancelWhenGracefulShutdown {
             await withTaskGroup(of: Void.self) { group in
-                group.addTask { await agent.runMarketRounds() }
+                if let pollInterval {
+                    group.addTask { await agent.runPolling(interval: pollInterval) }
+                } else {
+                    group.addTask { await agent.runMarketRounds() }
+                }
                 group.addTask { await agent.runReclaimPass() }
             }
         }

@@ -105,7 +105,7 @@ public final class NodeAgent: Sendable {
         observer?.observe(event)
         switch event.kind {
         case .throttleStart:
-            guardrail(event)
+            guardrail(cgroupID: event.cgroupID, stallTimestamp: event.stallStart)
             requestRound(stallTimestamp: event.stallStart)
         case .runQueueWait:
             requestRound(stallTimestamp: event.stallStart)
@@ -114,15 +114,18 @@ public final class NodeAgent: Sendable {
         }
     }
 
-    private func guardrail(_ event: StallEvent) {
+    /// Runs the guardrail for the pod owning `cgroupID` and writes a raise at
+    /// once. `stallTimestamp` (kernel time of the stall) is nil when the
+    /// stall was found by polling, which cannot tell when it began.
+    private func guardrail(cgroupID: UInt64, stallTimestamp: UInt64?) {
         let now = monotonicNanoseconds()
         let raise: (slot: PodSlot, change: LimitChange)? = state.withLock { s in
-            guard let slot = s.table.slot(forCgroupID: event.cgroupID),
+            guard let slot = s.table.slot(forCgroupID: cgroupID),
                   let decision = s.guardrail.onThrottle(slot, now: now),
                   let pod = s.table.pod(slot) else { return nil }
             return (slot, LimitChange(pod: pod.name, cgroupPath: pod.cgroupPath, oldMillicores: decision.oldLimit,
                                       newMillicores: decision.newLimit, reason: .guardrail,
-                                      stallTimestamp: event.stallStart))
+                                      stallTimestamp: stallTimestamp ?? 0))
         }
         guard let raise else { return }
         do {
@@ -135,7 +138,7 @@ public final class NodeAgent: Sendable {
         let appliedAt = monotonicNanoseconds()
         let record = DecisionRecord(pod: raise.change.pod, reason: .guardrail, oldMillicores: raise.change.oldMillicores,
                                     newMillicores: raise.change.newMillicores, appliedAt: appliedAt,
-                                    latencyNanoseconds: appliedAt &- event.stallStart)
+                                    latencyNanoseconds: stallTimestamp.map { appliedAt &- $0 })
         state.withLock { $0.record(record, slot: raise.slot) }
         applied(record, cgroupPath: raise.change.cgroupPath)
     }
@@ -169,6 +172,27 @@ public final class NodeAgent: Sendable {
         while !Task.isCancelled {
             do { try await Task.sleep(for: interval) } catch { return }
             refreshPods()
+            marketRound(stallTimestamp: nil)
+        }
+    }
+
+    /// Polling mode, the baseline MBCAS replaces (its Go agent polls cpu.stat
+    /// every second): nothing reacts to pushes; every `interval` the agent
+    /// reads each pod's `cpu.stat`, runs the guardrail for every pod whose
+    /// `nr_throttled` grew since the last poll, then a market round. Runs
+    /// until cancelled, instead of `runMarketRounds()`.
+    public func runPolling(interval: Duration) async {
+        var lastThrottled: [UInt64: UInt64] = [:]
+        while !Task.isCancelled {
+            do { try await Task.sleep(for: interval) } catch { return }
+            let pods = state.withLock { s in s.table.sortedPods }
+            for pod in pods {
+                guard let stat = try? CPUStat.read(cgroupPath: pod.cgroupPath, version: hierarchy.version) else { continue }
+                if let last = lastThrottled[pod.cgroupID], stat.nrThrottled > last {
+                    guardrail(cgroupID: pod.cgroupID, stallTimestamp: nil)
+                }
+                lastThrottled[pod.cgroupID] = stat.nrThrottled
+            }
             marketRound(stallTimestamp: nil)
         }
     }

@@ -67,6 +67,14 @@ struct AgentCommand: AsyncParsableCommand {
     @Flag(inversion: .prefixedNo, help: "Run the ring-buffer thread under SCHED_FIFO when permitted (CAP_SYS_NICE).")
     var realtime = true
 
+    @Option(help: ArgumentHelp(
+        "push: react to the kernel's pushes (the product). poll: the baseline it replaces: read cpu.stat every --poll-interval-ms and react only then.",
+        valueName: "push|poll"))
+    var mode: AgentMode = .push
+
+    @Option(help: "Polling mode's interval, in milliseconds.")
+    var pollIntervalMs = 1000
+
     @Option(help: ArgumentHelp("Serve /metrics (Prometheus), /healthz and /readyz on this address (off by default).",
                                valueName: "host:port"))
     var metricsAddress: String?
@@ -102,17 +110,19 @@ struct AgentCommand: AsyncParsableCommand {
         }
         agent.refreshPods()
         try probe.attach()
-        let consumer = try probe.makeConsumer { agent.handle($0) }
+        // In polling mode events are still consumed but decide nothing.
+        let consumer = try probe.makeConsumer { [mode] event in if mode == .push { agent.handle(event) } }
         if try !consumer.start(realtimePriority: realtime ? 10 : nil), realtime {
             logger.warning("SCHED_FIFO refused (needs CAP_SYS_NICE): the ring-buffer thread runs as an ordinary thread; pushes may wait up to a scheduler tick")
         }
         logger.notice("agent running", metadata: [
             "cgroup_parent": "\(configuration.cgroupParent)", "pods": "\(agent.status().pods.map(\.name))",
             "capacity": "\(agent.status().capacityMillicores)m", "reserve": "\(configuration.reserveMillicores)m",
-            "programs": "\(probe.attachMode)",
+            "programs": "\(probe.attachMode)", "mode": "\(mode.rawValue)",
         ])
         var services: [any Service] = [
-            AgentService(agent: agent, consumer: consumer, probe: probe, keepPins: !unpinOnExit, logger: logger),
+            AgentService(agent: agent, consumer: consumer, probe: probe, keepPins: !unpinOnExit,
+                         pollInterval: mode == .poll ? .milliseconds(pollIntervalMs) : nil, logger: logger),
         ]
         if let endpointAddress {
             // Alive: the ring-buffer thread runs and market rounds keep happening (the slow pass runs
@@ -133,6 +143,10 @@ struct AgentCommand: AsyncParsableCommand {
         }
         let group = ServiceGroup(services: services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
         try await group.run()
+    }
+
+    func validate() throws {
+        guard pollIntervalMs >= 10 else { throw ValidationError("--poll-interval-ms must be at least 10") }
     }
 
     /// "127.0.0.1:9464", "[::1]:9464", ":9464" (all addresses).
@@ -165,4 +179,9 @@ struct AgentCommand: AsyncParsableCommand {
         do { try configuration.validate() } catch { throw ValidationError(error.message) }
         return configuration
     }
+}
+
+/// How the agent learns of stalls.
+enum AgentMode: String, ExpressibleByArgument, CaseIterable {
+    case push, poll
 }

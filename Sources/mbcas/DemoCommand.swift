@@ -36,6 +36,11 @@ struct DemoCommand: AsyncParsableCommand {
     @Flag(help: "Print only the summary, as one JSON object (progress goes to stderr).")
     var json = false
 
+    @Option(help: ArgumentHelp(
+        "How the agent learns of stalls in the MBCAS phase: push (the product) or poll (cpu.stat every second, the baseline).",
+        valueName: "push|poll"))
+    var agentMode: AgentMode = .push
+
     @Option(help: "Log level for the agent's own log lines on stderr (warning keeps the table clean).")
     var logLevel: Logger.Level = .warning
 
@@ -46,7 +51,7 @@ struct DemoCommand: AsyncParsableCommand {
     func run() async throws {
         let logger = makeStderrLogger(label: "mbcas.demo", level: logLevel)
         let interrupted = InterruptFlag()
-        let demo = try DemoNode(pods: DemoPods.standard, logger: logger)
+        let demo = try DemoNode(pods: DemoPods.standard, agentMode: agentMode, logger: logger)
         defer { demo.tearDown() }
         progress("created \(demo.parent.path) with \(demo.pods.map(\.name).joined(separator: ", "))")
 
@@ -61,7 +66,7 @@ struct DemoCommand: AsyncParsableCommand {
         }
         guard !interrupted.isSet else { throw ExitCode(130) }
 
-        let summary = DemoSummary(pods: demo.pods, staticPhase: staticPhase, mbcasPhase: mbcasPhase)
+        let summary = DemoSummary(agentMode: agentMode, pods: demo.pods, staticPhase: staticPhase, mbcasPhase: mbcasPhase)
         if json {
             writeStdout(try summary.json() + "\n")
         } else {

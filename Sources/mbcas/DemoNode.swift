@@ -9,7 +9,7 @@ import Workloads
 /// The demo's cgroups, probe and workloads, and the two phases run on them.
 final class DemoNode: @unchecked Sendable {
     // @unchecked: used from the demo's one task; the agent it starts is Sendable on its own.
-    enum Phase: String { case staticLimits = "static limits", mbcas = "MBCAS" }
+    enum Phase: String { case staticLimits = "static limits", mbcas = "MBCAS agent" }
 
     /// What one phase measured, per pod name.
     struct PhaseResult {
@@ -26,12 +26,14 @@ final class DemoNode: @unchecked Sendable {
     let hierarchy: CgroupHierarchy
     let parent: CgroupDirectory
     let probe: KernelProbe
+    let agentMode: AgentMode
     private let logger: Logger
     private var workloads: [WorkloadProcess] = []
     private let executable = "/proc/self/exe"
 
-    init(pods: [DemoPod], logger: Logger) throws {
+    init(pods: [DemoPod], agentMode: AgentMode, logger: Logger) throws {
         self.pods = pods
+        self.agentMode = agentMode
         self.logger = logger
         hierarchy = try CgroupHierarchy.discover(controller: "cpu")
         let root = CgroupDirectory(hierarchy: hierarchy, relativePath: "/")
@@ -122,10 +124,11 @@ final class DemoNode: @unchecked Sendable {
         let agent = try NodeAgent(configuration: configuration, probe: probe,
                                   actuator: CgroupActuator(version: hierarchy.version), hierarchy: hierarchy, logger: logger)
         agent.refreshPods()
-        let consumer = try probe.makeConsumer { agent.handle($0) }
+        let mode = agentMode
+        let consumer = try probe.makeConsumer { event in if mode == .push { agent.handle(event) } }
         _ = try consumer.start(realtimePriority: 10)
         let loops = Task {
-            async let rounds: Void = agent.runMarketRounds()
+            async let rounds: Void = mode == .push ? agent.runMarketRounds() : agent.runPolling(interval: .seconds(1))
             async let reclaim: Void = agent.runReclaimPass()
             _ = await (rounds, reclaim)
         }

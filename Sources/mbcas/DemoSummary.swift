@@ -4,6 +4,7 @@ import Workloads
 
 /// The demo's closing comparison, as text or as one JSON object.
 struct DemoSummary {
+    let agentMode: AgentMode
     let pods: [DemoPod]
     let staticPhase: DemoNode.PhaseResult
     let mbcasPhase: DemoNode.PhaseResult
@@ -31,6 +32,7 @@ struct DemoSummary {
                 (p50, p99, max, samples) = (summary.p50, summary.p99, summary.max, summary.count)
             }
         }
+        var agent_mode: String
         var pods: [Pod]
         var decisions: Int
         var decisions_by_reason: [String: Int]
@@ -43,6 +45,7 @@ struct DemoSummary {
     func json() throws -> String {
         let agent = mbcasPhase.agent
         let value = JSON(
+            agent_mode: agentMode.rawValue,
             pods: pods.map { pod in
                 JSON.Pod(name: pod.name, workload: pod.spec.kind.rawValue,
                          static_throttled_ns: staticPhase.throttledNanos[pod.name] ?? 0,
