@@ -151,7 +151,8 @@ let package = Package(
         .testTarget(
             name: "NodeAgentTests",
             dependencies: ["NodeAgent", "KernelProbe", "Cgroups", "Market", "TestSupport",
-                           .product(name: "Logging", package: "swift-log")]
+                           .product(name: "Logging", package: "swift-log"),
+                           .product(name: "InMemoryLogging", package: "swift-log")]
         ),
         // Runs the built `mbcas` binary the way a user does.
         .testTarget(
