@@ -267,6 +267,7 @@ public final class NodeAgent: Sendable {
                 updatedAt: snapshot.takenAt, agentPID: UInt64(getpid()))
         }
         for (record, path) in applied { self.applied(record, cgroupPath: path) }
+        publishAllocations()
         lastRoundAt.store(monotonicNanoseconds(), ordering: .relaxed)
         if let published {
             try? probe.agentState.publish(published)
@@ -374,18 +375,19 @@ public final class NodeAgent: Sendable {
 
     // MARK: Reporting
 
-    /// Logs an applied change, tells the observer, and updates the pinned map.
+    /// Logs an applied change and tells the observer. Runs on the
+    /// ring-buffer thread for guardrail raises: nothing here is built unless
+    /// it is logged, and the pinned map is updated by the next round instead.
     private func applied(_ record: DecisionRecord, cgroupPath: String) {
-        var metadata: Logger.Metadata = [
-            "pod": "\(record.pod)", "limit": "\(record.oldMillicores)m -> \(record.newMillicores)m",
-            "reason": "\(record.reason.rawValue)",
-        ]
-        if let latency = record.latencyNanoseconds { metadata["push_to_write_us"] = "\(Double(latency) / 1000)" }
-        logger.info("decision", metadata: metadata)
-        observer?.applied(record)
-        if let pod = (state.withLock { s in s.table.pods.values.first { $0.name == record.pod } }) {
-            publish(pod, record: record)
+        if logger.logLevel <= .info {
+            var metadata: Logger.Metadata = [
+                "pod": "\(record.pod)", "limit": "\(record.oldMillicores)m -> \(record.newMillicores)m",
+                "reason": "\(record.reason.rawValue)",
+            ]
+            if let latency = record.latencyNanoseconds { metadata["push_to_write_us"] = "\(Double(latency) / 1000)" }
+            logger.info("decision", metadata: metadata)
         }
+        observer?.applied(record)
     }
 
     private func publishAllocations() {
