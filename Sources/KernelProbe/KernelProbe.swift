@@ -24,6 +24,8 @@ public final class KernelProbe: Sendable {
     public let agentState: AgentStateMaps
     private let handle: Mutex<Handle?>
     private let logger: Logger
+    /// Held while loaded: no second probe over the same pinned maps.
+    private let lock: Mutex<PinRootLock?>
 
     /// The libbpf skeleton. Unchecked: it is only touched under `handle`'s lock.
     private struct Handle: @unchecked Sendable { let pointer: OpaquePointer }
@@ -34,6 +36,7 @@ public final class KernelProbe: Sendable {
     public static func load(_ configuration: ProbeConfiguration, logger: Logger) throws(ProbeError) -> KernelProbe {
         try configuration.validate()
         try Preflight.check(configuration)
+        let lock = try PinRootLock(pinRoot: configuration.pinRoot)
         LibbpfLog.install(logger)
 
         var handle: OpaquePointer?
@@ -58,7 +61,7 @@ public final class KernelProbe: Sendable {
         guard rc == 0, let handle else {
             throw loadError(rc, libbpfOutput: libbpfOutput, configuration: configuration)
         }
-        let probe = KernelProbe(configuration: configuration, handle: handle, logger: logger)
+        let probe = KernelProbe(configuration: configuration, handle: handle, lock: lock, logger: logger)
         logger.info("probe loaded", metadata: [
             "programs": "\(probe.attachMode)",
             "pin_root": "\(configuration.pinRoot)",
@@ -68,8 +71,9 @@ public final class KernelProbe: Sendable {
         return probe
     }
 
-    private init(configuration: ProbeConfiguration, handle: OpaquePointer, logger: Logger) {
+    private init(configuration: ProbeConfiguration, handle: OpaquePointer, lock: PinRootLock, logger: Logger) {
         self.configuration = configuration
+        self.lock = Mutex(lock)
         self.handle = Mutex(Handle(pointer: handle))
         self.attachMode = switch UInt32(mbcas_probe_attach_mode(handle)) {
         case MBCAS_ATTACH_RAW.rawValue: .rawTracepoint
@@ -150,6 +154,7 @@ public final class KernelProbe: Sendable {
             rmdir(configuration.pinRoot)  // only succeeds when empty: other files are not ours
         }
         mbcas_probe_destroy(h)
+        lock.withLock { $0 = nil }  // released once the programs are gone
         logger.info("probe detached", metadata: ["pins": "\(keepPins ? "kept" : "removed")"])
     }
 

@@ -37,8 +37,8 @@ struct ProbeCommand: ParsableCommand {
     @Flag(help: "Print JSON lines instead of text.")
     var json = false
 
-    @Option(help: "Where to pin the cumulative maps in bpffs.")
-    var pinRoot = ProbeConfiguration.defaultPinRoot
+    @Option(help: "Where to pin the cumulative maps in bpffs (the agent's are under /sys/fs/bpf/mbcas).")
+    var pinRoot = "/sys/fs/bpf/mbcas-probe"
 
     @Flag(help: "Leave the pinned maps in bpffs on exit (for bpftool after the probe stops).")
     var keepPins = false
