@@ -7,6 +7,7 @@
 //   KernelProbe   loads the probes, consumes the ring buffer, reads the cumulative maps
 //   Cgroups       cgroup v1/v2 files, cgroup ids, kubelet path parsing
 //   Market        allocator (exact water-filling), demand model, safety rules, guardrail
+//   Evaluation    trace-driven simulator: CFS model, five policies, metrics (`mbcas simulate`)
 //   Workloads     CPU workloads (bursty, steady, hog, idle) run inside cgroups
 //   MetricsEndpoint  the opt-in /metrics, /healthz, /readyz listener (NIO) and the agent's series
 //   NodeAgent     wires them: pushes → guardrail → market rounds → actuator (cgroup files)
@@ -61,6 +62,11 @@ let package = Package(
         ),
         // Pure Swift, no I/O: the allocator, demand model, safety rules and guardrail.
         .target(name: "Market"),
+        // The trace-driven evaluation: a CFS bandwidth model and five policies (`mbcas simulate`).
+        .target(
+            name: "Evaluation",
+            dependencies: ["Market"]
+        ),
         // CPU workloads run inside cgroups, for the demo and the end-to-end tests.
         .target(
             name: "Workloads",
@@ -97,6 +103,7 @@ let package = Package(
                 "NodeAgent",
                 "Workloads",
                 "MetricsEndpoint",
+                "Evaluation",
                 .product(name: "Prometheus", package: "swift-prometheus"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
@@ -145,6 +152,10 @@ let package = Package(
             ]
         ),
         .testTarget(
+            name: "EvaluationTests",
+            dependencies: ["Evaluation", "Market"]
+        ),
+        .testTarget(
             name: "WorkloadsTests",
             dependencies: ["Workloads", "Cgroups", "TestSupport", "mbcas"]
         ),
@@ -157,7 +168,7 @@ let package = Package(
         // Runs the built `mbcas` binary the way a user does.
         .testTarget(
             name: "CLITests",
-            dependencies: ["TestSupport", "mbcas", "Cgroups", "KernelProbe"]
+            dependencies: ["TestSupport", "mbcas", "mbcas-bench", "Cgroups", "KernelProbe"]
         ),
     ],
     swiftLanguageModes: [.v6]

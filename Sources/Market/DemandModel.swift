@@ -35,10 +35,23 @@ public struct DemandSample: Sendable, Hashable {
         self.windowNanos = windowNanos
     }
 
-    /// Stall ratio of this window alone: min(1, (throttled + wait) / window).
+    /// Stall ratio of this window alone: the share of the CPU time the pod
+    /// asked for that its limit denied, throttled / (run + throttled), in [0, 1].
+    ///
+    /// Run-queue wait is not part of it: wait is contention for the CPUs
+    /// themselves, which a larger limit cannot cure, so it must neither raise
+    /// the pod's bid nor make a raise look ineffective. (An earlier version
+    /// counted (throttled + wait) / window; the simulator showed it inflating
+    /// every busy pod's need to its cap: wait is summed over threads.)
     public var stallRatio: Double {
-        Swift.min(1, (Double(throttledNanos) + Double(waitNanos)) / Double(windowNanos))
+        let asked = Double(runNanos) + Double(throttledNanos)
+        return asked > 0 ? Double(throttledNanos) / asked : 0
     }
+
+    /// CPU the limit denied in this window, in millicores: throttled / window · 1000.
+    /// Throttled time is summed over the CPUs' run queues, so a pod throttled on
+    /// two CPUs at once is denied two CPUs' worth.
+    public var deniedMillicores: Double { Double(throttledNanos) / Double(windowNanos) * 1000 }
 
     /// Usage ratio of this window alone: min(1, run / (limit/1000 · window)).
     public var usageRatio: Double {
@@ -60,8 +73,7 @@ public struct DemandConfig: Sendable, Hashable {
     /// Whether a median of the last three windows filters the raw ratios before the average, so
     /// that one outlier window, however large, changes nothing. Costs one window of delay. Default true.
     public var rejectsOutliers: Bool
-    /// The largest stall ratio believed when estimating need (need = use / (1 − stall)), so that a
-    /// fully stalled window inflates the estimate at most 1 / (1 − maxStall) times. In [0, 1). Default 0.95.
+    /// Kept for compatibility; not used by the need estimate any more (need = use + denied). In [0, 1).
     public var maxStall: Double
 
     /// Creates a configuration.
@@ -87,7 +99,7 @@ public struct DemandEstimate: Sendable, Hashable {
     public var usage: Double
     /// Smoothed CPU use in millicores.
     public var usedMillicores: Double
-    /// Estimated need in millicores from the smoothed signals: use / (1 − stall), at most the cap.
+    /// Estimated need in millicores from the smoothed signals: use + denied, at most the cap.
     public var needMillicores: Double
     /// The published demand in [0, 1]: need as a fraction of the cap, moved only beyond the deadband.
     public var demand: Double
@@ -105,16 +117,17 @@ public struct DemandEstimate: Sendable, Hashable {
 /// a value type the caller owns. No clock reads: the window length comes with each sample.
 ///
 /// For each window:
-/// 1. raw signals: stall s = min(1, (throttled + wait) / window), usage u = min(1, run / (limit·window))
-///    with the limit in cores, and use r = run / window · 1000 in millicores;
-/// 2. outlier filter (``DemandConfig/rejectsOutliers``): each of s, u, r is replaced by the median
+/// 1. raw signals: stall s = throttled / (run + throttled), usage u = min(1, run / (limit·window))
+///    with the limit in cores, use r = run / window · 1000 and denied d = throttled / window · 1000
+///    in millicores (run-queue wait is left out: a limit cannot cure it, see ``DemandSample/stallRatio``);
+/// 2. outlier filter (``DemandConfig/rejectsOutliers``): each of s, u, r, d is replaced by the median
 ///    of its last three windows (the older value while only two exist), so one noisy window,
 ///    however far off, changes nothing;
 /// 3. smoothing: an EMA with α = 1 − 2^(−window / halfLife), so windows of any length weigh by
 ///    time; the first window initialises it;
-/// 4. need: n = r̄ / (1 − min(s̄, maxStall)) millicores. A pod throttled for a fraction s of the
-///    time under limit L uses about L and needs about L / (1 − s); a pod that does not stall needs
-///    what it uses;
+/// 4. need: n = r̄ + d̄ millicores, what it ran plus what its limit denied it. A single thread
+///    throttled 80 % of the time under a 200 m limit uses 200 m, is denied 800 m and needs 1000 m;
+///    a pod that is not throttled needs what it uses;
 /// 5. demand: D = min(1, n / cap) in [0, 1], the share of its ceiling the pod would use if free;
 /// 6. hysteresis: the published demand P moves to D only when |D − P| > deadband × max(P, 0.05);
 /// 7. bid: w = weight × P × cap, i.e. the weighted need in millicores. A pod that uses its whole
@@ -135,11 +148,12 @@ public struct DemandModel: Sendable {
     /// The latest estimate, nil before the first window.
     public private(set) var estimate: DemandEstimate?
 
-    /// The three raw signals of one window.
+    /// The raw signals of one window.
     private struct Raw {
         var stall = 0.0
         var usage = 0.0
         var used = 0.0
+        var denied = 0.0
     }
 
     /// Creates a model.
@@ -172,7 +186,8 @@ public struct DemandModel: Sendable {
         try MarketError.checkPositive(Double(sample.windowNanos), pod: nil, field: "windowNanos")
         try MarketError.checkNonNegative(weight, pod: nil, field: "weight")
 
-        let raw = Raw(stall: sample.stallRatio, usage: sample.usageRatio, used: sample.usedMillicores)
+        let raw = Raw(stall: sample.stallRatio, usage: sample.usageRatio, used: sample.usedMillicores,
+                      denied: sample.deniedMillicores)
         let filtered: Raw
         if config.rejectsOutliers {
             switch windows {
@@ -181,7 +196,8 @@ public struct DemandModel: Sendable {
             default:
                 filtered = Raw(stall: Self.median(history.0.stall, history.1.stall, raw.stall),
                                usage: Self.median(history.0.usage, history.1.usage, raw.usage),
-                               used: Self.median(history.0.used, history.1.used, raw.used))
+                               used: Self.median(history.0.used, history.1.used, raw.used),
+                               denied: Self.median(history.0.denied, history.1.denied, raw.denied))
             }
         } else {
             filtered = raw
@@ -195,10 +211,11 @@ public struct DemandModel: Sendable {
             smoothed.stall += alpha * (filtered.stall - smoothed.stall)
             smoothed.usage += alpha * (filtered.usage - smoothed.usage)
             smoothed.used += alpha * (filtered.used - smoothed.used)
+            smoothed.denied += alpha * (filtered.denied - smoothed.denied)
         }
         windows += 1
 
-        let need = Swift.min(cap, smoothed.used / (1 - Swift.min(smoothed.stall, config.maxStall)))
+        let need = Swift.min(cap, smoothed.used + smoothed.denied)
         let demand = Swift.min(1, Swift.max(0, need / cap))
         let changed = windows == 1 || abs(demand - published) > config.deadband * Swift.max(published, 0.05)
         if changed { published = demand }

@@ -216,7 +216,9 @@ public struct NodeSimulation: Sendable {
                 run[index] += served / 1000 * subWindow * (1 + config.noise * random.symmetric())
                 var stalled = 0.0
                 if need > limit, need > 0 {
-                    stalled = subWindow * (1 - limit / need) * (1 + config.noise * random.symmetric())
+                    // As the kernel counts it: throttled time summed over the CPUs the pod's
+                    // threads are throttled on, i.e. the CPU the limit denies, (need − limit).
+                    stalled = subWindow * (need - limit) / 1000 * (1 + config.noise * random.symmetric())
                     throttled[index] += stalled
                 }
                 limitTime[index] += limit * subWindow
@@ -233,7 +235,7 @@ public struct NodeSimulation: Sendable {
                 member: MarketMember(slot: PodSlot(index), name: pod.name, floor: pod.floor, cap: pod.cap,
                                      qos: pod.qos, weight: pod.weight),
                 sample: DemandSample(
-                    throttledNanos: UInt64(Swift.min(window, Swift.max(0, throttled[index]))),
+                    throttledNanos: UInt64(Swift.max(0, throttled[index])),
                     waitNanos: UInt64(window * pod.unfixableWait),
                     runNanos: UInt64(Swift.max(0, run[index])),
                     limitMillicores: Swift.max(1, limitTime[index] / window),

@@ -16,12 +16,12 @@ struct DemandModelTests {
 
     @Test("first window: stall, usage, need, demand and bid follow the documented formula")
     func formula() throws {
-        // throttled 200 ms + wait 300 ms over 1 s → stall 0.5; 500 ms of CPU under a 1000 m limit →
-        // usage 0.5, use 500 m; need = 500 / (1 − 0.5) = 1000 m; demand = 1000 / cap 4000 = 0.25;
-        // bid = weight 2 × 0.25 × 4000 = 2000.
+        // 500 ms of CPU under a 1000 m limit → usage 0.5, use 500 m; throttled 500 ms (summed over
+        // run queues) → denied 500 m, stall 500 / (500 + 500) = 0.5; wait 300 ms is left out;
+        // need = 500 + 500 = 1000 m; demand = 1000 / cap 4000 = 0.25; bid = weight 2 × 0.25 × 4000.
         var model = try DemandModel()
         let estimate = try model.observe(
-            DemandSample(throttledNanos: 200_000_000, waitNanos: 300_000_000, runNanos: 500_000_000,
+            DemandSample(throttledNanos: 500_000_000, waitNanos: 300_000_000, runNanos: 500_000_000,
                          limitMillicores: 1000, windowNanos: Self.second), cap: 4000, weight: 2)
         #expect(abs(estimate.stall - 0.5) < 1e-12)
         #expect(abs(estimate.usage - 0.5) < 1e-12)
@@ -32,13 +32,23 @@ struct DemandModelTests {
         #expect(estimate.demandChanged)
     }
 
-    @Test("ratios saturate at 1 (several threads can wait at once)")
+    @Test("run-queue wait does not raise the need: a larger limit cannot cure it")
+    func waitIsNotNeed() throws {
+        var waiting = try DemandModel(), calm = try DemandModel()
+        let a = try waiting.observe(sample(usage: 0.5, wait: 3), cap: 4000)  // 3 s of wait summed over threads
+        let b = try calm.observe(sample(usage: 0.5), cap: 4000)
+        #expect(a.needMillicores == b.needMillicores)
+        #expect(a.stall == 0)
+    }
+
+    @Test("ratios saturate: usage at 1, need at the cap; throttling on several CPUs adds up")
     func saturation() throws {
         var model = try DemandModel()
-        let estimate = try model.observe(sample(usage: 3, stall: 0.9, wait: 0.9), cap: 8000)
-        #expect(estimate.stall == 1)
+        // 3 CPUs of use under a 1000 m limit (usage saturates), throttled 5.4 s summed over run
+        // queues in 1 s: need = 3000 + 5400 = 8400 m, capped at 8000: demand 1.
+        let estimate = try model.observe(sample(usage: 3, stall: 5.4, wait: 0.9), cap: 8000)
+        #expect(abs(estimate.stall - 5.4 / 8.4) < 1e-12)
         #expect(estimate.usage == 1)
-        // need = use / (1 − maxStall) = 3000 / 0.05, capped at the cap: demand 1.
         #expect(estimate.needMillicores == 8000)
         #expect(estimate.demand == 1)
     }
@@ -88,7 +98,7 @@ struct DemandModelTests {
         #expect(spike.demand == before?.demand)
         #expect(spike.bid == before?.bid)
         #expect(!spike.demandChanged)
-        #expect(spike.windowStall == 1) // the raw window is still reported
+        #expect(spike.windowStall == 0.5) // the raw window is still reported: 1 s throttled of 2 s asked
         for _ in 0..<5 {
             let after = try model.observe(sample(usage: 0.5, stall: 0.1), cap: 4000)
             #expect(after.demand == before?.demand)
