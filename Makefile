@@ -7,11 +7,12 @@
 #   make demo     build, then run `mbcas demo` (static limits vs MBCAS, ~40 s)
 #   make test     the whole test suite (BPF tests need root)
 #   make bench-probe   BPF cost and push latency figures
+#   make bench    push vs polling: detection/reaction latency and cost (scripts/bench-push-latency)
 #
 # Quiet by default; V=1 shows the commands.
 
 .DELETE_ON_ERROR:
-.PHONY: all deps bpf build demo test bench-probe clean
+.PHONY: all deps bpf build demo test bench-probe bench clean
 
 ARCH := $(shell uname -m | sed -e 's/x86_64/x86/' -e 's/aarch64/arm64/')
 # The clang shipped with the Swift toolchain: Debian's clang 14 crashes on
@@ -25,7 +26,7 @@ SWIFT_BUILD_FLAGS ?=
 OUTPUT := bpf/.output
 SKELETON := Sources/CKernelProbe/generated/mbcas.skel.h
 BPF_SOURCES := bpf/mbcas.bpf.c bpf/mbcas.h $(wildcard bpf/include/*.h)
-DEB_PACKAGES := libbpf-dev libelf-dev zlib1g-dev libcurl4-openssl-dev linux-libc-dev bpftool stress-ng util-linux
+DEB_PACKAGES := libbpf-dev libelf-dev zlib1g-dev libcurl4-openssl-dev linux-libc-dev bpftool stress-ng util-linux python3-matplotlib
 
 ifeq ($(V),1)
 Q :=
@@ -74,6 +75,12 @@ test: deps bpf
 
 bench-probe: build
 	$(Q)scripts/bench-probe
+
+# Push vs polling on one workload; results (table, summary.json, CDF plot) in a fresh
+# push-latency-<time>/ folder. BENCH_FLAGS passes options, e.g. BENCH_FLAGS="--episodes 100".
+BENCH_FLAGS ?=
+bench: build
+	$(Q)scripts/bench-push-latency $(BENCH_FLAGS)
 
 clean:
 	$(Q)rm -rf $(OUTPUT) $(dir $(SKELETON)) .build

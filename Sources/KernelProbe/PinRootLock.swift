@@ -9,6 +9,7 @@ import SystemPackage
 /// the first one's pid. The kernel drops the lock when the holder dies.
 final class PinRootLock: Sendable {
     private let fd: Int32
+    private let path: String
 
     /// The lock file for a pin root: /run/lock/mbcas<pin root with / as _>.lock.
     static func path(for pinRoot: String) -> String {
@@ -36,9 +37,15 @@ final class PinRootLock: Sendable {
         let pid = Array("\(getpid())\n".utf8)
         _ = pid.withUnsafeBytes { pwrite(fd, $0.baseAddress, $0.count, 0) }
         self.fd = fd
+        self.path = path
     }
 
-    deinit { close(fd) }
+    // Unlinked while still held, so no file is left behind; a process that
+    // opened it just before finds it locked and is refused, as it would be.
+    deinit {
+        unlink(path)
+        close(fd)
+    }
 }
 
 private extension String {

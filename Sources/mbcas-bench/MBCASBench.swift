@@ -7,6 +7,6 @@ struct MBCASBench: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "mbcas-bench",
         abstract: "MBCAS benchmarks: figures, not pass/fail.",
-        subcommands: [ProbeBenchmark.self, MarketBench.self]
+        subcommands: [ProbeBenchmark.self, MarketBench.self, PushLatencyBenchmark.self, AgentHotPathBenchmark.self]
     )
 }
