@@ -5,7 +5,6 @@ import KernelProbe
 import Logging
 import Market
 import NodeAgent
-import Synchronization
 import Workloads
 
 /// `mbcas demo`: the same four workloads under static limits, then under
@@ -50,7 +49,8 @@ struct DemoCommand: AsyncParsableCommand {
 
     func run() async throws {
         let logger = makeStderrLogger(label: "mbcas.demo", level: logLevel)
-        let interrupted = InterruptFlag()
+        // SIGINT/SIGTERM become a flag the phases check, so clean-up always runs.
+        let interrupted = SignalWaiter(signals: [SIGINT, SIGTERM])
         let demo = try DemoNode(pods: DemoPods.standard, agentMode: agentMode, logger: logger)
         defer { demo.tearDown() }
         progress("created \(demo.parent.path) with \(demo.pods.map(\.name).joined(separator: ", "))")
@@ -77,24 +77,4 @@ struct DemoCommand: AsyncParsableCommand {
     private func progress(_ message: String) {
         if json { FileHandle.standardError.write(Data("mbcas demo: \(message)\n".utf8)) } else { writeStdout("\(message)\n") }
     }
-}
-
-/// SIGINT/SIGTERM turn into a flag the demo's loops check, so clean-up
-/// (workloads stopped, cgroups removed, pins removed) always runs.
-final class InterruptFlag: @unchecked Sendable {
-    // @unchecked: the sources are only touched here; the flag is atomic.
-    private let flag = Atomic<Bool>(false)
-    private var sources: [DispatchSourceSignal] = []
-
-    init() {
-        for number in [SIGINT, SIGTERM] {
-            signal(number, SIG_IGN)
-            let source = DispatchSource.makeSignalSource(signal: number, queue: .global())
-            source.setEventHandler { [weak self] in self?.flag.store(true, ordering: .relaxed) }
-            source.resume()
-            sources.append(source)
-        }
-    }
-
-    var isSet: Bool { flag.load(ordering: .relaxed) }
 }

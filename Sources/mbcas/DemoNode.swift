@@ -61,7 +61,7 @@ final class DemoNode: @unchecked Sendable {
 
     /// Runs the workloads for `seconds` under static limits or under the
     /// agent, redrawing the table every second.
-    func runPhase(_ phase: Phase, seconds: Double, interrupted: InterruptFlag,
+    func runPhase(_ phase: Phase, seconds: Double, interrupted: SignalWaiter,
                   draw: ([String]) -> Void) async throws -> PhaseResult {
         for pod in pods {
             try pod.staticLimit.write(cgroupPath: parent.child(pod.name).path, version: hierarchy.version)

@@ -31,6 +31,9 @@ final class SignalWaiter: @unchecked Sendable {
         }
     }
 
+    /// Whether a signal has arrived (for loops that check between steps).
+    var isSet: Bool { queue.sync { received != nil } }
+
     /// Waits for a signal, or `seconds` (nil: forever). Returns the signal, or nil on timeout.
     func wait(seconds: Double?) -> Int32? {
         if let seconds {
