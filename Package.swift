@@ -67,6 +67,8 @@ let package = Package(
             name: "Evaluation",
             dependencies: ["Market"]
         ),
+        // Kubernetes API types (started: CPU quantities; the client is not built yet).
+        .target(name: "KubernetesClient"),
         // CPU workloads run inside cgroups, for the demo and the end-to-end tests.
         .target(
             name: "Workloads",
@@ -150,6 +152,10 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "InMemoryLogging", package: "swift-log"),
             ]
+        ),
+        .testTarget(
+            name: "KubernetesClientTests",
+            dependencies: ["KubernetesClient"]
         ),
         .testTarget(
             name: "EvaluationTests",
