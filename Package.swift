@@ -122,6 +122,16 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
+        // Test fixture: a loopback Kubernetes API server (in-memory store, watch, discovery).
+        .target(
+            name: "KubeAPIFixture",
+            dependencies: [
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
         // Shared by the test targets only: the privileged-test gate, CPU burners, temporary cgroups.
         .target(
             name: "TestSupport",
@@ -170,6 +180,15 @@ let package = Package(
             dependencies: ["NodeAgent", "KernelProbe", "Cgroups", "Market", "TestSupport",
                            .product(name: "Logging", package: "swift-log"),
                            .product(name: "InMemoryLogging", package: "swift-log")]
+        ),
+        .testTarget(
+            name: "KubeAPIFixtureTests",
+            dependencies: [
+                "KubeAPIFixture", "TestSupport",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
         ),
         // Runs the built `mbcas` binary the way a user does.
         .testTarget(

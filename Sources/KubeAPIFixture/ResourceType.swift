@@ -1,0 +1,36 @@
+/// A kind of object the fixture serves: where it lives in the URL space and which rules apply.
+public struct ResourceType: Sendable, Hashable {
+    /// The API group; empty for the core group.
+    public var group: String
+    public var version: String
+    /// The URL name, e.g. `pods`.
+    public var plural: String
+    public var singular: String
+    public var kind: String
+    public var shortNames: [String]
+    public var namespaced: Bool
+    /// Has a `status` subresource: main-resource writes ignore `status`, `/status` writes
+    /// change only `status`.
+    public var hasStatus: Bool
+
+    /// `apiVersion` of objects of this type.
+    public var apiVersion: String { group.isEmpty ? version : "\(group)/\(version)" }
+    /// `plural.group` as the real server names resources in messages (`pods` for core).
+    public var qualifiedPlural: String { group.isEmpty ? plural : "\(plural).\(group)" }
+
+    public static let pods = ResourceType(group: "", version: "v1", plural: "pods", singular: "pod", kind: "Pod",
+                                          shortNames: ["po"], namespaced: true, hasStatus: true)
+    public static let podAllocations = ResourceType(group: "mbcas.io", version: "v1alpha1", plural: "podallocations",
+                                                    singular: "podallocation", kind: "PodAllocation",
+                                                    shortNames: ["pa"], namespaced: true, hasStatus: true)
+    public static let leases = ResourceType(group: "coordination.k8s.io", version: "v1", plural: "leases",
+                                            singular: "lease", kind: "Lease", shortNames: [],
+                                            namespaced: true, hasStatus: false)
+
+    /// Every type served.
+    public static let all: [ResourceType] = [.pods, .podAllocations, .leases]
+
+    static func find(group: String, version: String, plural: String) -> ResourceType? {
+        all.first { $0.group == group && $0.version == version && $0.plural == plural }
+    }
+}
