@@ -1,0 +1,148 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import Cgroups
+import KernelProbe
+import Logging
+import Market
+import Synchronization
+
+/// Market rounds: on pushed requests (debounced), on the slow pass, or polled (the baseline mode).
+extension NodeAgent {
+    /// Runs a market round for each pushed request, at most once per
+    /// debounce interval, until cancelled.
+    public func runMarketRounds() async {
+        let debounce = Duration.milliseconds(configuration.market.debounceMs)
+        for await _ in roundRequests {
+            let stall = roundStallTimestamp.load(ordering: .relaxed)
+            roundRequested.store(false, ordering: .releasing)
+            marketRound(stallTimestamp: stall)
+            do { try await Task.sleep(for: debounce) } catch { return }
+        }
+    }
+
+    /// The slow pass, every `reclaim_interval_ms` until cancelled: adopt new
+    /// and vanished pods, reconcile limits, and run a round (which is what
+    /// gives CPU back once cooldowns allow).
+    public func runReclaimPass() async {
+        let interval = Duration.milliseconds(configuration.market.reclaimIntervalMs)
+        while !Task.isCancelled {
+            do { try await Task.sleep(for: interval) } catch { return }
+            refreshPods()
+            marketRound(stallTimestamp: nil)
+        }
+    }
+
+    /// Polling mode, the baseline MBCAS replaces (its Go agent polls cpu.stat
+    /// every second): nothing reacts to pushes; every `interval` the agent
+    /// reads each pod's `cpu.stat`, runs the guardrail for every pod whose
+    /// `nr_throttled` grew since the last poll, then a market round. Runs
+    /// until cancelled, instead of `runMarketRounds()`.
+    public func runPolling(interval: Duration) async {
+        var lastThrottled: [UInt64: UInt64] = [:]
+        while !Task.isCancelled {
+            do { try await Task.sleep(for: interval) } catch { return }
+            let pods = state.withLock { s in s.table.sortedPods }
+            for pod in pods {
+                guard let stat = try? CPUStat.read(cgroupPath: pod.cgroupPath, version: hierarchy.version) else { continue }
+                if let last = lastThrottled[pod.cgroupID], stat.nrThrottled > last {
+                    guardrail(cgroupID: pod.cgroupID, stallTimestamp: nil)
+                }
+                lastThrottled[pod.cgroupID] = stat.nrThrottled
+            }
+            marketRound(stallTimestamp: nil)
+        }
+    }
+
+    /// Tells the pushed-request loop to finish (on shutdown).
+    public func finish() { roundContinuation.finish() }
+
+    /// One market round: the window's accounting per pod → demand → market →
+    /// safety rules → writes. The lock is held throughout, so a guardrail
+    /// raise never interleaves with the round's writes.
+    func marketRound(stallTimestamp: UInt64?) {
+        let snapshot: ProbeSnapshot
+        do { snapshot = try probe.maps.snapshot() } catch {
+            logger.error("cannot read the cumulative maps", metadata: ["error": "\(error)"])
+            return
+        }
+        var applied: [(DecisionRecord, String)] = []
+        var published: NodeMarketRecord?
+        var report = RoundReport(shadowPrice: 0, pods: [], ringBufferDrops: snapshot.counters.ringBufferDrops)
+        state.withLock { s in
+            let totals = Self.podTotals(snapshot, table: s.table)
+            report.pods = s.table.sortedPods.map { pod in
+                let t = totals[pod.slot] ?? PodTotals()
+                return PodReport(name: pod.name, throttledNanos: t.throttledNanos, waitNanos: t.waitNanos,
+                                 runNanos: t.runNanos, episodes: t.episodes)
+            }
+            var inputs: [RoundInput] = []
+            for pod in s.table.sortedPods {
+                let now = totals[pod.slot] ?? PodTotals()
+                guard let last = s.lastTotals[pod.slot], snapshot.takenAt > last.at + 1_000_000 else { continue }
+                let sample = DemandSample(
+                    throttledNanos: now.throttledNanos &- last.totals.throttledNanos,
+                    waitNanos: now.waitNanos &- last.totals.waitNanos,
+                    runNanos: now.runNanos &- last.totals.runNanos,
+                    limitMillicores: Double(pod.limit), windowNanos: snapshot.takenAt - last.at)
+                inputs.append(RoundInput(
+                    member: MarketMember(slot: pod.slot, name: pod.name, floor: pod.settings.floor,
+                                         cap: pod.settings.cap, qos: pod.settings.qos, weight: pod.settings.weight),
+                    sample: sample, currentLimit: pod.limit))
+            }
+            for pod in s.table.pods.values { s.lastTotals[pod.slot] = (totals[pod.slot] ?? PodTotals(), snapshot.takenAt) }
+            guard !inputs.isEmpty else { return }
+            let result: RoundResult
+            do { result = try s.market.round(inputs, now: snapshot.takenAt) } catch {
+                logger.error("market round failed", metadata: ["error": "\(error)"])
+                return
+            }
+            s.rounds += 1
+            s.shadowPrice = result.allocation.shadowPrice
+            for decision in result.decisions {
+                s.guardrail.setRaisesBlocked(decision.pod, s.market.safety.raisesBlocked(decision.pod, now: snapshot.takenAt))
+                guard decision.changesLimit, let pod = s.table.pod(decision.pod) else { continue }
+                let change = LimitChange(pod: pod.name, cgroupPath: pod.cgroupPath, oldMillicores: decision.oldLimit,
+                                         newMillicores: decision.newLimit, reason: decision.reason,
+                                         stallTimestamp: stallTimestamp ?? 0)
+                do { try actuator.apply(change) } catch {
+                    logger.error("market decision not applied", metadata: ["pod": "\(pod.name)", "error": "\(error)"])
+                    continue
+                }
+                let appliedAt = monotonicNanoseconds()
+                let record = DecisionRecord(pod: pod.name, reason: decision.reason, oldMillicores: decision.oldLimit,
+                                            newMillicores: decision.newLimit, appliedAt: appliedAt,
+                                            latencyNanoseconds: stallTimestamp.map { appliedAt &- $0 })
+                s.guardrail.apply(decision)
+                s.record(record, slot: decision.pod)
+                applied.append((record, pod.cgroupPath))
+            }
+            published = NodeMarketRecord(
+                capacityMillicores: UInt64(capacity), reserveMillicores: UInt64(configuration.reserveMillicores),
+                allocatedMillicores: UInt64(max(0, s.allocatedMillicores)), shadowPrice: s.shadowPrice,
+                rounds: s.rounds, decisions: UInt64(s.decisionsByReason.values.reduce(0, +)),
+                updatedAt: snapshot.takenAt, agentPID: UInt64(getpid()))
+        }
+        for (record, path) in applied { self.applied(record, cgroupPath: path) }
+        publishAllocations()
+        lastRoundAt.store(monotonicNanoseconds(), ordering: .relaxed)
+        if let published {
+            try? probe.agentState.publish(published)
+            report.shadowPrice = published.shadowPrice
+        }
+        observer?.roundFinished(report)
+    }
+
+    /// Sums the snapshot's per-cgroup totals into per-pod totals.
+    static func podTotals(_ snapshot: ProbeSnapshot, table: PodTable) -> [PodSlot: PodTotals] {
+        var totals: [PodSlot: PodTotals] = [:]
+        for (id, t) in snapshot.cgroups {
+            guard let slot = table.slot(forCgroupID: id) else { continue }
+            totals[slot, default: PodTotals()].throttledNanos &+= t.throttledIncludingOpenNanoseconds
+            totals[slot, default: PodTotals()].waitNanos &+= t.waitNanoseconds
+            totals[slot, default: PodTotals()].runNanos &+= t.runNanoseconds
+            totals[slot, default: PodTotals()].episodes &+= t.throttleEpisodes
+        }
+        return totals
+    }
+}
