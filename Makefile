@@ -26,7 +26,7 @@ SWIFT_BUILD_FLAGS ?=
 OUTPUT := bpf/.output
 SKELETON := Sources/CKernelProbe/generated/mbcas.skel.h
 BPF_SOURCES := bpf/mbcas.bpf.c bpf/mbcas.h $(wildcard bpf/include/*.h)
-DEB_PACKAGES := libbpf-dev libelf-dev zlib1g-dev libcurl4-openssl-dev linux-libc-dev bpftool stress-ng util-linux python3-matplotlib
+DEB_PACKAGES := libbpf-dev libelf-dev zlib1g-dev libcurl4-openssl-dev linux-libc-dev bpftool stress-ng util-linux procps python3-matplotlib
 
 ifeq ($(V),1)
 Q :=
