@@ -67,8 +67,13 @@ let package = Package(
             name: "Evaluation",
             dependencies: ["Market"]
         ),
-        // Kubernetes API types (started: CPU quantities; the client is not built yet).
-        .target(name: "KubernetesClient"),
+        // libcurl with typed setopt shims (the variadic C calls Swift cannot make).
+        .target(
+            name: "CCurl",
+            linkerSettings: [.linkedLibrary("curl")]
+        ),
+        // Kubernetes API access (started: CPU quantities, the libcurl transport, Status errors).
+        .target(name: "KubernetesClient", dependencies: ["CCurl"]),
         // CPU workloads run inside cgroups, for the demo and the end-to-end tests.
         .target(
             name: "Workloads",
@@ -165,7 +170,7 @@ let package = Package(
         ),
         .testTarget(
             name: "KubernetesClientTests",
-            dependencies: ["KubernetesClient"]
+            dependencies: ["KubernetesClient", "KubeAPIFixture"]
         ),
         .testTarget(
             name: "EvaluationTests",

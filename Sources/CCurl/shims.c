@@ -1,0 +1,27 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+#include "CCurl.h"
+
+CURLcode mbcas_curl_setopt_long(CURL *handle, CURLoption option, long value)
+{
+	return curl_easy_setopt(handle, option, value);
+}
+
+CURLcode mbcas_curl_setopt_ptr(CURL *handle, CURLoption option, const void *value)
+{
+	return curl_easy_setopt(handle, option, value);
+}
+
+CURLcode mbcas_curl_setopt_offset(CURL *handle, CURLoption option, curl_off_t value)
+{
+	return curl_easy_setopt(handle, option, value);
+}
+
+CURLcode mbcas_curl_setopt_write(CURL *handle, CURLoption option, mbcas_curl_write_fn value)
+{
+	return curl_easy_setopt(handle, option, value);
+}
+
+CURLcode mbcas_curl_getinfo_long(CURL *handle, CURLINFO info, long *value)
+{
+	return curl_easy_getinfo(handle, info, value);
+}
