@@ -26,7 +26,7 @@ final class PinRootLock: Sendable {
         guard flock(fd, LOCK_EX | LOCK_NB) == 0 else {
             var buffer = [UInt8](repeating: 0, count: 32)
             let n = read(fd, &buffer, buffer.count - 1)
-            let holder = n > 0 ? String(decoding: buffer[..<n], as: UTF8.self).trimmingCharacters(in: " \n") : "?"
+            let holder = n > 0 ? String(Substring(decoding: buffer[..<n], as: UTF8.self).trimmingCharacters(in: " \n")) : "?"
             close(fd)
             throw ProbeError(.loadFailed, """
                 another MBCAS process (pid \(holder)) already runs probes over the maps pinned at \(pinRoot): \
@@ -45,11 +45,5 @@ final class PinRootLock: Sendable {
     deinit {
         unlink(path)
         close(fd)
-    }
-}
-
-private extension String {
-    func trimmingCharacters(in set: String) -> String {
-        String(Substring(self).trimmingCharacters(in: set))
     }
 }

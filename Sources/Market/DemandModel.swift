@@ -73,21 +73,17 @@ public struct DemandConfig: Sendable, Hashable {
     /// Whether a median of the last three windows filters the raw ratios before the average, so
     /// that one outlier window, however large, changes nothing. Costs one window of delay. Default true.
     public var rejectsOutliers: Bool
-    /// Kept for compatibility; not used by the need estimate any more (need = use + denied). In [0, 1).
-    public var maxStall: Double
 
     /// Creates a configuration.
     /// - Parameters:
     ///   - halfLife: EMA half-life (> 0).
     ///   - deadband: Hysteresis deadband in [0, 1).
     ///   - rejectsOutliers: Median-of-three prefilter on or off.
-    ///   - maxStall: Largest stall ratio believed by the need estimate, in [0, 1).
     public init(halfLife: Duration = .seconds(3), deadband: Double = 0.05,
-                rejectsOutliers: Bool = true, maxStall: Double = 0.95) {
+                rejectsOutliers: Bool = true) {
         self.halfLife = halfLife
         self.deadband = deadband
         self.rejectsOutliers = rejectsOutliers
-        self.maxStall = maxStall
     }
 }
 
@@ -157,16 +153,13 @@ public struct DemandModel: Sendable {
     }
 
     /// Creates a model.
-    /// - Parameter config: Half-life, deadband, outlier filter, stall weight.
+    /// - Parameter config: Half-life, deadband, outlier filter.
     /// - Throws: ``MarketError`` with code `invalidConfiguration` naming the field.
     public init(config: DemandConfig = DemandConfig()) throws(MarketError) {
         let ns = try config.halfLife.nanoseconds(field: "halfLife")
         guard ns > 0 else { throw .configuration("halfLife", "halfLife must be positive") }
         guard config.deadband >= 0, config.deadband < 1 else {
             throw .configuration("deadband", "deadband must be in [0, 1), got \(config.deadband)")
-        }
-        guard config.maxStall >= 0, config.maxStall < 1 else {
-            throw .configuration("maxStall", "maxStall must be in [0, 1), got \(config.maxStall)")
         }
         self.config = config
         self.halfLifeNanos = Double(ns)

@@ -163,7 +163,6 @@ struct DemandModelTests {
             (DemandConfig(halfLife: .zero), "halfLife"),
             (DemandConfig(halfLife: .seconds(-1)), "halfLife"),
             (DemandConfig(deadband: 1), "deadband"),
-            (DemandConfig(maxStall: 1), "maxStall"),
         ]
         for (config, field) in cases {
             do {
