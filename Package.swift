@@ -10,7 +10,10 @@
 //   Evaluation    trace-driven simulator: CFS model, five policies, metrics (`mbcas simulate`)
 //   Workloads     CPU workloads (bursty, steady, hog, idle) run inside cgroups
 //   MetricsEndpoint  the opt-in /metrics, /healthz, /readyz listener (NIO) and the agent's series
-//   NodeAgent     wires them: pushes → guardrail → market rounds → actuator (cgroup files)
+//   NodeAgent     wires them: pushes → guardrail → market rounds → actuator (cgroup files,
+//                 or PodAllocations in Kubernetes mode)
+//   KubernetesClient  the API over libcurl: kubeconfig/in-cluster, typed resources, watch, retries
+//   Controller    applies PodAllocations through pods/resize (`mbcas controller`)
 //   mbcas         the command-line tool (probe, allocate, ...)
 //   mbcas-bench   benchmarks: figures with a same-run baseline, never pass/fail
 //
@@ -34,6 +37,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.0"),
         .package(url: "https://github.com/apple/swift-metrics.git", from: "2.13.0"),
         .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.4.0"),
+        .package(url: "https://github.com/jpsim/Yams.git", from: "6.0.0"),
     ],
     targets: [
         .target(
@@ -72,8 +76,25 @@ let package = Package(
             name: "CCurl",
             linkerSettings: [.linkedLibrary("curl")]
         ),
-        // Kubernetes API access (started: CPU quantities, the libcurl transport, Status errors).
-        .target(name: "KubernetesClient", dependencies: ["CCurl"]),
+        // Kubernetes API access over libcurl: config (kubeconfig, in-cluster), typed resources,
+        // get/list/watch/create/update/patch with retries, informers.
+        .target(
+            name: "KubernetesClient",
+            dependencies: [
+                "CCurl",
+                .product(name: "Yams", package: "Yams"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        // `mbcas controller`: applies PodAllocations through pods/resize, leader-elected.
+        .target(
+            name: "Controller",
+            dependencies: [
+                "KubernetesClient",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]
+        ),
         // CPU workloads run inside cgroups, for the demo and the end-to-end tests.
         .target(
             name: "Workloads",
@@ -95,7 +116,7 @@ let package = Package(
         .target(
             name: "NodeAgent",
             dependencies: [
-                "KernelProbe", "Cgroups", "Market", "MetricsEndpoint",
+                "KernelProbe", "Cgroups", "Market", "MetricsEndpoint", "KubernetesClient",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Histogram", package: "hdrhistogram-swift"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -111,6 +132,8 @@ let package = Package(
                 "Workloads",
                 "MetricsEndpoint",
                 "Evaluation",
+                "KubernetesClient",
+                "Controller",
                 .product(name: "Prometheus", package: "swift-prometheus"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
@@ -134,6 +157,16 @@ let package = Package(
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        // The loopback API server on its own, for `kubectl --server` (`make test-apiserver`).
+        // Test support: not part of the shipped `mbcas` binary.
+        .executableTarget(
+            name: "mbcas-test-apiserver",
+            dependencies: [
+                "KubeAPIFixture",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
@@ -170,7 +203,17 @@ let package = Package(
         ),
         .testTarget(
             name: "KubernetesClientTests",
-            dependencies: ["KubernetesClient", "KubeAPIFixture"]
+            dependencies: ["KubernetesClient", "KubeAPIFixture", "TestSupport"]
+        ),
+        .testTarget(
+            name: "ControllerTests",
+            dependencies: ["Controller", "KubernetesClient", "KubeAPIFixture", "TestSupport",
+                           .product(name: "Logging", package: "swift-log")]
+        ),
+        // The manifests under deploy/, checked offline (schemas, RBAC, capabilities, Dockerfile).
+        .testTarget(
+            name: "DeployTests",
+            dependencies: ["TestSupport"]
         ),
         .testTarget(
             name: "EvaluationTests",
@@ -198,7 +241,7 @@ let package = Package(
         // Runs the built `mbcas` binary the way a user does.
         .testTarget(
             name: "CLITests",
-            dependencies: ["TestSupport", "mbcas", "mbcas-bench", "Cgroups", "KernelProbe"]
+            dependencies: ["TestSupport", "mbcas", "mbcas-bench", "mbcas-test-apiserver", "Cgroups", "KernelProbe"]
         ),
     ],
     swiftLanguageModes: [.v6]

@@ -1,0 +1,1 @@
+// The controller: applies PodAllocations through pods/resize (being built, issue 5).

@@ -1,0 +1,1 @@
+// Controller tests (being built, issue 5).

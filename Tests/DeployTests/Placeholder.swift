@@ -1,0 +1,1 @@
+// Deploy manifest checks (being built, issue 6).
