@@ -1,0 +1,66 @@
+/// A core `v1` Event: what `kubectl describe pod` shows under Events.
+public struct Event: KubernetesResource, Hashable {
+    public static let group = ""
+    public static let version = "v1"
+    public static let kind = "Event"
+    public static let plural = "events"
+
+    public var apiVersion: String? = Event.apiVersion
+    public var kind: String? = Event.kind
+    public var metadata: ObjectMeta
+    public var involvedObject: ObjectReference
+    public var reason: String?
+    public var message: String?
+    /// "Normal" or "Warning".
+    public var type: String?
+    public var source: EventSource?
+    public var firstTimestamp: String?
+    public var lastTimestamp: String?
+    public var count: Int?
+    public var reportingComponent: String?
+    public var reportingInstance: String?
+
+    public init(metadata: ObjectMeta, involvedObject: ObjectReference, reason: String, message: String, type: String,
+                source: EventSource, timestamp: String) {
+        self.metadata = metadata
+        self.involvedObject = involvedObject
+        self.reason = reason
+        self.message = message
+        self.type = type
+        self.source = source
+        self.firstTimestamp = timestamp
+        self.lastTimestamp = timestamp
+        self.count = 1
+        self.reportingComponent = source.component
+        self.reportingInstance = source.host
+    }
+}
+
+public struct ObjectReference: Codable, Sendable, Hashable {
+    public var apiVersion: String?
+    public var kind: String?
+    public var namespace: String?
+    public var name: String?
+    public var uid: String?
+    public var resourceVersion: String?
+
+    public init(apiVersion: String? = nil, kind: String? = nil, namespace: String? = nil, name: String? = nil,
+                uid: String? = nil, resourceVersion: String? = nil) {
+        self.apiVersion = apiVersion
+        self.kind = kind
+        self.namespace = namespace
+        self.name = name
+        self.uid = uid
+        self.resourceVersion = resourceVersion
+    }
+}
+
+public struct EventSource: Codable, Sendable, Hashable {
+    public var component: String?
+    public var host: String?
+
+    public init(component: String? = nil, host: String? = nil) {
+        self.component = component
+        self.host = host
+    }
+}
