@@ -1,0 +1,29 @@
+import KubeAPIFixture
+import KubernetesClient
+import Logging
+
+/// A client for a fresh loopback API server (fast retries so fault tests stay short).
+func makeClient(_ server: FakeKubeAPIServer, retry: RetryPolicy = RetryPolicy(initialBackoff: .milliseconds(20), maxBackoff: .milliseconds(200))) -> APIClient {
+    APIClient(configuration: ClusterConfiguration(server: server.baseURL), retry: retry, requestTimeout: .seconds(10),
+              logger: Logger(label: "test"))
+}
+
+/// A Burstable pod with one container `app` (requests 250m, limits `limit`) on `node`.
+func burstablePod(_ name: String, namespace: String = "default", node: String = "node-a", limit: String = "500m",
+                  labels: [String: String]? = nil) -> Pod {
+    Pod(metadata: ObjectMeta(name: name, namespace: namespace, labels: labels),
+        spec: PodSpec(nodeName: node, containers: [
+            Container(name: "app", image: "busybox",
+                      resources: ResourceRequirements(requests: ["cpu": "250m", "memory": "64Mi"], limits: ["cpu": limit, "memory": "64Mi"])),
+        ]))
+}
+
+/// Polls `condition` every 20 ms until it holds or `timeout` passes.
+func eventually(timeout: Duration = .seconds(10), _ condition: () async throws -> Bool) async rethrows -> Bool {
+    let deadline = ContinuousClock.now + timeout
+    while ContinuousClock.now < deadline {
+        if try await condition() { return true }
+        try? await Task.sleep(for: .milliseconds(20))
+    }
+    return try await condition()
+}
