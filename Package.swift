@@ -225,7 +225,7 @@ let package = Package(
         ),
         .testTarget(
             name: "NodeAgentTests",
-            dependencies: ["NodeAgent", "KernelProbe", "Cgroups", "Market", "TestSupport",
+            dependencies: ["NodeAgent", "KernelProbe", "Cgroups", "Market", "TestSupport", "KubernetesClient", "KubeAPIFixture",
                            .product(name: "Logging", package: "swift-log"),
                            .product(name: "InMemoryLogging", package: "swift-log")]
         ),

@@ -15,21 +15,24 @@ public struct LimitChange: Sendable, Hashable {
     public var reason: Reason
     /// Kernel time (CLOCK_MONOTONIC ns) of the stall that triggered it; 0 for periodic work.
     public var stallTimestamp: UInt64
+    /// The shadow price of CPU in the market round that decided it (nil: not a market decision).
+    public var shadowPrice: Double?
 
     /// Creates a change.
     public init(pod: String, cgroupPath: String, oldMillicores: Int, newMillicores: Int, reason: Reason,
-                stallTimestamp: UInt64 = 0) {
+                stallTimestamp: UInt64 = 0, shadowPrice: Double? = nil) {
         self.pod = pod
         self.cgroupPath = cgroupPath
         self.oldMillicores = oldMillicores
         self.newMillicores = newMillicores
         self.reason = reason
         self.stallTimestamp = stallTimestamp
+        self.shadowPrice = shadowPrice
     }
 }
 
-/// Applies CPU limits. Standalone mode writes the cgroup files; the
-/// Kubernetes backend (a later issue) writes PodAllocations instead.
+/// Applies CPU limits. Standalone mode writes the cgroup files; Kubernetes
+/// mode hands them to ``PodAllocationWriter``, which writes PodAllocations.
 /// `apply` runs on the ring-buffer thread for guardrail raises: it must be
 /// quick and must not block on anything but the write itself.
 public protocol Actuator: Sendable {

@@ -13,22 +13,27 @@ extension NodeAgent {
     /// with its cgroup file (a limit changed by someone else is adopted; one
     /// outside [floor, cap] is brought back inside).
     public func refreshPods() {
-        let parent = CgroupDirectory(path: configuration.cgroupParent)
-        let names: [String]
         let index: CgroupIndex
+        let candidates: [PodCandidate]
         do {
-            names = try parent.children()
             index = try CgroupIndex(hierarchy: hierarchy, subtree: parentRelativePath)
-        } catch {
+            candidates = try inventory.pods(index: index, hierarchy: hierarchy)
+        } catch let error as CgroupError {
             logger.error("cannot list the managed cgroups", metadata: ["parent": "\(configuration.cgroupParent)", "error": "\(error.message)"])
             return
+        } catch let error as AgentError {
+            logger.error("cannot list the pods to manage", metadata: ["error": "\(error.message)"])
+            return
+        } catch {
+            return
         }
-        let present = Set(names)
+        let present = Dictionary(candidates.map { ($0.name, $0) }, uniquingKeysWith: { first, _ in first })
         var watch: [UInt64] = []
         var events: [(String, Logger.Metadata)] = []
         var writes: [(DecisionRecord, String)] = []
         state.withLock { s in
-            for pod in s.table.pods.values where !present.contains(pod.name) {
+            // Gone, or moved to another cgroup (a pod recreated under the same name): drop it.
+            for pod in s.table.pods.values where present[pod.name]?.cgroupPath != pod.cgroupPath {
                 s.guardrail.untrack(pod.slot)
                 s.table.remove(pod.slot)
                 s.lastTotals[pod.slot] = nil
@@ -38,10 +43,9 @@ extension NodeAgent {
                 events.append(("pod vanished: its cgroup is gone, no longer managed", ["pod": "\(pod.name)"]))
             }
             let known = Set(s.table.pods.values.map(\.name))
-            for name in names.sorted() where !known.contains(name) {
-                let path = parent.child(name).path
-                guard let id = index.id(forPath: childRelativePath(name)) ?? (try? cgroupID(of: path)) else { continue }
-                let settings = configuration.settings(forPod: name)
+            for candidate in candidates.sorted(by: { $0.name < $1.name }) where !known.contains(candidate.name) {
+                let name = candidate.name, path = candidate.cgroupPath, settings = candidate.settings
+                guard let id = relativePath(of: path).flatMap(index.id(forPath:)) ?? (try? cgroupID(of: path)) else { continue }
                 guard let pod = s.table.add(name: name, cgroupPath: path, cgroupID: id, settings: settings,
                                             limit: settings.floor) else {
                     events.append(("too many pods: not managed", ["pod": "\(name)", "limit": "\(PodTable.capacity)"]))
@@ -76,7 +80,7 @@ extension NodeAgent {
                 }
                 s.guardrail.setLimit(pod.slot, to: bounded)
             }
-            s.table.mapDescendants(index, parentRelativePath: parentRelativePath)
+            s.table.mapDescendants(index, relativePath: relativePath(of:))
             watch = s.table.cgroupIDs
         }
         for (message, metadata) in events { logger.notice("\(message)", metadata: metadata) }
@@ -87,7 +91,11 @@ extension NodeAgent {
         publishAllocations()
     }
 
-    func childRelativePath(_ name: String) -> String {
-        parentRelativePath == "/" ? "/\(name)" : "\(parentRelativePath)/\(name)"
+    /// An absolute cgroup path relative to the hierarchy's mount point; nil when outside it.
+    func relativePath(of absolute: String) -> String? {
+        let mount = hierarchy.mountPoint.hasSuffix("/") ? String(hierarchy.mountPoint.dropLast()) : hierarchy.mountPoint
+        if absolute == mount { return "/" }
+        guard absolute.hasPrefix(mount + "/") else { return nil }
+        return String(absolute.dropFirst(mount.count))
     }
 }

@@ -23,6 +23,7 @@ public final class NodeAgent: Sendable {
     public let configuration: AgentConfiguration
     let probe: KernelProbe
     let actuator: any Actuator
+    let inventory: any PodInventory
     let hierarchy: CgroupHierarchy
     let parentRelativePath: String
     let logger: Logger
@@ -49,10 +50,12 @@ public final class NodeAgent: Sendable {
     let roundRequests: AsyncStream<Void>
     let roundContinuation: AsyncStream<Void>.Continuation
 
-    /// Creates an agent over a loaded probe; `start()` adopts the pods.
+    /// Creates an agent over a loaded probe; `start()` adopts the pods. `inventory` says which
+    /// pods exist (default: the child cgroups of `cgroup_parent`).
     /// - Throws: ``AgentError`` naming the bad field or path.
     public init(configuration: AgentConfiguration, probe: KernelProbe, actuator: any Actuator,
-                hierarchy: CgroupHierarchy, logger: Logger, observer: (any AgentObserver)? = nil) throws(AgentError) {
+                hierarchy: CgroupHierarchy, inventory: (any PodInventory)? = nil, logger: Logger,
+                observer: (any AgentObserver)? = nil) throws(AgentError) {
         try configuration.validate()
         let mount = hierarchy.mountPoint.hasSuffix("/") ? String(hierarchy.mountPoint.dropLast()) : hierarchy.mountPoint
         let parent = configuration.cgroupParent.hasSuffix("/") && configuration.cgroupParent.count > 1
@@ -88,6 +91,7 @@ public final class NodeAgent: Sendable {
         self.configuration = configuration
         self.probe = probe
         self.actuator = actuator
+        self.inventory = inventory ?? CgroupChildrenInventory(configuration: configuration)
         self.hierarchy = hierarchy
         self.parentRelativePath = parent == mount ? "/" : String(parent.dropFirst(mount.count))
         self.logger = logger

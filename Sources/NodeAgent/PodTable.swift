@@ -1,7 +1,7 @@
 import Cgroups
 import Market
 
-/// A managed pod: one child cgroup of the agent's parent cgroup.
+/// A managed pod: a child cgroup of the agent's parent (standalone) or a Kubernetes pod's cgroup.
 public struct ManagedPod: Sendable, Hashable {
     /// Its slot (index in the guardrail and the market).
     public var slot: PodSlot
@@ -60,15 +60,25 @@ struct PodTable: Sendable {
         pods[slot]?.limit = limit
     }
 
-    /// Maps every cgroup id of `index` (the parent's subtree) to the pod
-    /// whose directory holds it.
-    mutating func mapDescendants(_ index: CgroupIndex, parentRelativePath: String) {
-        let bySlotName = Dictionary(uniqueKeysWithValues: pods.values.map { ($0.name, $0.slot) })
+    /// Maps every cgroup id of `index` to the pod whose cgroup holds it (the pod's own
+    /// directory or any below it: containers and their children).
+    mutating func mapDescendants(_ index: CgroupIndex, relativePath: (String) -> String?) {
+        var slotsByPath: [String: PodSlot] = [:]
+        for pod in pods.values {
+            if let path = relativePath(pod.cgroupPath) { slotsByPath[path] = pod.slot }
+        }
         var mapping: [UInt64: PodSlot] = [:]
-        let prefix = parentRelativePath == "/" ? "/" : parentRelativePath + "/"
-        for (id, path) in index.pathsByID where path.hasPrefix(prefix) {
-            let podName = path.dropFirst(prefix.count).split(separator: "/").first.map(String.init) ?? ""
-            if let slot = bySlotName[podName] { mapping[id] = slot }
+        for (id, path) in index.pathsByID {
+            // Walk up from the cgroup to the first ancestor that is a pod (paths are a few levels deep).
+            var candidate = Substring(path)
+            while !candidate.isEmpty {
+                if let slot = slotsByPath[String(candidate)] {
+                    mapping[id] = slot
+                    break
+                }
+                guard let slash = candidate.lastIndex(of: "/"), slash != candidate.startIndex else { break }
+                candidate = candidate[..<slash]
+            }
         }
         for pod in pods.values { mapping[pod.cgroupID] = pod.slot }
         slotsByCgroupID = mapping

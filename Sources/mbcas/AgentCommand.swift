@@ -1,6 +1,8 @@
 import ArgumentParser
 import Cgroups
+import Foundation
 import KernelProbe
+import KubernetesClient
 import Logging
 import Market
 import MetricsEndpoint
@@ -26,6 +28,8 @@ struct AgentCommand: AsyncParsableCommand {
             Ctrl-C or SIGTERM: limits stay at their last values, each within [floor, cap], and the \
             pinned maps stay so a restarted agent continues the same totals.
 
+            Kubernetes mode (--kubernetes, as the DaemonSet runs it): the pods are the API's pods             bound to --node-name (LIST+WATCH), found under --cgroup-root by their UID (kubelet             cgroup names, systemd or cgroupfs driver). Only pods whose containers all have a CPU             limit are managed; Guaranteed pods are watched but never changed. Floor = the pod's             CPU requests; cap = annotation mbcas.io/cpu-cap or --default-cap; weight = annotation             mbcas.io/weight. Decisions are not written to cgroups (the kubelet owns them there) but             as PodAllocations (mbcas.io/v1alpha1, one per pod, server-side apply, at most one             write per pod per --write-interval-ms, latest decision wins), which `mbcas controller`             applies through pods/resize. Needs RBAC: get/list/watch pods; create/patch/get             podallocations. API access: in-cluster service account, or --kubeconfig.
+
             Configuration file (JSON; every field optional; flags override):
               {"cgroup_parent": "/sys/fs/cgroup/cpu/mbcas-demo", "capacity_millicores": 2000,
                "reserve_millicores": 100,
@@ -35,8 +39,9 @@ struct AgentCommand: AsyncParsableCommand {
                "market": {"debounce_ms": 100, "reclaim_interval_ms": 2000,
                           "cooldown_ms": 30000, "warmup_ms": 60000}}
 
-            Example:
+            Examples:
               sudo mbcas agent --cgroup-parent /sys/fs/cgroup/cpu/mbcas-demo --log-level info
+              mbcas agent --kubernetes --node-name "$NODE_NAME" --metrics-address 0.0.0.0:9464
             """
     )
 
@@ -85,13 +90,33 @@ struct AgentCommand: AsyncParsableCommand {
     @Option(help: "Log level (trace, debug, info, notice, warning, error).")
     var logLevel: Logger.Level = .info
 
+    @Flag(help: "Kubernetes mode: manage this node's pods, write decisions as PodAllocations.")
+    var kubernetes = false
+
+    @Option(help: ArgumentHelp("Kubernetes mode: kubeconfig to use (default: in-cluster service account, else $KUBECONFIG or ~/.kube/config).",
+                               valueName: "file"))
+    var kubeconfig: String?
+
+    @Option(help: ArgumentHelp("Kubernetes mode: this node's name (default: $NODE_NAME).", valueName: "name"))
+    var nodeName: String?
+
+    @Option(help: ArgumentHelp("Kubernetes mode: where to look for the kubelet's pod cgroups (default: the cpu controller's mount point).",
+                               valueName: "path"))
+    var cgroupRoot: String?
+
+    @Option(help: ArgumentHelp("Kubernetes mode: at most one PodAllocation write per pod per this many milliseconds.",
+                               valueName: "ms"))
+    var writeIntervalMs = 500
+
     func run() async throws {
         let logger = makeStderrLogger(label: "mbcas.agent", level: logLevel)
-        let configuration = try resolvedConfiguration()
         let hierarchy: CgroupHierarchy
         do { hierarchy = try CgroupHierarchy.discover(controller: "cpu") } catch {
             throw ValidationError("cannot find the cpu controller's cgroup hierarchy: \(error.message)")
         }
+        let configuration = try resolvedConfiguration(hierarchy: hierarchy)
+        let cluster = try kubernetes ? KubernetesSide(command: self, configuration: configuration, hierarchy: hierarchy,
+                                                      logger: logger) : nil
         let endpointAddress = try metricsAddress.map(parseAddress)
         let registry = PrometheusCollectorRegistry()
         let observer = endpointAddress.map { _ in
@@ -102,13 +127,13 @@ struct AgentCommand: AsyncParsableCommand {
         let agent: NodeAgent
         do {
             agent = try NodeAgent(configuration: configuration, probe: probe,
-                                  actuator: CgroupActuator(version: hierarchy.version), hierarchy: hierarchy,
-                                  logger: logger, observer: observer)
+                                  actuator: cluster?.writer ?? CgroupActuator(version: hierarchy.version), hierarchy: hierarchy,
+                                  inventory: cluster?.inventory, logger: logger, observer: observer)
         } catch {
             probe.close(keepPins: true)
             throw ValidationError(error.message)
         }
-        agent.refreshPods()
+        if cluster == nil { agent.refreshPods() }  // Kubernetes mode adopts once the pods are listed
         try probe.attach()
         // In polling mode events are still consumed but decide nothing.
         let consumer = try probe.makeConsumer { [mode] event in if mode == .push { agent.handle(event) } }
@@ -119,11 +144,15 @@ struct AgentCommand: AsyncParsableCommand {
             "cgroup_parent": "\(configuration.cgroupParent)", "pods": "\(agent.status().pods.map(\.name))",
             "capacity": "\(agent.status().capacityMillicores)m", "reserve": "\(configuration.reserveMillicores)m",
             "programs": "\(probe.attachMode)", "mode": "\(mode.rawValue)",
+            "kubernetes": "\(cluster.map { "node \($0.inventory.nodeName), API \($0.client.configuration.server) (\($0.client.configuration.origin))" } ?? "off")",
         ])
         var services: [any Service] = [
             AgentService(agent: agent, consumer: consumer, probe: probe, keepPins: !unpinOnExit,
                          pollInterval: mode == .poll ? .milliseconds(pollIntervalMs) : nil, logger: logger),
         ]
+        if let cluster {
+            services.append(KubernetesAgentService(agent: agent, inventory: cluster.inventory, writer: cluster.writer, logger: logger))
+        }
         if let endpointAddress {
             // Alive: the ring-buffer thread runs and market rounds keep happening (the slow pass runs
             // one every reclaim interval even on a quiet node). Ready: alive, and the pods adopted.
@@ -137,9 +166,20 @@ struct AgentCommand: AsyncParsableCommand {
                     "last_event_age_seconds": ages.event.map { String(format: "%.1f", $0) } ?? "none yet",
                 ])
             }
+            // Ready: alive and, in Kubernetes mode, the node's pods listed from the API.
+            let readiness: @Sendable () -> HealthReport = {
+                var report = health()
+                if let cluster {
+                    let synced = cluster.inventory.informer.hasSynced
+                    report.checks["pods_listed"] = synced ? "yes" : "not yet (API unreachable or forbidden?)"
+                    report.checks["podallocation_writes_pending"] = "\(cluster.writer.pendingCount)"
+                    report.healthy = report.healthy && synced
+                }
+                return report
+            }
             services.append(MetricsEndpoint(
                 configuration: .init(host: endpointAddress.host, port: endpointAddress.port), registry: registry,
-                liveness: health, readiness: health, logger: logger))
+                liveness: health, readiness: readiness, logger: logger))
         }
         let group = ServiceGroup(services: services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
         try await group.run()
@@ -147,6 +187,14 @@ struct AgentCommand: AsyncParsableCommand {
 
     func validate() throws {
         guard pollIntervalMs >= 10 else { throw ValidationError("--poll-interval-ms must be at least 10") }
+        guard writeIntervalMs >= 0 else { throw ValidationError("--write-interval-ms must not be negative") }
+        if !kubernetes {
+            for (flag, value) in [("--kubeconfig", kubeconfig), ("--node-name", nodeName), ("--cgroup-root", cgroupRoot)] where value != nil {
+                throw ValidationError("\(flag) is for Kubernetes mode: add --kubernetes")
+            }
+        } else if cgroupParent != nil {
+            throw ValidationError("--cgroup-parent is for standalone mode; in Kubernetes mode use --cgroup-root (where the kubelet's pod cgroups are)")
+        }
     }
 
     /// "127.0.0.1:9464", "[::1]:9464", ":9464" (all addresses).
@@ -160,8 +208,9 @@ struct AgentCommand: AsyncParsableCommand {
         return (host.isEmpty ? "0.0.0.0" : host, port)
     }
 
-    /// The file's configuration with the flags applied on top, validated.
-    func resolvedConfiguration() throws -> AgentConfiguration {
+    /// The file's configuration with the flags applied on top, validated. In Kubernetes mode the
+    /// managed subtree is --cgroup-root (default: the whole cpu hierarchy).
+    func resolvedConfiguration(hierarchy: CgroupHierarchy) throws -> AgentConfiguration {
         var configuration: AgentConfiguration
         if let config {
             do { configuration = try AgentConfiguration.load(path: config) } catch { throw ValidationError(error.message) }
@@ -169,6 +218,7 @@ struct AgentCommand: AsyncParsableCommand {
             configuration = AgentConfiguration(cgroupParent: "")
         }
         if let cgroupParent { configuration.cgroupParent = cgroupParent }
+        if kubernetes { configuration.cgroupParent = cgroupRoot ?? hierarchy.mountPoint }
         if let capacity { configuration.capacityMillicores = capacity }
         if let reserve { configuration.reserveMillicores = reserve }
         if let defaultFloor { configuration.defaults.floor = defaultFloor }
@@ -178,6 +228,29 @@ struct AgentCommand: AsyncParsableCommand {
         }
         do { try configuration.validate() } catch { throw ValidationError(error.message) }
         return configuration
+    }
+}
+
+/// Kubernetes mode's parts: the API client, the node's pods, the PodAllocation writer.
+struct KubernetesSide {
+    let client: APIClient
+    let inventory: KubernetesPodInventory
+    let writer: PodAllocationWriter
+
+    init(command: AgentCommand, configuration: AgentConfiguration, hierarchy: CgroupHierarchy, logger: Logger) throws {
+        guard let node = command.nodeName ?? ProcessInfo.processInfo.environment["NODE_NAME"], !node.isEmpty else {
+            throw ValidationError("Kubernetes mode needs this node's name: --node-name, or NODE_NAME from the downward API (spec.nodeName)")
+        }
+        let cluster: ClusterConfiguration
+        do { cluster = try ClusterConfiguration.resolve(kubeconfig: command.kubeconfig) } catch {
+            throw ValidationError("cannot configure Kubernetes API access: \(error.message)")
+        }
+        client = APIClient(configuration: cluster, retry: RetryPolicy(maxAttempts: 3), requestTimeout: .seconds(10),
+                           userAgent: "mbcas-agent/\(node)", logger: logger)
+        inventory = KubernetesPodInventory(client: client, nodeName: node, defaults: configuration.defaults, logger: logger)
+        writer = PodAllocationWriter(client: client, pods: inventory.informer, nodeName: node,
+                                     files: CgroupActuator(version: hierarchy.version),
+                                     minInterval: .milliseconds(command.writeIntervalMs), logger: logger)
     }
 }
 

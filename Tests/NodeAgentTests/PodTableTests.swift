@@ -18,7 +18,7 @@ struct PodTableTests {
         let db = try #require(table.add(name: "db", cgroupPath: root + "/parent/db", cgroupID: try cgroupID(of: root + "/parent/db"),
                                         settings: .init(), limit: 100))
         let index = try CgroupIndex(mountPoint: root, subtree: "/parent")
-        table.mapDescendants(index, parentRelativePath: "/parent")
+        table.mapDescendants(index) { $0.hasPrefix(root) ? String($0.dropFirst(root.count)) : nil }
         #expect(table.slot(forCgroupID: try cgroupID(of: root + "/parent/web/c1")) == web.slot)
         #expect(table.slot(forCgroupID: try cgroupID(of: root + "/parent/web/c2/sub")) == web.slot)
         #expect(table.slot(forCgroupID: try cgroupID(of: root + "/parent/db")) == db.slot)

@@ -1,0 +1,58 @@
+import Logging
+import ServiceLifecycle
+
+/// The Kubernetes side of the agent, beside ``AgentService``: keeps the node's pods in sync
+/// (informer; a pod added or removed triggers an adoption pass at once, coalesced) and runs the
+/// PodAllocation writer, until graceful shutdown.
+public struct KubernetesAgentService: Service {
+    private let agent: NodeAgent
+    private let inventory: KubernetesPodInventory
+    private let writer: PodAllocationWriter
+    private let logger: Logger
+
+    public init(agent: NodeAgent, inventory: KubernetesPodInventory, writer: PodAllocationWriter, logger: Logger) {
+        self.agent = agent
+        self.inventory = inventory
+        self.writer = writer
+        self.logger = logger
+    }
+
+    public func run() async throws {
+        let (refreshes, refresh) = AsyncStream<Void>.makeStream(bufferingPolicy: .bufferingNewest(1))
+        let agent = self.agent, inventory = self.inventory, writer = self.writer, logger = self.logger
+        await cancelWhenGracefulShutdown {
+            await withTaskGroup(of: Void.self) { group in
+                group.addTask {
+                    await inventory.informer.run { event in
+                        switch event {
+                        case .synced:
+                            logger.notice("pods of this node listed", metadata: [
+                                "node": "\(inventory.nodeName)", "pods": "\(inventory.informer.objects.count)",
+                            ])
+                            refresh.yield()
+                        case .added, .deleted:
+                            refresh.yield()
+                        case .updated(let old, let new):
+                            // Phase or annotations (bounds) changed; resource changes come back from the controller.
+                            if old.status?.phase != new.status?.phase || old.metadata.annotations != new.metadata.annotations {
+                                refresh.yield()
+                            }
+                        }
+                    }
+                }
+                group.addTask {
+                    for await _ in refreshes {
+                        agent.refreshPods()
+                        let pods = agent.status().pods
+                        writer.retain(pods: Set(pods.map(\.name)), cgroupPaths: Set(pods.map(\.cgroupPath)))
+                        try? await Task.sleep(for: .milliseconds(200))  // coalesce bursts of pod events
+                    }
+                }
+                group.addTask { await writer.run() }
+                await group.next()
+                group.cancelAll()
+            }
+        }
+        refresh.finish()
+    }
+}

@@ -1,0 +1,175 @@
+import Cgroups
+import Foundation
+import KernelProbe
+import KubernetesClient
+import Logging
+import Synchronization
+
+/// Kubernetes mode's actuator: the agent's decisions become PodAllocations (one per pod, same
+/// name, owner-referenced to the pod), which the controller applies through `pods/resize`.
+///
+/// `apply` runs on the ring-buffer thread, so it only records the decision (the latest one per
+/// pod wins) and wakes the writer: no I/O, no waiting. ``run()`` writes off the hot path, at most
+/// one write per pod per `minInterval`, with server-side apply (one idempotent request, no read,
+/// no conflicts). While the API is unreachable nothing piles up: each pod holds one pending
+/// decision, and when the API is back every pod's latest decision is written.
+public final class PodAllocationWriter: Actuator {
+    /// What `kubectl get podallocations -o yaml` shows as the spec's manager.
+    public static let fieldManager = "mbcas-agent"
+    /// Where the kernel time of the triggering stall goes (CLOCK_MONOTONIC ns; node-local).
+    public static let stallAnnotation = "mbcas.io/stall-monotonic-ns"
+
+    private struct State {
+        var pending: [String: LimitChange] = [:]
+        var desired: [String: Int] = [:]
+        var notBefore: [String: ContinuousClock.Instant] = [:]
+        var failures: [String: Int] = [:]
+    }
+
+    private let state = Mutex(State())
+    private let wakeups: AsyncStream<Void>
+    private let wake: AsyncStream<Void>.Continuation
+    private let client: APIClient
+    private let pods: Informer<Pod>
+    private let nodeName: String
+    private let minInterval: Duration
+    private let files: CgroupActuator
+    private let logger: Logger
+    private let written = Atomic<Int>(0)
+
+    /// Creates a writer. `pods` resolves a decision's pod (`namespace/name`) to its object;
+    /// `files` reads limits the agent has not decided yet (what the kubelet set).
+    public init(client: APIClient, pods: Informer<Pod>, nodeName: String, files: CgroupActuator,
+                minInterval: Duration = .milliseconds(500), logger: Logger) {
+        self.client = client
+        self.pods = pods
+        self.nodeName = nodeName
+        self.files = files
+        self.minInterval = minInterval
+        self.logger = logger
+        (wakeups, wake) = AsyncStream.makeStream(bufferingPolicy: .bufferingNewest(1))
+    }
+
+    /// PodAllocations written so far (for status and tests).
+    public var writes: Int { written.load(ordering: .relaxed) }
+
+    public func apply(_ change: LimitChange) throws(AgentError) {
+        state.withLock { s in
+            s.pending[change.pod] = change
+            s.desired[change.cgroupPath] = change.newMillicores
+        }
+        wake.yield()
+    }
+
+    /// The limit the agent last decided for this cgroup (the truth it acts on, even before the
+    /// controller and kubelet have carried it out); otherwise what the cgroup file says.
+    public func currentLimit(cgroupPath: String) throws(AgentError) -> Int? {
+        if let desired = state.withLock({ $0.desired[cgroupPath] }) { return desired }
+        return try files.currentLimit(cgroupPath: cgroupPath)
+    }
+
+    /// Decisions not written yet.
+    public var pendingCount: Int { state.withLock { $0.pending.count } }
+
+    /// Writes pending decisions until cancelled.
+    public func run() async {
+        var iterator = wakeups.makeAsyncIterator()
+        while !Task.isCancelled {
+            let (due, nextDue) = takeDue()
+            for change in due { await write(change) }
+            if !due.isEmpty { continue }
+            if let nextDue {
+                // Something waits for its rate limit or backoff: sleep until then (or a new decision).
+                let sleeper = Task { try? await Task.sleep(until: nextDue); wake.yield() }
+                _ = await iterator.next()
+                sleeper.cancel()
+            } else if await iterator.next() == nil {
+                return
+            }
+        }
+    }
+
+    /// Removes and returns the decisions whose pod may be written now; and when the next one may.
+    private func takeDue() -> ([LimitChange], ContinuousClock.Instant?) {
+        let now = ContinuousClock.now
+        return state.withLock { s in
+            var due: [LimitChange] = []
+            var next: ContinuousClock.Instant?
+            for (pod, change) in s.pending {
+                let at = s.notBefore[pod] ?? now
+                if at <= now {
+                    due.append(change)
+                    s.pending[pod] = nil
+                } else {
+                    next = min(next ?? at, at)
+                }
+            }
+            return (due.sorted { $0.pod < $1.pod }, next)
+        }
+    }
+
+    private func write(_ change: LimitChange) async {
+        guard let pod = pods.object(change.pod), let uid = pod.metadata.uid, let namespace = pod.metadata.namespace else {
+            logger.debug("decision for a pod no longer known; dropped", metadata: ["pod": "\(change.pod)"])
+            return
+        }
+        guard let containers = ContainerSplit.split(podLimit: Int64(change.newMillicores), containers: pod.spec.containers) else {
+            logger.warning("pod has a container without a CPU limit; not written", metadata: ["pod": "\(change.pod)"])
+            return
+        }
+        let latency = change.stallTimestamp == 0 ? 0 : Int64(monotonicNanoseconds() &- change.stallTimestamp) / 1000
+        var metadata = ObjectMeta(name: pod.metadata.name, namespace: namespace, ownerReferences: [
+            OwnerReference(apiVersion: "v1", kind: "Pod", name: pod.metadata.name, uid: uid, controller: true, blockOwnerDeletion: false),
+        ])
+        metadata.labels = ["app.kubernetes.io/managed-by": "mbcas"]
+        metadata.annotations = change.stallTimestamp == 0 ? nil : [Self.stallAnnotation: String(change.stallTimestamp)]
+        let allocation = PodAllocation(metadata: metadata, spec: PodAllocationSpec(
+            podName: pod.metadata.name, podUID: uid, nodeName: nodeName, containers: containers,
+            reason: change.reason.rawValue, shadowPrice: change.shadowPrice.map { max(0, $0) },
+            decisionLatencyMicroseconds: max(0, latency), decisionTime: Timestamp.microTime()))
+        let started = ContinuousClock.now
+        do throws(KubernetesError) {
+            _ = try await client.resources(PodAllocation.self, namespace: namespace)
+                .patch(pod.metadata.name, .apply(fieldManager: Self.fieldManager, force: true), allocation)
+            written.add(1, ordering: .relaxed)
+            state.withLock { s in
+                s.notBefore[change.pod] = started + minInterval
+                s.failures[change.pod] = nil
+            }
+            logger.debug("PodAllocation written", metadata: [
+                "pod": "\(change.pod)", "limit": "\(change.newMillicores)m", "reason": "\(change.reason)",
+            ])
+        } catch {
+            let failures = state.withLock { s in
+                // Keep it unless a newer decision arrived meanwhile (the latest wins).
+                if s.pending[change.pod] == nil { s.pending[change.pod] = change }
+                let count = (s.failures[change.pod] ?? 0) + 1
+                s.failures[change.pod] = count
+                let backoff = RetryPolicy(initialBackoff: .milliseconds(200), maxBackoff: .seconds(10))
+                    .delay(afterAttempt: count, retryAfter: error.retryAfter)
+                s.notBefore[change.pod] = ContinuousClock.now + max(backoff, .milliseconds(50))
+                return count
+            }
+            if error.isRetryable {
+                logger.warning("cannot write PodAllocation; will retry with the latest decision", metadata: [
+                    "pod": "\(change.pod)", "attempt": "\(failures)", "error": "\(error.message)",
+                ])
+            } else {
+                state.withLock { s in if s.pending[change.pod] == change { s.pending[change.pod] = nil } }
+                logger.error("PodAllocation refused by the API; decision dropped", metadata: [
+                    "pod": "\(change.pod)", "error": "\(error.message)",
+                ])
+            }
+        }
+    }
+
+    /// Forgets pods the agent no longer manages.
+    public func retain(pods names: Set<String>, cgroupPaths: Set<String>) {
+        state.withLock { s in
+            s.pending = s.pending.filter { names.contains($0.key) }
+            s.desired = s.desired.filter { cgroupPaths.contains($0.key) }
+            s.notBefore = s.notBefore.filter { names.contains($0.key) }
+            s.failures = s.failures.filter { names.contains($0.key) }
+        }
+    }
+}
