@@ -10,29 +10,40 @@ public struct FakeKubeAPIServerError: Error, Sendable, CustomStringConvertible {
 }
 
 /// A loopback Kubernetes API server for tests: plain HTTP on 127.0.0.1, an in-memory store with
-/// the real API's write, list and watch rules for pods, `mbcas.io/v1alpha1` podallocations and
-/// `coordination.k8s.io/v1` leases, and enough discovery for `kubectl`.
+/// the real API's write, list and watch rules for pods, events, `mbcas.io/v1alpha1`
+/// podallocations and `coordination.k8s.io/v1` leases, and enough discovery for `kubectl`.
 ///
 /// ```swift
 /// let server = try await FakeKubeAPIServer.start()
 /// defer { Task { await server.shutdown() } }
-/// // point a client at "http://127.0.0.1:\(server.port)"
+/// // point a client at server.baseURL
 /// ```
 ///
+/// To play an API server that is killed and restarted with its data (etcd) intact, shut it down
+/// and start another on the same port with the same store:
+/// `FakeKubeAPIServer.start(store: old.store, port: old.port)`.
+///
 /// What it models and what it does not is documented on ``ObjectStore`` (pagination, GC),
-/// ``Resize`` (pods/resize) and ``PatchType`` (no strategic merge / apply).
+/// ``Resize`` (pods/resize), ``PatchType``, ``StrategicMerge`` and ``ServerSideApply``;
+/// ``KubeletStandIn`` plays the node's kubelet.
 public final class FakeKubeAPIServer: Sendable {
     /// Options for tests.
     public struct Configuration: Sendable {
         /// How many events the history keeps; a watch or paginated list from an older
-        /// revision gets 410 Expired. Small values make that reachable in tests.
+        /// revision gets 410 Expired. Small values make that reachable in tests. Ignored when
+        /// ``FakeKubeAPIServer/start(configuration:store:host:port:logger:eventLoopGroup:)`` is
+        /// given a store.
         public var historyCapacity: Int
         /// How often a watch with `allowWatchBookmarks=true` gets a BOOKMARK.
         public var bookmarkInterval: Duration
+        /// The level of the one log line per request (method, URI, status code): `.trace` keeps
+        /// tests quiet, the standalone server uses `.info`.
+        public var requestLogLevel: Logger.Level
 
-        public init(historyCapacity: Int = 1000, bookmarkInterval: Duration = .seconds(1)) {
+        public init(historyCapacity: Int = 1000, bookmarkInterval: Duration = .seconds(1), requestLogLevel: Logger.Level = .trace) {
             self.historyCapacity = historyCapacity
             self.bookmarkInterval = bookmarkInterval
+            self.requestLogLevel = requestLogLevel
         }
     }
 
@@ -40,55 +51,80 @@ public final class FakeKubeAPIServer: Sendable {
     public let store: ObjectStore
     /// Failures to inject into the next requests of a path.
     public let faults: FaultInjector
-    /// The bound TCP port on 127.0.0.1.
+    /// The address listened on.
+    public let host: String
+    /// The bound TCP port.
     public let port: Int
     private let channel: any Channel
+    private let connections: Connections
 
-    /// The base URL, `http://127.0.0.1:<port>`.
-    public var baseURL: String { "http://127.0.0.1:\(port)" }
+    /// The base URL, `http://<host>:<port>`.
+    public var baseURL: String { "http://\(Self.authority(host: host, port: port))" }
 
-    private init(store: ObjectStore, faults: FaultInjector, port: Int, channel: any Channel) {
+    private init(store: ObjectStore, faults: FaultInjector, host: String, port: Int, channel: any Channel, connections: Connections) {
         self.store = store
         self.faults = faults
+        self.host = host
         self.port = port
         self.channel = channel
+        self.connections = connections
     }
 
-    /// Binds 127.0.0.1 on a kernel-chosen port and starts serving.
+    /// Binds `host:port` and starts serving.
+    ///
+    /// - Parameters:
+    ///   - store: The data to serve; a new empty store when `nil`. Pass a stopped server's store
+    ///     to restart it with its objects, revisions and history.
+    ///   - host: The address to listen on; loopback by default.
+    ///   - port: The port; 0 lets the kernel choose. `SO_REUSEADDR` is set, so the port of a
+    ///     server just shut down can be bound again at once.
     public static func start(
         configuration: Configuration = Configuration(),
+        store: ObjectStore? = nil,
+        host: String = "127.0.0.1",
+        port: Int = 0,
         logger: Logger = Logger(label: "kube-api-fixture"),
         eventLoopGroup: (any EventLoopGroup)? = nil
     ) async throws(FakeKubeAPIServerError) -> FakeKubeAPIServer {
-        let store = ObjectStore(historyCapacity: configuration.historyCapacity)
+        let store = store ?? ObjectStore(historyCapacity: configuration.historyCapacity)
         let faults = FaultInjector()
+        let connections = Connections()
         let boundPort = Mutex(0)
-        let router = Router(store: store, faults: faults, serverAddress: { "127.0.0.1:\(boundPort.withLock { $0 })" })
+        let router = Router(store: store, faults: faults,
+                            serverAddress: { authority(host: host, port: boundPort.withLock { $0 }) })
         let interval = TimeAmount(configuration.bookmarkInterval)
+        let logLevel = configuration.requestLogLevel
         let bootstrap = ServerBootstrap(group: eventLoopGroup ?? MultiThreadedEventLoopGroup.singleton)
             .serverChannelOption(.backlog, value: 64)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
             .childChannelInitializer { channel in
-                channel.eventLoop.makeCompletedFuture {
+                connections.add(channel)
+                return channel.eventLoop.makeCompletedFuture {
                     let pipeline = channel.pipeline.syncOperations
                     try pipeline.configureHTTPServerPipeline()
-                    try pipeline.addHandler(APIHTTPHandler(router: router, store: store, bookmarkInterval: interval, logger: logger))
+                    try pipeline.addHandler(APIHTTPHandler(router: router, store: store, bookmarkInterval: interval,
+                                                           logger: logger, requestLogLevel: logLevel))
                 }
             }
         let channel: any Channel
         do {
-            channel = try await bootstrap.bind(host: "127.0.0.1", port: 0).get()
+            channel = try await bootstrap.bind(host: host, port: port).get()
         } catch {
-            throw FakeKubeAPIServerError(description: "cannot listen on 127.0.0.1: \(error)")
+            throw FakeKubeAPIServerError(description: "cannot listen on \(authority(host: host, port: port)): \(error)")
         }
-        let port = channel.localAddress?.port ?? 0
-        boundPort.withLock { $0 = port }
-        return FakeKubeAPIServer(store: store, faults: faults, port: port, channel: channel)
+        let bound = channel.localAddress?.port ?? port
+        boundPort.withLock { $0 = bound }
+        return FakeKubeAPIServer(store: store, faults: faults, host: host, port: bound, channel: channel, connections: connections)
     }
 
-    /// Stops listening. Open connections (watches) end when their client goes or their timeout
-    /// fires; tests use short `timeoutSeconds`.
+    /// Stops listening and closes every open connection, watch streams included, as a killed
+    /// API server would. The store is untouched, for a restart.
     public func shutdown() async {
         try? await channel.close()
+        await connections.closeAll()
+    }
+
+    private static func authority(host: String, port: Int) -> String {
+        host.contains(":") ? "[\(host)]:\(port)" : "\(host):\(port)"
     }
 }

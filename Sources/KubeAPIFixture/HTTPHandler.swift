@@ -13,14 +13,16 @@ final class APIHTTPHandler: ChannelInboundHandler {
     private let store: ObjectStore
     private let bookmarkInterval: TimeAmount
     private let logger: Logger
+    private let requestLogLevel: Logger.Level
     private var head: HTTPRequestHead?
     private var body = ByteBuffer()
 
-    init(router: Router, store: ObjectStore, bookmarkInterval: TimeAmount, logger: Logger) {
+    init(router: Router, store: ObjectStore, bookmarkInterval: TimeAmount, logger: Logger, requestLogLevel: Logger.Level) {
         self.router = router
         self.store = store
         self.bookmarkInterval = bookmarkInterval
         self.logger = logger
+        self.requestLogLevel = requestLogLevel
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
@@ -40,11 +42,12 @@ final class APIHTTPHandler: ChannelInboundHandler {
                 method: requestHead.method.rawValue, path: components?.percentEncodedPath ?? requestHead.uri,
                 query: query, contentType: requestHead.headers.first(name: "content-type") ?? "",
                 body: Data(body.readableBytesView))
-            logger.trace("kube fixture request", metadata: ["method": "\(request.method)", "uri": "\(requestHead.uri)"])
             switch router.handle(request) {
             case .full(let code, let headers, let bytes):
+                logger.log(level: requestLogLevel, "\(request.method) \(requestHead.uri) \(code)")
                 write(code: code, headers: headers, body: bytes, request: requestHead, context: context)
             case .watch(let watch):
+                logger.log(level: requestLogLevel, "\(request.method) \(requestHead.uri) 200 (watch)")
                 WatchStream.start(watch, store: store, request: requestHead, bookmarkInterval: bookmarkInterval,
                                   channel: context.channel, logger: logger)
             }

@@ -1,21 +1,27 @@
-/// The patch formats the fixture accepts. Strategic merge and server-side apply are not
-/// modelled: they need per-field merge keys from the OpenAPI schema; they get 415.
+/// The patch formats of `PATCH`, chosen by `Content-Type` as on the real server: JSON patch,
+/// JSON merge patch, strategic merge patch (built-in types only: a custom resource answers 415,
+/// since strategic merge needs Go struct tags) and server-side apply (see ``ServerSideApply``).
 enum PatchType: Sendable {
-    case merge, json
+    case json, merge, strategic, apply
 
-    init(contentType: String) throws(StatusError) {
+    init(contentType: String, type: ResourceType) throws(StatusError) {
         let media = contentType.split(separator: ";").first.map { $0.trimmingCharacters(in: .whitespaces).lowercased() } ?? ""
         switch media {
-        case "application/merge-patch+json": self = .merge
         case "application/json-patch+json": self = .json
-        default: throw StatusError.unsupportedMediaType(contentType)
+        case "application/merge-patch+json": self = .merge
+        case "application/strategic-merge-patch+json" where type.isBuiltIn: self = .strategic
+        case "application/apply-patch+yaml": self = .apply
+        default: throw StatusError.unsupportedMediaType(type)
         }
     }
 
-    func apply(_ patch: JSON, to target: JSON) throws(StatusError) -> JSON {
+    /// Applies a JSON, merge or strategic patch; server-side apply goes through ``ServerSideApply``.
+    func apply(_ patch: JSON, to target: JSON, type: ResourceType) throws(StatusError) -> JSON {
         switch self {
-        case .merge: return Patch.merge(target, patch)
         case .json: return try Patch.jsonPatch(target, patch)
+        case .merge: return Patch.merge(target, patch)
+        case .strategic: return try StrategicMerge.apply(patch, to: target, type: type)
+        case .apply: return try ServerSideApply.merge(patch, into: target, type: type)
         }
     }
 }

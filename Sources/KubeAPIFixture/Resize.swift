@@ -68,9 +68,9 @@ struct Quantity: Equatable {
 /// the pod's QoS class may not change.
 ///
 /// Modelled: validation (422 Invalid with `details.causes[].field`) and the spec update (with
-/// `metadata.generation` bumped). Not modelled: the kubelet's side (`PodResizePending` /
-/// `PodResizeInProgress` conditions, `status.containerStatuses[*].resources`); a test plays the
-/// kubelet by writing `/status`.
+/// `metadata.generation` bumped), whatever the patch type (strategic merge, kubectl's default,
+/// merges containers by name). The kubelet's side (`PodResizePending` / `PodResizeInProgress`
+/// conditions, `status.containerStatuses[*].resources`) is ``KubeletStandIn``'s.
 enum Resize {
     static func apply(old: JSON, proposed: JSON, name: String) throws(StatusError) -> JSON {
         var causes: [StatusError.Cause] = []

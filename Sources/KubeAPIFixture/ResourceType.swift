@@ -12,23 +12,32 @@ public struct ResourceType: Sendable, Hashable {
     /// Has a `status` subresource: main-resource writes ignore `status`, `/status` writes
     /// change only `status`.
     public var hasStatus: Bool
+    /// Served from a CustomResourceDefinition rather than compiled into the server: no
+    /// strategic merge (no Go struct tags), JSON merge rules for server-side apply.
+    public var isCustomResource = false
 
     /// `apiVersion` of objects of this type.
     public var apiVersion: String { group.isEmpty ? version : "\(group)/\(version)" }
     /// `plural.group` as the real server names resources in messages (`pods` for core).
     public var qualifiedPlural: String { group.isEmpty ? plural : "\(plural).\(group)" }
+    /// Compiled into the real API server (the opposite of ``isCustomResource``).
+    public var isBuiltIn: Bool { !isCustomResource }
 
     public static let pods = ResourceType(group: "", version: "v1", plural: "pods", singular: "pod", kind: "Pod",
                                           shortNames: ["po"], namespaced: true, hasStatus: true)
     public static let podAllocations = ResourceType(group: "mbcas.io", version: "v1alpha1", plural: "podallocations",
                                                     singular: "podallocation", kind: "PodAllocation",
-                                                    shortNames: ["pa"], namespaced: true, hasStatus: true)
+                                                    shortNames: ["pa"], namespaced: true, hasStatus: true,
+                                                    isCustomResource: true)
     public static let leases = ResourceType(group: "coordination.k8s.io", version: "v1", plural: "leases",
                                             singular: "lease", kind: "Lease", shortNames: [],
                                             namespaced: true, hasStatus: false)
+    /// Core `v1` events: what controllers record on pods (`kubectl describe` shows them).
+    public static let events = ResourceType(group: "", version: "v1", plural: "events", singular: "event", kind: "Event",
+                                            shortNames: ["ev"], namespaced: true, hasStatus: false)
 
     /// Every type served.
-    public static let all: [ResourceType] = [.pods, .podAllocations, .leases]
+    public static let all: [ResourceType] = [.pods, .events, .podAllocations, .leases]
 
     static func find(group: String, version: String, plural: String) -> ResourceType? {
         all.first { $0.group == group && $0.version == version && $0.plural == plural }

@@ -104,21 +104,7 @@ struct Router: Sendable {
             let object = try parse(request.body)
             return .json(200, try store.update(type, namespace: namespace, name: name, subresource: subresource, object: object))
         case "PATCH":
-            let patchType = try PatchType(contentType: request.contentType)
-            let patch = try parse(request.body)
-            let result = try store.modify(type, namespace: namespace, name: name, subresource: subresource) { old throws(StatusError) in
-                var patched = try patchType.apply(patch, to: old)
-                // A patch that does not mention resourceVersion is unconditional; one that sets
-                // it keeps it as a precondition, as on the real server.
-                if patch[path: ["metadata", "resourceVersion"]] == nil, patchType == .merge {
-                    patched[path: ["metadata", "resourceVersion"]] = nil
-                }
-                if patchType == .json, patched[path: ["metadata", "resourceVersion"]] == old[path: ["metadata", "resourceVersion"]] {
-                    patched[path: ["metadata", "resourceVersion"]] = nil
-                }
-                return patched
-            }
-            return .json(200, result)
+            return try patch(type, namespace: namespace, name: name, subresource: subresource, request)
         case "DELETE" where subresource == .main:
             return .json(200, try store.delete(type, namespace: namespace, name: name))
         default:
@@ -149,7 +135,7 @@ struct Router: Sendable {
         }
     }
 
-    private func parse(_ body: Data) throws(StatusError) -> JSON {
+    func parse(_ body: Data) throws(StatusError) -> JSON {
         do {
             return try JSON.parse(body)
         } catch {

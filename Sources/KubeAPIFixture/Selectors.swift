@@ -7,6 +7,9 @@ struct LabelSelector: Sendable {
     }
     var requirements: [Requirement] = []
 
+    /// Selects everything.
+    init() {}
+
     init(_ text: String?) throws(StatusError) {
         guard let text, !text.isEmpty else { return }
         for raw in text.split(separator: ",") {
@@ -41,9 +44,13 @@ struct LabelSelector: Sendable {
 
 /// A parsed `fieldSelector`. Like the real server, only a fixed set of fields per type is
 /// selectable: `metadata.name`, `metadata.namespace` for all, plus `spec.nodeName` and
-/// `status.phase` for pods; any other field is a 400.
+/// `status.phase` for pods and the `involvedObject.*`, `reason`, `type`, `source` fields for
+/// events; any other field is a 400.
 struct FieldSelector: Sendable {
     var requirements: [(path: [String], value: String, equal: Bool)] = []
+
+    /// Selects everything.
+    init() {}
 
     init(_ text: String?, type: ResourceType) throws(StatusError) {
         guard let text, !text.isEmpty else { return }
@@ -60,13 +67,25 @@ struct FieldSelector: Sendable {
             } else {
                 throw StatusError.badRequest("invalid selector: '\(term)'; can't understand '\(term)'")
             }
-            var supported = ["metadata.name", "metadata.namespace"]
-            if type == .pods { supported += ["spec.nodeName", "status.phase"] }
-            guard supported.contains(parts[0]) else {
+            guard let path = Self.selectable(type)[parts[0]] else {
                 throw StatusError.badRequest("field label not supported: \(parts[0])")
             }
-            requirements.append((parts[0].split(separator: ".").map(String.init), parts[1], equal))
+            requirements.append((path, parts[1], equal))
         }
+    }
+
+    /// The selectable fields of a type and where each lives in the object.
+    static func selectable(_ type: ResourceType) -> [String: [String]] {
+        var fields = ["metadata.name", "metadata.namespace"]
+        if type == .pods { fields += ["spec.nodeName", "status.phase"] }
+        if type == .events {
+            fields += ["involvedObject.kind", "involvedObject.namespace", "involvedObject.name", "involvedObject.uid",
+                       "involvedObject.apiVersion", "involvedObject.resourceVersion", "involvedObject.fieldPath",
+                       "reason", "reportingComponent", "type"]
+        }
+        var paths = Dictionary(uniqueKeysWithValues: fields.map { ($0, $0.split(separator: ".").map(String.init)) })
+        if type == .events { paths["source"] = ["source", "component"] }
+        return paths
     }
 
     func matches(_ object: JSON) -> Bool {

@@ -20,8 +20,10 @@ public struct StatusError: Error, Sendable, Equatable {
     public var status: JSON {
         var body: JSON = [
             "kind": "Status", "apiVersion": "v1", "metadata": [:], "status": "Failure",
-            "message": .string(message), "reason": .string(reason), "code": .int(Int64(code)),
+            "message": .string(message), "code": .int(Int64(code)),
         ]
+        // Empty for plain errors the real server wraps as 500s (omitempty on the wire).
+        if !reason.isEmpty { body["reason"] = .string(reason) }
         if let details { body["details"] = details }
         return body
     }
@@ -57,13 +59,19 @@ public struct StatusError: Error, Sendable, Equatable {
     }
 
     static func invalid(_ type: ResourceType, name: String, causes: [Cause]) -> StatusError {
+        invalid(kind: type.kind, group: type.group, name: name, causes: causes)
+    }
+
+    /// 422 Invalid for any kind, e.g. `PatchOptions` in group `meta.k8s.io` for bad query options.
+    static func invalid(kind: String, group: String, name: String, causes: [Cause]) -> StatusError {
         let summary = causes.map { "\($0.field): \($0.message)" }.joined(separator: ", ")
-        var details: JSON = ["name": .string(name), "kind": .string(type.kind)]
-        if !type.group.isEmpty { details["group"] = .string(type.group) }
+        var details: JSON = ["name": .string(name), "kind": .string(kind)]
+        if !group.isEmpty { details["group"] = .string(group) }
         details["causes"] = .array(causes.map {
             ["reason": .string($0.reason), "message": .string($0.message), "field": .string($0.field)]
         })
-        return StatusError(code: 422, reason: "Invalid", message: "\(type.kind) \"\(name)\" is invalid: \(summary)",
+        let qualified = group.isEmpty ? kind : "\(kind).\(group)"
+        return StatusError(code: 422, reason: "Invalid", message: "\(qualified) \"\(name)\" is invalid: \(summary)",
                            details: details)
     }
 
@@ -80,9 +88,13 @@ public struct StatusError: Error, Sendable, Equatable {
                     message: "the server does not allow this method on the requested resource")
     }
 
-    static func unsupportedMediaType(_ contentType: String) -> StatusError {
-        StatusError(code: 415, reason: "UnsupportedMediaType",
-                    message: "the body of the request was in an unknown format - accepted media types include: application/json-patch+json, application/merge-patch+json (got \(contentType))")
+    /// 415 for a `Content-Type` the resource does not take as a patch; the accepted list is the
+    /// real server's (strategic merge only for built-in types).
+    static func unsupportedMediaType(_ type: ResourceType) -> StatusError {
+        var accepted = ["application/json-patch+json", "application/merge-patch+json", "application/apply-patch+yaml"]
+        if type.isBuiltIn { accepted.append("application/strategic-merge-patch+json") }
+        return StatusError(code: 415, reason: "UnsupportedMediaType",
+                           message: "the body of the request was in an unknown format - accepted media types include: \(accepted.joined(separator: ", "))")
     }
 
     static let pathNotFound = StatusError(code: 404, reason: "NotFound",

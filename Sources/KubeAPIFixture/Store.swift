@@ -118,7 +118,10 @@ public final class ObjectStore: Sendable {
             if remaining > 0, let lastKey {
                 let token: JSON = ["rv": .int(revision), "start": .string(lastKey)]
                 metadata["continue"] = .string(token.encoded().base64EncodedString())
-                metadata["remainingItemCount"] = .int(Int64(remaining))
+                // As on the real server: unknown (left out) when selectors filter the list.
+                if options.labelSelector.requirements.isEmpty, options.fieldSelector.requirements.isEmpty {
+                    metadata["remainingItemCount"] = .int(Int64(remaining))
+                }
             }
             return .success(["kind": .string(type.kind + "List"), "apiVersion": .string(type.apiVersion),
                              "metadata": metadata, "items": .array(items)])
@@ -348,6 +351,10 @@ public final class ObjectStore: Sendable {
             if type.hasStatus { new["status"] = old["status"] }
             if type == .pods { try Resize.checkMainUpdate(old: old, new: new, name: name) }
         }
+        // A write through any (sub)resource may set managedFields (server-side apply does);
+        // one that leaves them out keeps them, as on the real server.
+        let managedFields = ["metadata", "managedFields"]
+        new[path: managedFields] = proposed[path: managedFields] ?? old[path: managedFields]
         // System-owned metadata survives any write.
         new["kind"] = .string(type.kind)
         new["apiVersion"] = .string(type.apiVersion)

@@ -17,11 +17,17 @@ struct TestClient {
 
     func send(_ method: String, _ path: String, body: JSON? = nil,
               contentType: String = "application/json", timeout: TimeInterval = 10) async throws -> Reply {
+        try await send(method, path, bytes: body?.encoded(), contentType: contentType, timeout: timeout)
+    }
+
+    /// Sends `bytes` as they are, e.g. a body that is not JSON.
+    func send(_ method: String, _ path: String, bytes: Data?,
+              contentType: String, timeout: TimeInterval = 10) async throws -> Reply {
         var request = URLRequest(url: URL(string: base + path)!)
         request.httpMethod = method
         request.timeoutInterval = timeout
-        if let body {
-            request.httpBody = body.encoded()
+        if let bytes {
+            request.httpBody = bytes
             request.setValue(contentType, forHTTPHeaderField: "Content-Type")
         }
         let (data, response) = try await URLSession.shared.data(for: request)

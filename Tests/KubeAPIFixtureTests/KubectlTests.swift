@@ -94,4 +94,27 @@ struct KubectlTests {
         #expect(throws: StatusError.self) { try server.store.get(.pods, namespace: "default", name: "web") }
         await server.shutdown()
     }
+
+    /// `kubectl patch --subresource resize` with kubectl's default patch type (strategic merge),
+    /// as an operator resizes a pod by hand.
+    @Test func kubectlResizesThroughTheSubresource() async throws {
+        let server = try await FakeKubeAPIServer.start()
+        let context = try Context(port: server.port)
+        defer { try? FileManager.default.removeItem(at: context.directory) }
+        _ = try server.store.create(.pods, namespace: "default", object: pod("web"))
+
+        let resize = try context.run(["patch", "pod", "web", "--subresource", "resize",
+                                      "-p", #"{"spec":{"containers":[{"name":"app","resources":{"requests":{"cpu":"750m"}}}]}}"#])
+        #expect(resize.status == 0, "\(resize.stderr)")
+        #expect(resize.stdout.contains("pod/web patched"))
+        let resized = try server.store.get(.pods, namespace: "default", name: "web")
+        #expect(resized[path: ["spec", "containers"]]?.array?.first?[path: ["resources", "requests"]] == ["cpu": "750m", "memory": "64Mi"])
+
+        // Dropping every request would make the Burstable pod BestEffort: a QoS change, 422.
+        let qosChange = try context.run(["patch", "pod", "web", "--subresource", "resize",
+                                         "-p", #"{"spec":{"containers":[{"name":"app","resources":{"requests":null}}]}}"#])
+        #expect(qosChange.status != 0)
+        #expect(qosChange.stderr.contains("Pod QOS Class may not change"), "\(qosChange.stderr)")
+        await server.shutdown()
+    }
 }
