@@ -51,6 +51,8 @@ public final class FakeKubeAPIServer: Sendable {
     public let store: ObjectStore
     /// Failures to inject into the next requests of a path.
     public let faults: FaultInjector
+    /// Bearer tokens to demand (off until a test sets some).
+    public let authentication: TokenAuthenticator
     /// The address listened on.
     public let host: String
     /// The bound TCP port.
@@ -61,7 +63,9 @@ public final class FakeKubeAPIServer: Sendable {
     /// The base URL, `http://<host>:<port>`.
     public var baseURL: String { "http://\(Self.authority(host: host, port: port))" }
 
-    private init(store: ObjectStore, faults: FaultInjector, host: String, port: Int, channel: any Channel, connections: Connections) {
+    private init(store: ObjectStore, faults: FaultInjector, authentication: TokenAuthenticator, host: String, port: Int,
+                 channel: any Channel, connections: Connections) {
+        self.authentication = authentication
         self.store = store
         self.faults = faults
         self.host = host
@@ -88,9 +92,10 @@ public final class FakeKubeAPIServer: Sendable {
     ) async throws(FakeKubeAPIServerError) -> FakeKubeAPIServer {
         let store = store ?? ObjectStore(historyCapacity: configuration.historyCapacity)
         let faults = FaultInjector()
+        let authentication = TokenAuthenticator()
         let connections = Connections()
         let boundPort = Mutex(0)
-        let router = Router(store: store, faults: faults,
+        let router = Router(store: store, faults: faults, authentication: authentication,
                             serverAddress: { authority(host: host, port: boundPort.withLock { $0 }) })
         let interval = TimeAmount(configuration.bookmarkInterval)
         let logLevel = configuration.requestLogLevel
@@ -114,7 +119,7 @@ public final class FakeKubeAPIServer: Sendable {
         }
         let bound = channel.localAddress?.port ?? port
         boundPort.withLock { $0 = bound }
-        return FakeKubeAPIServer(store: store, faults: faults, host: host, port: bound, channel: channel, connections: connections)
+        return FakeKubeAPIServer(store: store, faults: faults, authentication: authentication, host: host, port: bound, channel: channel, connections: connections)
     }
 
     /// Stops listening and closes every open connection, watch streams included, as a killed

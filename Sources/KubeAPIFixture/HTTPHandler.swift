@@ -41,6 +41,7 @@ final class APIHTTPHandler: ChannelInboundHandler {
             let request = APIRequest(
                 method: requestHead.method.rawValue, path: components?.percentEncodedPath ?? requestHead.uri,
                 query: query, contentType: requestHead.headers.first(name: "content-type") ?? "",
+                authorization: requestHead.headers.first(name: "authorization"),
                 body: Data(body.readableBytesView))
             switch router.handle(request) {
             case .full(let code, let headers, let bytes):

@@ -6,6 +6,7 @@ struct APIRequest: Sendable {
     var path: String
     var query: [String: String]
     var contentType: String
+    var authorization: String? = nil
     var body: Data
 }
 
@@ -39,9 +40,11 @@ struct WatchRequest: Sendable {
 struct Router: Sendable {
     let store: ObjectStore
     let faults: FaultInjector
+    let authentication: TokenAuthenticator
     let serverAddress: @Sendable () -> String
 
     func handle(_ request: APIRequest) -> APIResponse {
+        if let denied = authentication.check(request.authorization) { return .error(denied) }
         if let fault = faults.take(path: request.path) { return .error(fault) }
         do throws(StatusError) {
             return try route(request)

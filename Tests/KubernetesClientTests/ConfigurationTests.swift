@@ -1,5 +1,7 @@
 import Foundation
+import KubeAPIFixture
 import KubernetesClient
+import Logging
 import Testing
 
 @Suite("kubeconfig and in-cluster configuration")
@@ -159,5 +161,35 @@ struct ConfigurationTests {
         }
         #expect(delays.count > 10)  // jittered, not a fixed sleep
         for _ in 0..<20 { #expect(policy.delay(afterAttempt: 30, retryAfter: nil) <= .seconds(1)) }
+    }
+}
+
+@Suite("bearer token rotation over HTTP")
+struct TokenRotationTests {
+    @Test("the server stops accepting the old token: the 401 makes the client re-read the file and retry")
+    func rotation() async throws {
+        let server = try await FakeKubeAPIServer.start()
+        let file = NSTemporaryDirectory() + "mbcas-token-\(UUID().uuidString)"
+        defer { try? FileManager.default.removeItem(atPath: file) }
+        try "first".write(toFile: file, atomically: true, encoding: .utf8)
+        server.authentication.accept(["first"])
+        // A long refresh interval: only the 401 can make the client notice the rotation.
+        let client = APIClient(configuration: ClusterConfiguration(server: server.baseURL, token: TokenSource(file: file, refreshInterval: .seconds(3600))),
+                               retry: .none, logger: Logger(label: "test"))
+        let pods = client.resources(Pod.self, namespace: "default")
+        _ = try await pods.create(burstablePod("web"))
+
+        try "second".write(toFile: file, atomically: true, encoding: .utf8)
+        server.authentication.accept(["second"])
+        #expect(try await pods.get("web").metadata.name == "web")
+
+        server.authentication.accept(["third"])  // a token the client does not have
+        do {
+            _ = try await pods.get("web")
+            Issue.record("an unknown token was accepted")
+        } catch {
+            #expect(error.httpStatus == 401 && error.reason == "Unauthorized")
+        }
+        await server.shutdown()
     }
 }
