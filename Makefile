@@ -10,11 +10,13 @@
 #   make bench-probe   BPF cost and push latency figures
 #   make bench    push vs polling: detection/reaction latency and cost (scripts/bench-push-latency)
 #   make test-apiserver PORT=8080   the loopback Kubernetes API server the tests use, on its own
+#   make image    the container image (deploy/Dockerfile; needs docker with BuildKit), IMAGE=... to name it
+#   make check-deploy   offline checks of deploy/ (schemas 1.33/newest, RBAC, capabilities, hadolint)
 #
 # Quiet by default; V=1 shows the commands.
 
 .DELETE_ON_ERROR:
-.PHONY: all deps bpf build demo test bench-probe bench test-apiserver clean
+.PHONY: all deps bpf build demo test bench-probe bench test-apiserver image check-deploy clean
 
 ARCH := $(shell uname -m | sed -e 's/x86_64/x86/' -e 's/aarch64/arm64/')
 # The clang shipped with the Swift toolchain: Debian's clang 14 crashes on
@@ -91,6 +93,18 @@ PORT ?= 8080
 test-apiserver:
 	$(Q)swift build --product mbcas-test-apiserver $(SWIFT_BUILD_FLAGS)
 	$(Q)$$(swift build --show-bin-path $(SWIFT_BUILD_FLAGS))/mbcas-test-apiserver --port $(PORT)
+
+# The container image (deploy/Dockerfile, BuildKit: it reads deploy/Dockerfile.dockerignore).
+# The project's machines have no container engine, so CI does not run this; DeployTests lint it.
+VERSION := $(shell sed -n 's/.*version: "\([^"]*\)".*/\1/p' Sources/mbcas/MBCAS.swift)
+IMAGE ?= ghcr.io/mbcas/mbcas:$(VERSION)
+image:
+	$(call msg,IMAGE,$(IMAGE))
+	$(Q)docker build -f deploy/Dockerfile -t $(IMAGE) .
+
+# The offline checks of deploy/ on their own (`make test` runs them as DeployTests).
+check-deploy: deps
+	$(Q).venv/bin/python scripts/check-deploy all
 
 clean:
 	$(Q)rm -rf $(OUTPUT) $(dir $(SKELETON)) .build .venv

@@ -1,1 +1,0 @@
-// Deploy manifest checks (being built, issue 6).

@@ -1,0 +1,49 @@
+import Foundation
+import Testing
+
+/// The rendered RBAC, read the way the API server would: each ServiceAccount's grants (role rules
+/// through bindings, with their scope) must equal what the component uses, with no wildcard.
+@Suite(.enabled(if: DeployCheck.canRun, "no .venv/bin/python or kubectl (make deps creates the venv)"))
+struct RBACTests {
+    @Test("deploy/ grants exactly the documented verbs, without wildcards")
+    func leastPrivilege() throws {
+        let result = try DeployCheck.run(["rbac"])
+        #expect(result.status == 0, "\(result.stdout)\(result.stderr)")
+        #expect(result.stdout.contains("ok rbac: 3 roles, no wildcard"), "\(result.stdout)")
+    }
+
+    @Test("the checker catches", arguments: [
+        Mutation(description: "a wildcard verb", kind: "ClusterRole", name: "mbcas-agent",
+                 old: "  - watch\n", new: "  - \"*\"\n", expected: "rules[0].verbs: wildcard"),
+        Mutation(description: "a wildcard resource", kind: "ClusterRole", name: "mbcas-controller",
+                 old: "  - pods/resize\n", new: "  - \"*\"\n", expected: "rules[1].resources: wildcard"),
+        Mutation(description: "a wildcard API group", kind: "ClusterRole", name: "mbcas-agent",
+                 old: "  - mbcas.io\n", new: "  - \"*\"\n", expected: "rules[1].apiGroups: wildcard"),
+        Mutation(description: "a verb the agent does not use", kind: "ClusterRole", name: "mbcas-agent",
+                 old: "  - watch\n", new: "  - watch\n  - delete\n",
+                 expected: "mbcas-agent: granted ['delete'] on pods"),
+        Mutation(description: "a resource the controller does not use", kind: "ClusterRole", name: "mbcas-controller",
+                 old: "  - pods\n", new: "  - pods\n  - secrets\n",
+                 expected: "mbcas-controller: granted ['get', 'list', 'watch'] on secrets"),
+        Mutation(description: "patch on whole pods instead of pods/resize", kind: "ClusterRole", name: "mbcas-controller",
+                 old: "  - pods/resize\n", new: "  - pods\n",
+                 expected: "granted ['patch'] on pods (group \"\", cluster-wide)"),
+        Mutation(description: "a missing grant", kind: "ClusterRole", name: "mbcas-controller",
+                 old: "  - podallocations/status\n  verbs:\n  - update\n", new: "  - podallocations/status\n  verbs:\n",
+                 expected: "lacks ['update'] on podallocations/status"),
+        Mutation(description: "a lease verb beyond get/create/update", kind: "Role", name: "mbcas-controller-leader-election",
+                 old: "  - get\n", new: "  - get\n  - delete\n", expected: "granted ['delete'] on leases"),
+        Mutation(description: "a binding to a role outside the manifests", kind: "ClusterRoleBinding", name: "mbcas-agent",
+                 old: "kind: ClusterRole\n  name: mbcas-agent", new: "kind: ClusterRole\n  name: cluster-admin",
+                 expected: "binds ClusterRole cluster-admin, which is not in these manifests"),
+        Mutation(description: "a binding to a foreign subject", kind: "ClusterRoleBinding", name: "mbcas-controller",
+                 old: "  name: mbcas-controller\n  namespace: mbcas-system", new: "  name: default\n  namespace: default",
+                 expected: "is not one of MBCAS's ServiceAccounts"),
+    ])
+    func checkerCatches(mutation: Mutation) throws {
+        let file = try DeployCheck.temporaryFile(try mutation.apply(to: DeployCheck.render()))
+        let result = try DeployCheck.run(["rbac", "--input", file])
+        #expect(result.status == 1, "accepted: \(result.stdout)\(result.stderr)")
+        #expect(result.stdout.contains(mutation.expected), "\(result.stdout)\(result.stderr)")
+    }
+}
