@@ -117,7 +117,7 @@ struct AgentCommand: AsyncParsableCommand {
         let configuration = try resolvedConfiguration(hierarchy: hierarchy)
         let cluster = try kubernetes ? KubernetesSide(command: self, configuration: configuration, hierarchy: hierarchy,
                                                       logger: logger) : nil
-        let endpointAddress = try metricsAddress.map(parseAddress)
+        let endpointAddress = try metricsAddress.map(parseListenAddress)
         let registry = PrometheusCollectorRegistry()
         let observer = endpointAddress.map { _ in
             MetricsObserver(metrics: AgentMetrics(registry: registry, decisionReasons: Reason.allCases.map(\.rawValue)))
@@ -195,17 +195,6 @@ struct AgentCommand: AsyncParsableCommand {
         } else if cgroupParent != nil {
             throw ValidationError("--cgroup-parent is for standalone mode; in Kubernetes mode use --cgroup-root (where the kubelet's pod cgroups are)")
         }
-    }
-
-    /// "127.0.0.1:9464", "[::1]:9464", ":9464" (all addresses).
-    func parseAddress(_ text: String) throws -> (host: String, port: Int) {
-        guard let colon = text.lastIndex(of: ":"), let port = Int(text[text.index(after: colon)...]),
-              (0...65535).contains(port) else {
-            throw ValidationError("--metrics-address must be host:port (e.g. 127.0.0.1:9464), got '\(text)'")
-        }
-        var host = String(text[..<colon])
-        if host.hasPrefix("[") && host.hasSuffix("]") { host = String(host.dropFirst().dropLast()) }
-        return (host.isEmpty ? "0.0.0.0" : host, port)
     }
 
     /// The file's configuration with the flags applied on top, validated. In Kubernetes mode the

@@ -14,6 +14,6 @@ struct MBCAS: AsyncParsableCommand {
             `mbcas allocate` to see how the market divides a node's CPU.
             """,
         version: "0.1.0",
-        subcommands: [DemoCommand.self, ProbeCommand.self, AgentCommand.self, TopCommand.self, AllocateCommand.self, SimulateCommand.self, WorkloadCommand.self]
+        subcommands: [DemoCommand.self, ProbeCommand.self, AgentCommand.self, ControllerCommand.self, TopCommand.self, AllocateCommand.self, SimulateCommand.self, WorkloadCommand.self]
     )
 }

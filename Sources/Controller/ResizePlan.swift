@@ -1,0 +1,161 @@
+import KubernetesClient
+
+/// What one container should run with after this resize, next to what it has now.
+struct ContainerTarget: Sendable, Hashable {
+    var name: String
+    /// The container's spec now.
+    var currentLimit: CPUQuantity?
+    var currentRequest: CPUQuantity?
+    /// What this resize asks for: the limit always; the request only when it must change
+    /// (nil: leave the request as it is).
+    var limit: CPUQuantity
+    var request: CPUQuantity?
+    /// What the agent asked for; differs from ``limit`` while the maximum step holds it back.
+    var desiredLimit: CPUQuantity
+    /// Whether the maximum step cut this resize short of ``desiredLimit``.
+    var clamped: Bool { limit != desiredLimit }
+
+    /// Whether the spec has to change.
+    var changesSpec: Bool {
+        limit != currentLimit || (request.map { $0 != currentRequest } ?? false)
+    }
+
+    /// The request the container has once this resize is done.
+    var resultingRequest: CPUQuantity? { request ?? currentRequest }
+}
+
+/// A deliberate "no": the phase, a machine-readable reason, and a message saying why.
+struct Refusal: Sendable, Hashable {
+    var phase: PodAllocationStatus.Phase
+    var reason: String
+    var message: String
+}
+
+/// The outcome of planning: refuse the allocation, or move the pod toward these targets.
+enum ResizePlan: Sendable, Hashable {
+    case refuse(Refusal)
+    case converge([ContainerTarget])
+}
+
+/// The rules of an in-place resize, as a pure function of the allocation, the pod and the
+/// configuration: no I/O and no clock (the cooldown is the reconciler's), so each rule is
+/// testable on its own.
+///
+/// The controller refuses locally what it knows it must never do: touch a Guaranteed pod, give
+/// a BestEffort pod a limit, restart a container, act on a recreated pod, or change a QoS class
+/// through an adjustment of its *own* (lowering a request to fit under a lowered limit, adding a
+/// limit). A request the agent asked for explicitly is sent as asked: the API server's
+/// validation is the authority on it, and its refusal (422) is recorded verbatim as `Failed`.
+struct ResizePlanner: Sendable {
+    var configuration: ControllerConfiguration
+
+    func plan(allocation: PodAllocation, pod: Pod) -> ResizePlan {
+        let spec = allocation.spec
+        func skip(_ reason: String, _ message: String) -> ResizePlan {
+            .refuse(Refusal(phase: .skipped, reason: reason, message: message))
+        }
+        if !spec.podUID.isEmpty, let uid = pod.metadata.uid, uid != spec.podUID {
+            return skip("PodRecreated", "the pod was recreated (uid \(uid); the allocation is for uid \(spec.podUID)): "
+                        + "waiting for the agent's decision for the new pod")
+        }
+        if let phase = pod.status?.phase, phase == "Succeeded" || phase == "Failed" {
+            return skip("PodTerminated", "the pod has terminated (phase \(phase)): nothing to resize")
+        }
+        switch QoSClass.of(pod) {
+        case .guaranteed:
+            return skip("GuaranteedQoS", "the pod has Guaranteed QoS (its requests equal its limits): MBCAS never resizes it, "
+                        + "since any other limit would change its QoS class")
+        case .bestEffort:
+            return skip("BestEffortQoS", "the pod has BestEffort QoS (no requests or limits): a CPU limit would make it "
+                        + "Burstable, and a QoS class cannot change in place")
+        case .burstable:
+            break
+        }
+        guard !spec.containers.isEmpty else { return skip("NoContainers", "the allocation names no containers") }
+
+        var targets: [ContainerTarget] = []
+        for allocated in spec.containers {
+            guard let container = pod.spec.containers.first(where: { $0.name == allocated.name }) else {
+                let names = pod.spec.containers.map(\.name).joined(separator: ", ")
+                return skip("UnknownContainer", "the pod has no container \(allocated.name) (it has: \(names))")
+            }
+            let currentLimit: CPUQuantity?, currentRequest: CPUQuantity?
+            do {
+                currentLimit = try container.resources?.cpuLimit()
+                currentRequest = try container.resources?.cpuRequest()
+            } catch {
+                return skip("InvalidQuantity", "container \(container.name): \(error.description)")
+            }
+            let actuated = Self.actuatedLimit(of: container.name, in: pod)
+            let limit = step(toward: allocated.cpuLimit, from: actuated ?? currentLimit)
+            var request: CPUQuantity?
+            if let asked = allocated.cpuRequest {
+                request = min(asked, limit)
+            } else if let currentRequest, currentRequest > limit {
+                request = limit  // requests may not exceed limits
+            }
+            targets.append(ContainerTarget(name: container.name, currentLimit: currentLimit, currentRequest: currentRequest,
+                                           limit: limit, request: request, desiredLimit: allocated.cpuLimit))
+        }
+
+        if !configuration.allowRestarts,
+           let target = targets.first(where: { target in
+               target.changesSpec && pod.spec.containers.contains { $0.name == target.name && $0.cpuResizeRestartsContainer }
+           }) {
+            return skip("RestartRequired", "container \(target.name) has cpu resizePolicy RestartContainer: resizing it "
+                        + "would restart it (run the controller with --allow-restarts to allow that)")
+        }
+
+        // Only the adjustments the controller makes on its own are checked here (see above).
+        let before = QoSClass.of(containers: pod.spec.containers)
+        let own = Self.containers(pod.spec.containers, with: targets, explicitRequests: false)
+        let after = QoSClass.of(containers: own)
+        if before != after {
+            let causes = targets.compactMap { target -> String? in
+                if target.currentLimit == nil { return "a cpu limit of \(target.limit) on container \(target.name)" }
+                if let current = target.currentRequest, current > target.limit {
+                    return "container \(target.name)'s cpu request lowered from \(current) to its new limit \(target.limit)"
+                }
+                return nil
+            }
+            let cause = causes.isEmpty ? "this resize" : causes.joined(separator: " and ")
+            return skip("QoSWouldChange", "\(cause) would change the pod's QoS class from \(before.rawValue) to "
+                        + "\(after.rawValue), and a QoS class cannot change in place")
+        }
+        return .converge(targets)
+    }
+
+    /// The limit one resize may reach from `base` toward `desired`: at most ×maxStepUp, at
+    /// least ×maxStepDown. No base (no limit yet): the desired value.
+    func step(toward desired: CPUQuantity, from base: CPUQuantity?) -> CPUQuantity {
+        guard let base, base.millicores > 0 else { return desired }
+        let current = Double(base.millicores)
+        let upper = max(base.millicores, Int64((current * configuration.maxStepUp).rounded(.down)))
+        let lower = min(base.millicores, max(1, Int64((current * configuration.maxStepDown).rounded(.up))))
+        return CPUQuantity(millicores: min(max(desired.millicores, lower), upper))
+    }
+
+    /// The cpu limit the kubelet reports the container running with, if it says.
+    static func actuatedLimit(of container: String, in pod: Pod) -> CPUQuantity? {
+        let status = pod.status?.containerStatuses?.first { $0.name == container }
+        return try? status?.resources?.cpuLimit()
+    }
+
+    /// The pod's containers with the targets' cpu values written in; with `explicitRequests`
+    /// false, an agent-requested value is replaced by what the controller alone would set.
+    static func containers(_ containers: [Container], with targets: [ContainerTarget], explicitRequests: Bool) -> [Container] {
+        containers.map { container in
+            guard let target = targets.first(where: { $0.name == container.name }) else { return container }
+            var container = container
+            var resources = container.resources ?? ResourceRequirements()
+            resources.limits = (resources.limits ?? [:]).merging(["cpu": target.limit.description]) { $1 }
+            var request = explicitRequests ? target.request : nil
+            if !explicitRequests, let current = target.currentRequest, current > target.limit { request = target.limit }
+            if let request {
+                resources.requests = (resources.requests ?? [:]).merging(["cpu": request.description]) { $1 }
+            }
+            container.resources = resources
+            return container
+        }
+    }
+}

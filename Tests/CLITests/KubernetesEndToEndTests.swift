@@ -1,0 +1,249 @@
+import Cgroups
+import Foundation
+import KernelProbe
+import KubeAPIFixture
+import KubernetesClient
+import Logging
+import Synchronization
+import TestSupport
+import Testing
+
+/// The whole Kubernetes path on this machine, as root: real BPF probes → `mbcas agent
+/// --kubernetes` → PodAllocation over HTTP → `mbcas controller` → `pods/resize` → the kubelet
+/// stand-in → the pod's real cgroup limit. The API server is the loopback test server; the
+/// cgroups are laid out as a cgroupfs-driver kubelet lays them out.
+@Suite("Kubernetes end to end", .serialized, .enabled(if: Privileged.canRun))
+struct KubernetesEndToEndTests {
+    /// One kernel-to-cgroup sample: the stall's kernel time and when the cgroup got the limit
+    /// decided for it (both CLOCK_MONOTONIC).
+    struct Sample { var stall: UInt64; var written: UInt64; var millicores: Int64 }
+
+    /// Filled by the kubelet stand-in's task, read by the test.
+    final class SampleLog: Sendable {
+        private let samples = Mutex<[Sample]>([])
+        func append(_ sample: Sample) { samples.withLock { $0.append(sample) } }
+        var all: [Sample] { samples.withLock { $0 } }
+    }
+
+    /// The node: a kubelet-shaped cgroup tree, pods in the API, the stand-in kubelet, binaries.
+    final class Node: @unchecked Sendable {
+        let root: TemporaryCgroup
+        let server: FakeKubeAPIServer
+        var serverNow: FakeKubeAPIServer
+        let client: APIClient
+        let kubelet: KubeletStandIn
+        let podCgroups: [String: String]  // pod name → pod cgroup path
+        let uids: [String: String]
+        let samples = SampleLog()
+        let kubeconfig: String
+        let pinRoot = "/sys/fs/bpf/mbcas-e2e-\(UInt32.random(in: 0...UInt32.max))"
+        var processes: [(String, Process, String)] = []
+
+        init(pods names: [String]) async throws {
+            root = try TemporaryCgroup(prefix: "mbcas-e2e")
+            server = try await FakeKubeAPIServer.start()
+            serverNow = server
+            client = APIClient(configuration: ClusterConfiguration(server: server.baseURL), logger: Logger(label: "e2e"))
+            let version = root.hierarchy.version
+            var cgroups: [String: String] = [:], uids: [String: String] = [:]
+            for name in names {
+                let pod = try await client.resources(Pod.self, namespace: "shop").create(Pod(
+                    metadata: ObjectMeta(name: name, namespace: "shop"),
+                    spec: PodSpec(nodeName: "node-e2e", containers: [Container(name: "app", image: "busybox", resources: ResourceRequirements(
+                        requests: ["cpu": "100m", "memory": "64Mi"], limits: ["cpu": "200m", "memory": "128Mi"]))])))
+                let uid = try #require(pod.metadata.uid)
+                // cgroupfs driver: <root>/kubepods/burstable/pod<uid>/<container id>; the kubelet sets the pod's limit.
+                var directory = root.directory
+                for component in ["kubepods", "burstable", "pod\(uid)"] {
+                    directory = CgroupDirectory(path: directory.path + "/" + component)
+                    if !directory.exists { _ = try CgroupDirectory(path: String(directory.path.dropLast(component.count + 1))).createChild(component) }
+                }
+                _ = try directory.createChild(String(repeating: "c\(names.firstIndex(of: name)!)", count: 32))
+                try CPULimit(millicores: 200).write(cgroupPath: directory.path, version: version)
+                cgroups[name] = directory.path
+                uids[uid] = name
+            }
+            podCgroups = cgroups
+            self.uids = uids
+            let samples = self.samples, store = server.store, byUID = uids, cgroupsByName = cgroups
+            kubelet = KubeletStandIn(store: server.store, nodeName: "node-e2e", actuate: { resize in
+                // The kubelet's actuation: the pod cgroup's quota is the sum of its containers' limits.
+                let total = try resize.containers.reduce(Int64(0)) { sum, container in
+                    sum + (try CPUQuantity(parsing: container.limits["cpu"] ?? "0").millicores)
+                }
+                guard let name = byUID[resize.uid], let path = cgroupsByName[name] else { return }
+                try CPULimit(millicores: total).write(cgroupPath: path, version: version)
+                let written = monotonicNanoseconds()
+                // Pair the write with the decision it carries out (the agent may have decided again since).
+                if let allocation = try? store.get(.podAllocations, namespace: resize.namespace, name: resize.name),
+                   let stall = allocation[path: ["metadata", "annotations", PodAllocationWriterAnnotation.stall]]?.string.flatMap(UInt64.init),
+                   stall > 0 {
+                    samples.append(Sample(stall: stall, written: written, millicores: total))
+                }
+            })
+            for name in names { try kubelet.markRunning(namespace: "shop", name: name) }
+            kubeconfig = NSTemporaryDirectory() + "mbcas-e2e-\(UUID().uuidString).kubeconfig"
+            try """
+                apiVersion: v1
+                kind: Config
+                clusters: [{name: e2e, cluster: {server: "\(server.baseURL)"}}]
+                contexts: [{name: e2e, context: {cluster: e2e, namespace: shop}}]
+                current-context: e2e
+                """.write(toFile: kubeconfig, atomically: true, encoding: .utf8)
+        }
+
+        func start(_ label: String, _ arguments: [String]) throws {
+            let mbcas = try requireBuiltProduct("mbcas")
+            let log = NSTemporaryDirectory() + "mbcas-e2e-\(label)-\(UUID().uuidString).log"
+            FileManager.default.createFile(atPath: log, contents: nil)
+            let process = Process()
+            process.executableURL = URL(fileURLWithPath: mbcas)
+            process.arguments = arguments
+            process.standardOutput = FileHandle.nullDevice
+            process.standardError = try FileHandle(forWritingTo: URL(fileURLWithPath: log))
+            try process.run()
+            processes.append((label, process, log))
+        }
+
+        func startAgentAndController() throws {
+            try start("agent", ["agent", "--kubernetes", "--kubeconfig", kubeconfig, "--node-name", "node-e2e",
+                                "--cgroup-root", root.path, "--pin-root", pinRoot, "--default-cap", "1500",
+                                "--write-interval-ms", "100", "--log-level", "info"])
+            try start("controller", ["controller", "--kubeconfig", kubeconfig, "--namespace", "mbcas-system",
+                                     "--identity", "e2e", "--cooldown-seconds", "0", "--log-level", "info"])
+        }
+
+        /// The logs, for a failure message.
+        var logs: String {
+            processes.map { label, _, log in
+                "--- \(label) ---\n" + ((try? String(contentsOfFile: log, encoding: .utf8))?.suffix(3000) ?? "")
+            }.joined(separator: "\n")
+        }
+
+        func cgroupLimit(_ pod: String) throws -> Int64? {
+            try CPULimit.read(cgroupPath: podCgroups[pod]!, version: root.hierarchy.version).millicores
+        }
+
+        /// Stops the binaries (SIGTERM) and returns their exit statuses.
+        func stop() -> [String: Int32] {
+            var statuses: [String: Int32] = [:]
+            for (label, process, _) in processes {
+                if process.isRunning { process.terminate() }
+                process.waitUntilExit()
+                statuses[label] = process.terminationStatus
+            }
+            return statuses
+        }
+
+        func tearDown() async {
+            _ = stop()
+            await kubelet.stop()
+            await serverNow.shutdown()
+            root.remove()  // moves leftover tasks out, removes the tree
+            try? FileManager.default.removeItem(atPath: pinRoot)
+            try? FileManager.default.removeItem(atPath: kubeconfig)
+        }
+    }
+
+    static func eventually(_ timeout: Duration, _ condition: () async throws -> Bool) async rethrows -> Bool {
+        let deadline = ContinuousClock.now + timeout
+        while ContinuousClock.now < deadline {
+            if try await condition() { return true }
+            try? await Task.sleep(for: .milliseconds(100))
+        }
+        return try await condition()
+    }
+
+    @Test("a throttled pod's limit is lifted through PodAllocation → controller → pods/resize → kubelet → cgroup; latency reported")
+    func throttledPodIsResized() async throws {
+        let node = try await Node(pods: ["web"])
+        do {
+            try node.startAgentAndController()
+            let burner = try Burner(cgroupPath: try #require(try CgroupDirectory(path: node.podCgroups["web"]!).children().first
+                .map { node.podCgroups["web"]! + "/" + $0 }))
+            defer { burner.stop() }
+            let lifted = await Self.eventually(.seconds(40)) {
+                (try? node.cgroupLimit("web")).flatMap { $0 }.map { $0 >= 400 } == true && node.samples.all.count >= 3
+            }
+            #expect(lifted, "the web pod's cgroup limit was not lifted through the API path:\n\(node.logs)")
+
+            let pod = try await node.client.resources(Pod.self, namespace: "shop").get("web")
+            let allocation = try await node.client.resources(PodAllocation.self, namespace: "shop").get("web")
+            #expect(allocation.spec.podUID == pod.metadata.uid)
+            #expect(allocation.metadata.ownerReferences?.first?.uid == pod.metadata.uid)
+            #expect(allocation.status?.phase != nil, "the controller never wrote a status:\n\(node.logs)")
+            #expect(try pod.spec.containers[0].resources?.cpuLimit().map { $0.millicores } ?? 0 > 200)
+            let events = try await node.client.resources(Event.self, namespace: "shop").listAll().items
+            #expect(events.contains { $0.involvedObject.name == "web" && $0.reason == "Resized" }, "no Resized event:\n\(node.logs)")
+
+            let latencies = node.samples.all.map { Double($0.written &- $0.stall) / 1e6 }.sorted()
+            #expect(latencies.allSatisfy { $0 > 0 })
+            if !latencies.isEmpty {
+                let median = latencies[latencies.count / 2]
+                print("kernel stall → pod cgroup limit through the Kubernetes path: \(latencies.count) resizes, median \(String(format: "%.1f", median)) ms, max \(String(format: "%.1f", latencies.last!)) ms")
+            }
+            burner.stop()
+            let statuses = node.stop()
+            #expect(statuses == ["agent": 0, "controller": 0], "exit statuses \(statuses):\n\(node.logs)")
+        } catch {
+            Issue.record("\(error)\n\(node.logs)")
+        }
+        await node.tearDown()
+    }
+
+    @Test("the API server killed and restarted mid-run: afterwards each pod's PodAllocation, spec and cgroup equal the agent's last decision")
+    func apiServerRestart() async throws {
+        let node = try await Node(pods: ["busy", "calm"])
+        do {
+            try node.startAgentAndController()
+            let container = try #require(try CgroupDirectory(path: node.podCgroups["busy"]!).children().first)
+            let burner = try Burner(cgroupPath: node.podCgroups["busy"]! + "/" + container)
+            defer { burner.stop() }
+            #expect(await Self.eventually(.seconds(30)) { (try? node.cgroupLimit("busy")).flatMap { $0 }.map { $0 > 200 } == true },
+                    "no resize before the outage:\n\(node.logs)")
+
+            // Kill the API server (every connection dropped), keep the load on, bring it back with its state.
+            let port = node.server.port
+            await node.server.shutdown()
+            try await Task.sleep(for: .seconds(3))
+            node.serverNow = try await FakeKubeAPIServer.start(store: node.server.store, port: port)
+            try await Task.sleep(for: .seconds(2))
+            burner.stop()
+
+            // Converged: for each pod, the agent's last decision (its pinned map) = PodAllocation =
+            // pod spec = what the kubelet actuated = the cgroup.
+            let maps = try AgentStateMaps.openPinned(at: node.pinRoot)
+            var last = ""
+            let converged = await Self.eventually(.seconds(40)) {
+                let decided = (try? maps.allocations()) ?? [:]
+                var agree = true
+                last = ""
+                for name in ["busy", "calm"] {
+                    let agent = decided.values.first { $0.name == "shop/\(name)" }.map { Int64($0.limitMillicores) }
+                    let allocation = try? await node.client.resources(PodAllocation.self, namespace: "shop").get(name)
+                    let desired = allocation?.spec.containers.reduce(Int64(0)) { $0 + $1.cpuLimit.millicores }
+                    let pod = try? await node.client.resources(Pod.self, namespace: "shop").get(name)
+                    let spec = pod.flatMap { try? $0.spec.containers[0].resources?.cpuLimit()?.millicores }
+                    let actuated = pod?.status?.containerStatuses?.first.flatMap { try? $0.resources?.cpuLimit()?.millicores }
+                    let cgroup = (try? node.cgroupLimit(name)) ?? nil
+                    last += "\(name): agent \(agent.map(String.init) ?? "-") allocation \(desired.map(String.init) ?? "-") spec \(spec.map(String.init) ?? "-") status \(actuated.map(String.init) ?? "-") cgroup \(cgroup.map(String.init) ?? "-")\n"
+                    // A pod the agent never changed needs no PodAllocation; its cgroup keeps the kubelet's value.
+                    let expected = agent ?? 200
+                    agree = agree && (desired ?? 200) == expected && spec == expected && actuated == expected && cgroup == expected
+                }
+                return agree
+            }
+            #expect(converged, "not converged after the restart:\n\(last)\n\(node.logs)")
+            let statuses = node.stop()
+            #expect(statuses == ["agent": 0, "controller": 0], "a component crashed or failed to stop cleanly: \(statuses)\n\(node.logs)")
+        } catch {
+            Issue.record("\(error)\n\(node.logs)")
+        }
+        await node.tearDown()
+    }
+}
+
+/// The annotation the agent's PodAllocation writer puts the stall's kernel time in.
+enum PodAllocationWriterAnnotation {
+    static let stall = "mbcas.io/stall-monotonic-ns"
+}

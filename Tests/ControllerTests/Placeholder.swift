@@ -1,1 +1,0 @@
-// Controller tests (being built, issue 5).
