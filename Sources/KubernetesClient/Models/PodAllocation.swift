@@ -71,7 +71,8 @@ public struct PodAllocationStatus: Codable, Sendable, Hashable {
         case deferred = "Deferred"
         /// The kubelet can never do it (more than the node has).
         case infeasible = "Infeasible"
-        /// Deliberately not applied (Guaranteed QoS, cooldown, restart policy); the message says why.
+        /// Deliberately not applied (Guaranteed QoS, QoS would change, restart policy, pod replaced);
+        /// the message says why. A cooldown shows as `Pending` with reason Cooldown.
         case skipped = "Skipped"
         /// The API refused it (422); the message is the API's.
         case failed = "Failed"
