@@ -42,7 +42,8 @@ public final class APIClient: Sendable {
         if !query.isEmpty {
             url += "?" + query.map { "\($0.0)=\(Self.percentEncoded($0.1))" }.joined(separator: "&")
         }
-        var headers = ["Accept": "application/json", "User-Agent": userAgent]
+        // An empty Expect stops libcurl from waiting for "100 Continue" before sending a body.
+        var headers = ["Accept": "application/json", "User-Agent": userAgent, "Expect": ""]
         if body != nil { headers["Content-Type"] = contentType }
         if let token = try configuration.token?.current() { headers["Authorization"] = "Bearer \(token)" }
         return HTTPRequest(method: method, url: url, headers: headers, body: body, timeout: timeout ?? requestTimeout)
