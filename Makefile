@@ -30,7 +30,7 @@ SWIFT_BUILD_FLAGS ?=
 OUTPUT := bpf/.output
 SKELETON := Sources/CKernelProbe/generated/mbcas.skel.h
 BPF_SOURCES := bpf/mbcas.bpf.c bpf/mbcas.h $(wildcard bpf/include/*.h)
-DEB_PACKAGES := libbpf-dev libelf-dev zlib1g-dev libcurl4-openssl-dev linux-libc-dev bpftool stress-ng util-linux procps python3-matplotlib python3-venv
+DEB_PACKAGES := libbpf-dev libelf-dev zlib1g-dev libcurl4-openssl-dev linux-libc-dev bpftool stress-ng util-linux procps python3-matplotlib python3-venv openssl
 
 ifeq ($(V),1)
 Q :=
