@@ -24,6 +24,7 @@ public final class Informer<R: KubernetesResource>: Sendable {
     private let cache = Mutex<[String: R]>([:])
     private let syncedFlag = Atomic<Bool>(false)
     private let listCount = Atomic<Int>(0)
+    private let connectedFlag = Atomic<Bool>(false)
 
     /// Creates an informer over `resources` (one namespace or all) filtered by `options`.
     public init(_ resources: ResourceClient<R>, options: ListOptions = ListOptions(), watchTimeoutSeconds: Int = 300,
@@ -48,6 +49,10 @@ public final class Informer<R: KubernetesResource>: Sendable {
     /// How many LISTs have been made (1 + relists).
     public var lists: Int { listCount.load(ordering: .relaxed) }
 
+    /// False from a failed LIST or WATCH until the next one succeeds: the API is unreachable
+    /// (or refusing) now. For readiness probes.
+    public var isConnected: Bool { connectedFlag.load(ordering: .relaxed) }
+
     /// Runs until the calling task is cancelled; events reach `handler` one at a time, in order.
     public func run(_ handler: @Sendable (InformerEvent<R>) async -> Void) async {
         var failures = 0
@@ -58,11 +63,13 @@ public final class Informer<R: KubernetesResource>: Sendable {
                                                                  fieldSelector: options.fieldSelector, limit: options.limit ?? 500))
             } catch {
                 failures += 1
+                connectedFlag.store(false, ordering: .relaxed)
                 logger.warning("cannot list \(R.plural); retrying", metadata: ["error": "\(error.message)", "attempt": "\(failures)"])
                 await pause(after: failures, error)
                 continue relist
             }
             listCount.add(1, ordering: .relaxed)
+            connectedFlag.store(true, ordering: .relaxed)
             for event in replace(with: listed.items) { await handler(event) }
             syncedFlag.store(true, ordering: .releasing)
             await handler(.synced)
@@ -73,6 +80,7 @@ public final class Informer<R: KubernetesResource>: Sendable {
                     for try await event in resources.watch(options, resourceVersion: resourceVersion,
                                                            timeoutSeconds: watchTimeoutSeconds) {
                         failures = 0
+                        connectedFlag.store(true, ordering: .relaxed)
                         if let version = event.resourceVersion { resourceVersion = version }
                         if let change = apply(event) { await handler(change) }
                     }
@@ -81,6 +89,7 @@ public final class Informer<R: KubernetesResource>: Sendable {
                     continue relist
                 } catch {
                     failures += 1
+                    connectedFlag.store(false, ordering: .relaxed)
                     let message = (error as? KubernetesError)?.message ?? "\(error)"
                     logger.warning("watch of \(R.plural) failed; resuming", metadata: [
                         "error": "\(message)", "resourceVersion": "\(resourceVersion)", "attempt": "\(failures)",

@@ -166,14 +166,16 @@ struct AgentCommand: AsyncParsableCommand {
                     "last_event_age_seconds": ages.event.map { String(format: "%.1f", $0) } ?? "none yet",
                 ])
             }
-            // Ready: alive and, in Kubernetes mode, the node's pods listed from the API.
+            // Ready: alive and, in Kubernetes mode, the node's pods listed and the API reachable now
+            // (liveness leaves the API out: restarting the agent would not bring the API back).
             let readiness: @Sendable () -> HealthReport = {
                 var report = health()
                 if let cluster {
-                    let synced = cluster.inventory.informer.hasSynced
-                    report.checks["pods_listed"] = synced ? "yes" : "not yet (API unreachable or forbidden?)"
+                    let informer = cluster.inventory.informer
+                    report.checks["pods_listed"] = informer.hasSynced ? "yes" : "not yet (API unreachable or forbidden?)"
+                    report.checks["api_reachable"] = informer.isConnected ? "yes" : "no (the pod watch is failing; see the log)"
                     report.checks["podallocation_writes_pending"] = "\(cluster.writer.pendingCount)"
-                    report.healthy = report.healthy && synced
+                    report.healthy = report.healthy && informer.hasSynced && informer.isConnected
                 }
                 return report
             }

@@ -1,3 +1,4 @@
+import Foundation
 import KubeAPIFixture
 import KubernetesClient
 import Logging
@@ -100,5 +101,46 @@ struct WatchTests {
         task.cancel()
         await task.value
         await server.shutdown()
+    }
+
+    @Test("informer across an API outage: disconnected while down; a compacted resourceVersion (410) relists and reports what changed")
+    func relistAfterExpiry() async throws {
+        let server = try await FakeKubeAPIServer.start(configuration: .init(historyCapacity: 5))
+        let client = makeClient(server)
+        let pods = client.resources(Pod.self, namespace: "default")
+        for name in ["a", "b"] { _ = try await pods.create(burstablePod(name)) }
+        let informer = Informer(client.resources(Pod.self, namespace: "default"), watchTimeoutSeconds: 30,
+                                backoff: RetryPolicy(initialBackoff: .milliseconds(50), maxBackoff: .milliseconds(200)),
+                                logger: Logger(label: "test"))
+        let seen = Mutex<[String]>([])
+        let task = Task {
+            await informer.run { event in
+                switch event {
+                case .added(let pod): seen.withLock { $0.append("added \(pod.metadata.name)") }
+                case .deleted(let pod): seen.withLock { $0.append("deleted \(pod.metadata.name)") }
+                case .updated, .synced: break
+                }
+            }
+        }
+        #expect(await eventually { informer.hasSynced && informer.isConnected })
+        await server.shutdown()
+        #expect(await eventually { !informer.isConnected })
+
+        // While it is down: a is deleted, c created, and enough else happens that the
+        // informer's resourceVersion falls out of the server's history.
+        _ = try server.store.delete(.pods, namespace: "default", name: "a")
+        let c = try JSON.parse(Data(#"{"apiVersion":"v1","kind":"Pod","metadata":{"name":"c"},"spec":{"containers":[{"name":"app","image":"x"}]}}"#.utf8))
+        _ = try server.store.create(.pods, namespace: "default", object: c)
+        for index in 0..<8 {
+            let other = try JSON.parse(Data(#"{"apiVersion":"v1","kind":"Pod","metadata":{"name":"o\#(index)"},"spec":{"containers":[{"name":"app","image":"x"}]}}"#.utf8))
+            _ = try server.store.create(.pods, namespace: "elsewhere", object: other)
+        }
+        let restarted = try await FakeKubeAPIServer.start(store: server.store, port: server.port)
+        #expect(await eventually { informer.lists == 2 && informer.isConnected })
+        #expect(Set(informer.objects.map(\.metadata.name)) == ["b", "c"])
+        #expect(seen.withLock { $0 } == ["added a", "added b", "deleted a", "added c"])
+        task.cancel()
+        await task.value
+        await restarted.shutdown()
     }
 }
