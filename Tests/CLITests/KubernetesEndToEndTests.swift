@@ -131,6 +131,28 @@ struct KubernetesEndToEndTests {
             try CPULimit.read(cgroupPath: podCgroups[pod]!, version: root.hierarchy.version).millicores
         }
 
+        /// What the agent and controller wrote, checked against deploy/crd's schema as a real API
+        /// server would (the test server stores custom resources without validating them).
+        func checkPodAllocationsAgainstCRD() throws -> CommandResult? {
+            let repository = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+                .deletingLastPathComponent()
+            let python = repository.appendingPathComponent(".venv/bin/python").path
+            guard FileManager.default.isExecutableFile(atPath: python) else {
+                if Privileged.isRequired { throw KubernetesError(.configuration, "\(python) is missing: run make deps") }
+                return nil
+            }
+            var files: [String] = []
+            for name in podCgroups.keys.sorted() {
+                guard let object = try? server.store.get(.podAllocations, namespace: "shop", name: name) else { continue }
+                let file = NSTemporaryDirectory() + "mbcas-e2e-podallocation-\(UUID().uuidString).json"
+                try object.encoded().write(to: URL(fileURLWithPath: file))
+                files.append(file)
+            }
+            defer { for file in files { try? FileManager.default.removeItem(atPath: file) } }
+            guard !files.isEmpty else { return nil }
+            return try runCommand(python, [repository.appendingPathComponent("scripts/check-deploy").path, "crd-sample"] + files)
+        }
+
         /// Stops the binaries (SIGTERM) and returns their exit statuses.
         func stop() -> [String: Int32] {
             var statuses: [String: Int32] = [:]
@@ -181,6 +203,8 @@ struct KubernetesEndToEndTests {
             #expect(allocation.metadata.ownerReferences?.first?.uid == pod.metadata.uid)
             #expect(allocation.status?.phase != nil, "the controller never wrote a status:\n\(node.logs)")
             #expect(try pod.spec.containers[0].resources?.cpuLimit().map { $0.millicores } ?? 0 > 200)
+            let schema = try node.checkPodAllocationsAgainstCRD()
+            #expect(schema?.status == 0, "a PodAllocation as written does not fit deploy/crd's schema:\n\(schema?.stdout ?? "")\(schema?.stderr ?? "")")
             let events = try await node.client.resources(Event.self, namespace: "shop").listAll().items
             #expect(events.contains { $0.involvedObject.name == "web" && $0.reason == "Resized" }, "no Resized event:\n\(node.logs)")
 
@@ -246,6 +270,8 @@ struct KubernetesEndToEndTests {
                 return agree
             }
             #expect(converged, "not converged after the restart:\n\(last)\n\(node.logs)")
+            let schema = try node.checkPodAllocationsAgainstCRD()
+            #expect(schema?.status == 0, "a PodAllocation as written does not fit deploy/crd's schema:\n\(schema?.stdout ?? "")\(schema?.stderr ?? "")")
             let statuses = node.stop()
             #expect(statuses == ["agent": 0, "controller": 0], "a component crashed or failed to stop cleanly: \(statuses)\n\(node.logs)")
         } catch {
