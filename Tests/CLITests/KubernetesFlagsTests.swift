@@ -1,0 +1,39 @@
+import Foundation
+import TestSupport
+import Testing
+
+/// The agent's and controller's Kubernetes flags: a wrong combination or a missing setting is a
+/// clear error naming the flag, before anything is loaded.
+@Suite("Kubernetes flags")
+struct KubernetesFlagsTests {
+    func mbcas(_ arguments: [String], environment: [String: String] = [:]) throws -> CommandResult {
+        let binary = try requireBuiltProduct("mbcas")
+        // env -i: no NODE_NAME, KUBECONFIG or KUBERNETES_SERVICE_HOST from the caller.
+        let variables = ["HOME=/nonexistent", "PATH=/usr/bin:/bin"] + environment.map { "\($0.key)=\($0.value)" }
+        return try runCommand("/usr/bin/env", ["-i"] + variables + [binary] + arguments, timeout: 20)
+    }
+
+    @Test("Kubernetes-only flags without --kubernetes, and --cgroup-parent with it, are refused by name")
+    func wrongMode() throws {
+        let result = try mbcas(["agent", "--node-name", "n1"])
+        #expect(result.status != 0)
+        #expect(result.stderr.contains("--node-name is for Kubernetes mode: add --kubernetes"), "\(result.stderr)")
+        let both = try mbcas(["agent", "--kubernetes", "--cgroup-parent", "/sys/fs/cgroup/cpu/x"])
+        #expect(both.status != 0)
+        #expect(both.stderr.contains("--cgroup-parent is for standalone mode"), "\(both.stderr)")
+    }
+
+    @Test("no node name, no kubeconfig: the errors say what to give")
+    func missingSettings() throws {
+        let noNode = try mbcas(["agent", "--kubernetes"])
+        #expect(noNode.status != 0)
+        #expect(noNode.stderr.contains("--node-name, or NODE_NAME"), "\(noNode.stderr)")
+        let noConfig = try mbcas(["agent", "--kubernetes"], environment: ["NODE_NAME": "n1"])
+        #expect(noConfig.status != 0)
+        #expect(noConfig.stderr.contains("cannot configure Kubernetes API access") && noConfig.stderr.contains("/nonexistent/.kube/config"),
+                "\(noConfig.stderr)")
+        let controller = try mbcas(["controller"])
+        #expect(controller.status != 0)
+        #expect(controller.stderr.contains("--kubeconfig"), "\(controller.stderr)")
+    }
+}
