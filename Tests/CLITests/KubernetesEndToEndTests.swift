@@ -175,15 +175,6 @@ struct KubernetesEndToEndTests {
         }
     }
 
-    static func eventually(_ timeout: Duration, _ condition: () async throws -> Bool) async rethrows -> Bool {
-        let deadline = ContinuousClock.now + timeout
-        while ContinuousClock.now < deadline {
-            if try await condition() { return true }
-            try? await Task.sleep(for: .milliseconds(100))
-        }
-        return try await condition()
-    }
-
     @Test("a throttled pod's limit is lifted through PodAllocation → controller → pods/resize → kubelet → cgroup; latency reported")
     func throttledPodIsResized() async throws {
         let node = try await Node(pods: ["web"])
@@ -192,7 +183,7 @@ struct KubernetesEndToEndTests {
             let burner = try Burner(cgroupPath: try #require(try CgroupDirectory(path: node.podCgroups["web"]!).children().first
                 .map { node.podCgroups["web"]! + "/" + $0 }))
             defer { burner.stop() }
-            let lifted = await Self.eventually(.seconds(40)) {
+            let lifted = await eventually(timeout: .seconds(40)) {
                 (try? node.cgroupLimit("web")).flatMap { $0 }.map { $0 >= 400 } == true && node.samples.all.count >= 3
             }
             #expect(lifted, "the web pod's cgroup limit was not lifted through the API path:\n\(node.logs)")
@@ -235,7 +226,7 @@ struct KubernetesEndToEndTests {
             let container = try #require(try CgroupDirectory(path: node.podCgroups["busy"]!).children().first)
             let burner = try Burner(cgroupPath: node.podCgroups["busy"]! + "/" + container)
             defer { burner.stop() }
-            #expect(await Self.eventually(.seconds(30)) { (try? node.cgroupLimit("busy")).flatMap { $0 }.map { $0 > 200 } == true },
+            #expect(await eventually(timeout: .seconds(30)) { (try? node.cgroupLimit("busy")).flatMap { $0 }.map { $0 > 200 } == true },
                     "no resize before the outage:\n\(node.logs)")
 
             // Kill the API server (every connection dropped), keep the load on, bring it back with its state.
@@ -250,7 +241,7 @@ struct KubernetesEndToEndTests {
             // pod spec = what the kubelet actuated = the cgroup.
             let maps = try AgentStateMaps.openPinned(at: node.pinRoot)
             var last = ""
-            let converged = await Self.eventually(.seconds(40)) {
+            let converged = await eventually(timeout: .seconds(40)) {
                 let decided = (try? maps.allocations()) ?? [:]
                 var agree = true
                 last = ""

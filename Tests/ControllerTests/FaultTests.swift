@@ -2,6 +2,7 @@ import Controller
 import Foundation
 import KubeAPIFixture
 import KubernetesClient
+import TestSupport
 import Testing
 
 /// An API server that answers 429 and 5xx: the client retries what it can, the queue retries

@@ -168,15 +168,6 @@ func cpu(_ text: String) -> CPUQuantity {
     try! CPUQuantity(parsing: text)
 }
 
-/// Polls `condition` every 20 ms until it holds or `timeout` passes; the last answer.
-func eventually(_ timeout: Duration = .seconds(8), _ condition: () async throws -> Bool) async rethrows -> Bool {
-    let deadline = ContinuousClock.now + timeout
-    while ContinuousClock.now < deadline {
-        if try await condition() { return true }
-        try? await Task.sleep(for: .milliseconds(20))
-    }
-    return try await condition()
-}
 
 /// Loggers for the pieces under test: silent unless `MBCAS_TEST_LOG` names a level.
 func quietLogger(_ label: String) -> Logger {

@@ -3,6 +3,7 @@ import Foundation
 import KubeAPIFixture
 import KubernetesClient
 import Synchronization
+import TestSupport
 import Testing
 
 /// Two controllers, one Lease: only the holder writes; the other takes over when the holder

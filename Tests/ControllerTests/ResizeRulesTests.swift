@@ -3,6 +3,7 @@ import Foundation
 import KubeAPIFixture
 import KubernetesClient
 import Synchronization
+import TestSupport
 import Testing
 
 /// The controller against the loopback API server over real HTTP, with the kubelet stand-in

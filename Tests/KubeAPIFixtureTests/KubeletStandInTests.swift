@@ -1,6 +1,7 @@
 import Foundation
 import KubeAPIFixture
 import Synchronization
+import TestSupport
 import Testing
 
 /// The kubelet stand-in: resize conditions, then the actuated resources in the pod's status.

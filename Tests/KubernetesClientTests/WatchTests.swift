@@ -3,6 +3,7 @@ import KubeAPIFixture
 import KubernetesClient
 import Logging
 import Synchronization
+import TestSupport
 import Testing
 
 @Suite("watch and informer")

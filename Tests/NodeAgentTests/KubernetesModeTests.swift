@@ -6,6 +6,7 @@ import Logging
 import Market
 @testable import NodeAgent
 import Synchronization
+import TestSupport
 import Testing
 
 /// Kubernetes mode's parts without the kernel: pod discovery by UID in a kubelet-shaped tree,
@@ -28,15 +29,6 @@ struct KubernetesModeTests {
         APIClient(configuration: ClusterConfiguration(server: server.baseURL),
                   retry: RetryPolicy(maxAttempts: 2, initialBackoff: .milliseconds(10)), requestTimeout: .seconds(5),
                   logger: Logger(label: "test"))
-    }
-
-    static func eventually(_ timeout: Duration = .seconds(10), _ condition: () async throws -> Bool) async rethrows -> Bool {
-        let deadline = ContinuousClock.now + timeout
-        while ContinuousClock.now < deadline {
-            if try await condition() { return true }
-            try? await Task.sleep(for: .milliseconds(20))
-        }
-        return try await condition()
     }
 
     @Test("container split: requests kept, the rest shared by burst room, sum exact")
@@ -90,7 +82,7 @@ struct KubernetesModeTests {
         }
         let inventory = KubernetesPodInventory(client: client, nodeName: "node-a", defaults: .init(), logger: Logger(label: "test"))
         let informer = Task { await inventory.informer.run { _ in } }
-        #expect(await Self.eventually { inventory.informer.hasSynced })
+        #expect(await eventually { inventory.informer.hasSynced })
         let hierarchy = CgroupHierarchy(version: .v1, mountPoint: root)
         let found = try inventory.pods(index: try CgroupIndex(mountPoint: root), hierarchy: hierarchy)
         #expect(found.map(\.name).sorted() == ["shop/api", "shop/web"])
@@ -110,7 +102,7 @@ struct KubernetesModeTests {
             Self.pod("web", containers: [("app", "250m", "500m")]))
         let informer = Informer(client.resources(Pod.self), logger: Logger(label: "test"))
         let informerTask = Task { await informer.run { _ in } }
-        #expect(await Self.eventually { informer.hasSynced })
+        #expect(await eventually { informer.hasSynced })
         let writer = PodAllocationWriter(client: client, pods: informer, nodeName: "node-a", files: CgroupActuator(version: .v1),
                                          minInterval: .seconds(1), logger: Logger(label: "test"))
         for limit in [600, 700, 800] {
@@ -120,7 +112,7 @@ struct KubernetesModeTests {
         #expect(try writer.currentLimit(cgroupPath: "/cg/web") == 800)  // the agent's intent, at once
         let runner = Task { await writer.run() }
         let allocations = client.resources(PodAllocation.self, namespace: "shop")
-        #expect(await Self.eventually { (try? await allocations.get("web"))?.spec.containers.first?.cpuLimit.millicores == 800 })
+        #expect(await eventually { (try? await allocations.get("web"))?.spec.containers.first?.cpuLimit.millicores == 800 })
         #expect(writer.writes == 1)
         let written = try await allocations.get("web")
         #expect(written.spec.podUID == pod.metadata.uid)
@@ -133,7 +125,7 @@ struct KubernetesModeTests {
                                      shadowPrice: 0.5))
         try writer.apply(LimitChange(pod: "shop/web", cgroupPath: "/cg/web", oldMillicores: 900, newMillicores: 950, reason: .contention,
                                      shadowPrice: 0.7))
-        #expect(await Self.eventually { (try? await allocations.get("web"))?.spec.containers.first?.cpuLimit.millicores == 950 })
+        #expect(await eventually { (try? await allocations.get("web"))?.spec.containers.first?.cpuLimit.millicores == 950 })
         #expect(writer.writes == 2)
         #expect(try await allocations.get("web").spec.shadowPrice == 0.7)
         runner.cancel()
@@ -150,7 +142,7 @@ struct KubernetesModeTests {
         }
         let informer = Informer(client.resources(Pod.self), logger: Logger(label: "test"))
         let informerTask = Task { await informer.run { _ in } }
-        #expect(await Self.eventually { informer.hasSynced })
+        #expect(await eventually { informer.hasSynced })
         let writer = PodAllocationWriter(client: client, pods: informer, nodeName: "node-a", files: CgroupActuator(version: .v1),
                                          minInterval: .milliseconds(10), logger: Logger(label: "test"))
         let runner = Task { await writer.run() }
@@ -167,7 +159,7 @@ struct KubernetesModeTests {
         let restarted = try await FakeKubeAPIServer.start(store: server.store, port: server.port)
         let allocations = client.resources(PodAllocation.self, namespace: "shop")
         for name in ["a", "b"] {
-            #expect(await Self.eventually(.seconds(20)) {
+            #expect(await eventually(timeout: .seconds(20)) {
                 (try? await allocations.get(name))?.spec.containers.first?.cpuLimit.millicores == 700
             })
         }
