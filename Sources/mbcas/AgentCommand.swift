@@ -28,7 +28,17 @@ struct AgentCommand: AsyncParsableCommand {
             Ctrl-C or SIGTERM: limits stay at their last values, each within [floor, cap], and the \
             pinned maps stay so a restarted agent continues the same totals.
 
-            Kubernetes mode (--kubernetes, as the DaemonSet runs it): the pods are the API's pods             bound to --node-name (LIST+WATCH), found under --cgroup-root by their UID (kubelet             cgroup names, systemd or cgroupfs driver). Only pods whose containers all have a CPU             limit are managed; Guaranteed pods are watched but never changed. Floor = the pod's             CPU requests; cap = annotation mbcas.io/cpu-cap or --default-cap; weight = annotation             mbcas.io/weight. Decisions are not written to cgroups (the kubelet owns them there) but             as PodAllocations (mbcas.io/v1alpha1, one per pod, server-side apply, at most one             write per pod per --write-interval-ms, latest decision wins), which `mbcas controller`             applies through pods/resize. Needs RBAC: get/list/watch pods; create/patch/get             podallocations. API access: in-cluster service account, or --kubeconfig.
+            Kubernetes mode (--kubernetes, as the DaemonSet runs it): the pods are the API's pods \
+            bound to --node-name (LIST+WATCH), found under --cgroup-root by their UID (kubelet \
+            cgroup names, systemd or cgroupfs driver). Only pods whose containers all have a CPU \
+            limit are managed; Guaranteed pods are watched but never changed. Floor = the pod's \
+            CPU requests; cap = annotation mbcas.io/cpu-cap, else the larger of --default-cap and \
+            the pod's own limits; weight = annotation mbcas.io/weight. Decisions are not written \
+            to cgroups (the kubelet owns them there) but as PodAllocations (mbcas.io/v1alpha1, one \
+            per pod, server-side apply, at most one write per pod per --write-interval-ms, latest \
+            decision wins), which `mbcas controller` applies through pods/resize. Needs RBAC: \
+            get/list/watch pods; create/patch/get podallocations. API access: in-cluster service \
+            account, or --kubeconfig.
 
             Configuration file (JSON; every field optional; flags override):
               {"cgroup_parent": "/sys/fs/cgroup/cpu/mbcas-demo", "capacity_millicores": 2000,

@@ -56,8 +56,11 @@ struct KubernetesModeTests {
         guaranteed.status = PodStatus(qosClass: "Guaranteed")
         #expect(KubernetesPodInventory.settings(for: guaranteed, defaults: defaults)?.qos == .guaranteed)
         #expect(KubernetesPodInventory.settings(for: Self.pod("n", containers: [("app", "250m", nil)]), defaults: defaults) == nil)
-        let bigFloor = KubernetesPodInventory.settings(for: Self.pod("b", containers: [("app", "3", "4")]), defaults: defaults)
-        #expect(bigFloor?.cap == 3000)  // the cap never sits below the floor
+        let big = KubernetesPodInventory.settings(for: Self.pod("b", containers: [("app", "3", "4")]), defaults: defaults)
+        #expect(big?.cap == 4000)  // without an annotation, never below the owner's own limit
+        let annotated = KubernetesPodInventory.settings(
+            for: Self.pod("c", containers: [("app", "3", "4")], annotations: [KubernetesPodInventory.capAnnotation: "1"]), defaults: defaults)
+        #expect(annotated?.cap == 3000)  // an annotation may lower it, but never below the floor
     }
 
     @Test("inventory: this node's pods found by UID under both kubelet drivers; others and unlimited pods skipped")

@@ -10,8 +10,9 @@ import Market
 /// Managed: running pods whose every container has a CPU limit (a limit is what MBCAS moves;
 /// adding one where there is none would change what the pod's owner asked for, and for
 /// BestEffort pods the QoS class). Guaranteed pods are adopted but never changed.
-/// Bounds: floor = the pod's CPU requests, cap = annotation `mbcas.io/cpu-cap` (a quantity)
-/// or the configured default cap; weight = annotation `mbcas.io/weight` or the default.
+/// Bounds: floor = the pod's CPU requests, cap = annotation `mbcas.io/cpu-cap` (a quantity), else
+/// the larger of the configured default cap and the pod's own limits; weight = annotation
+/// `mbcas.io/weight` or the default.
 public final class KubernetesPodInventory: PodInventory {
     /// The pods of this node, as the API says.
     public let informer: Informer<Pod>
@@ -60,8 +61,13 @@ public final class KubernetesPodInventory: PodInventory {
         var settings = defaults
         settings.floor = max(10, Int(requests))
         let annotations = pod.metadata.annotations ?? [:]
-        if let text = annotations[capAnnotation], let cap = try? CPUQuantity(parsing: text) { settings.cap = Int(cap.millicores) }
-        settings.cap = max(settings.cap, settings.floor, 0)
+        if let text = annotations[capAnnotation], let cap = try? CPUQuantity(parsing: text) {
+            settings.cap = Int(cap.millicores)
+        } else {
+            // Never below what the pod's owner set: installing MBCAS must not shrink a big pod.
+            settings.cap = max(settings.cap, Int(limits))
+        }
+        settings.cap = max(settings.cap, settings.floor)
         if let text = annotations[weightAnnotation], let weight = Double(text), weight > 0 { settings.weight = weight }
         let qos = pod.status?.qosClass ?? (requests == limits ? QoSClass.guaranteed.rawValue : QoSClass.burstable.rawValue)
         settings.qos = QoSClass(rawValue: qos) ?? .burstable
