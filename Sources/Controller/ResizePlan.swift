@@ -61,7 +61,7 @@ struct ResizePlanner: Sendable {
         if let phase = pod.status?.phase, phase == "Succeeded" || phase == "Failed" {
             return skip("PodTerminated", "the pod has terminated (phase \(phase)): nothing to resize")
         }
-        switch QoSClass.of(pod) {
+        switch PodQoS.of(pod) {
         case .guaranteed:
             return skip("GuaranteedQoS", "the pod has Guaranteed QoS (its requests equal its limits): MBCAS never resizes it, "
                         + "since any other limit would change its QoS class")
@@ -107,9 +107,9 @@ struct ResizePlanner: Sendable {
         }
 
         // Only the adjustments the controller makes on its own are checked here (see above).
-        let before = QoSClass.of(containers: pod.spec.containers)
+        let before = PodQoS.of(containers: pod.spec.containers)
         let own = Self.containers(pod.spec.containers, with: targets, explicitRequests: false)
-        let after = QoSClass.of(containers: own)
+        let after = PodQoS.of(containers: own)
         if before != after {
             let causes = targets.compactMap { target -> String? in
                 if target.currentLimit == nil { return "a cpu limit of \(target.limit) on container \(target.name)" }

@@ -134,10 +134,8 @@ struct KubernetesEndToEndTests {
         /// What the agent and controller wrote, checked against deploy/crd's schema as a real API
         /// server would (the test server stores custom resources without validating them).
         func checkPodAllocationsAgainstCRD() throws -> CommandResult? {
-            let repository = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-                .deletingLastPathComponent()
-            let python = repository.appendingPathComponent(".venv/bin/python").path
-            guard FileManager.default.isExecutableFile(atPath: python) else {
+            let python = ProjectPaths.venvPython
+            guard ProjectPaths.hasVenv else {
                 if Privileged.isRequired { throw KubernetesError(.configuration, "\(python) is missing: run make deps") }
                 return nil
             }
@@ -150,7 +148,7 @@ struct KubernetesEndToEndTests {
             }
             defer { for file in files { try? FileManager.default.removeItem(atPath: file) } }
             guard !files.isEmpty else { return nil }
-            return try runCommand(python, [repository.appendingPathComponent("scripts/check-deploy").path, "crd-sample"] + files)
+            return try runCommand(python, [ProjectPaths.repository.appendingPathComponent("scripts/check-deploy").path, "crd-sample"] + files)
         }
 
         /// Stops the binaries (SIGTERM) and returns their exit statuses.

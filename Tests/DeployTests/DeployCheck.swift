@@ -6,9 +6,8 @@ import Testing
 /// PyYAML and hadolint) and builds broken copies of the rendered manifests, so that every check
 /// is seen to pass on deploy/ and to fail on a mutation it must catch.
 enum DeployCheck {
-    static let repository = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-        .deletingLastPathComponent()
-    static let python = repository.appendingPathComponent(".venv/bin/python").path
+    static let repository = ProjectPaths.repository
+    static let python = ProjectPaths.venvPython
     static let script = repository.appendingPathComponent("scripts/check-deploy").path
     static let kubectl = "/usr/bin/kubectl"
 

@@ -8,12 +8,10 @@ import Testing
 /// patch/resize and custom objects the way a user of that client does, and asserts what a real
 /// API server answers.
 @Suite struct OfficialPythonClientTests {
-    static let repository = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-        .deletingLastPathComponent()
-    static let python = repository.appendingPathComponent(".venv/bin/python").path
+    static let python = ProjectPaths.venvPython
     static let script = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
         .appendingPathComponent("python/fidelity_official_client.py").path
-    static var installed: Bool { FileManager.default.isExecutableFile(atPath: python) }
+    static var installed: Bool { ProjectPaths.hasVenv }
 
     @Test(.enabled(if: installed || Privileged.isRequired, "no .venv/bin/python (make deps creates it)"))
     func officialClientSeesWhatARealServerAnswers() async throws {

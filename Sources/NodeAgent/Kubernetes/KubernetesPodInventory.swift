@@ -69,8 +69,8 @@ public final class KubernetesPodInventory: PodInventory {
         }
         settings.cap = max(settings.cap, settings.floor)
         if let text = annotations[weightAnnotation], let weight = Double(text), weight > 0 { settings.weight = weight }
-        let qos = pod.status?.qosClass ?? (requests == limits ? QoSClass.guaranteed.rawValue : QoSClass.burstable.rawValue)
-        settings.qos = QoSClass(rawValue: qos) ?? .burstable
+        // The API's class (what the controller goes by too); Market's enum shares its raw values.
+        settings.qos = QoSClass(rawValue: PodQoS.of(pod).rawValue) ?? .burstable
         return settings
     }
 }

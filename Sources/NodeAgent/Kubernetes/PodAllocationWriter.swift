@@ -18,6 +18,8 @@ public final class PodAllocationWriter: Actuator {
     public static let fieldManager = "mbcas-agent"
     /// Where the kernel time of the triggering stall goes (CLOCK_MONOTONIC ns; node-local).
     public static let stallAnnotation = "mbcas.io/stall-monotonic-ns"
+    /// Per pod, after a failed write (the API's Retry-After wins).
+    private static let backoff = RetryPolicy(initialBackoff: .milliseconds(200), maxBackoff: .seconds(10))
 
     private struct State {
         var pending: [String: LimitChange] = [:]
@@ -145,8 +147,7 @@ public final class PodAllocationWriter: Actuator {
                 if s.pending[change.pod] == nil { s.pending[change.pod] = change }
                 let count = (s.failures[change.pod] ?? 0) + 1
                 s.failures[change.pod] = count
-                let backoff = RetryPolicy(initialBackoff: .milliseconds(200), maxBackoff: .seconds(10))
-                    .delay(afterAttempt: count, retryAfter: error.retryAfter)
+                let backoff = Self.backoff.delay(afterAttempt: count, retryAfter: error.retryAfter)
                 s.notBefore[change.pod] = ContinuousClock.now + max(backoff, .milliseconds(50))
                 return count
             }

@@ -1,15 +1,14 @@
-import KubernetesClient
-
-/// A pod's quality-of-service class, which an in-place resize may never change: the kubelet
+/// A pod's quality-of-service class (the controller's resize rules, the agent's choice of pods
+/// to leave alone), which an in-place resize may never change: the kubelet
 /// puts each class in its own cgroup subtree and gives it its own eviction order and OOM score,
 /// so the API server refuses a resize that would move a pod between them (422).
-public enum QoSClass: String, Sendable, Hashable, CaseIterable {
+public enum PodQoS: String, Sendable, Hashable, CaseIterable {
     case guaranteed = "Guaranteed", burstable = "Burstable", bestEffort = "BestEffort"
 
     /// The class the API server recorded (`status.qosClass`), or the one its spec implies when
     /// the status does not say (a pod just created).
-    public static func of(_ pod: Pod) -> QoSClass {
-        if let recorded = pod.status?.qosClass.flatMap(QoSClass.init(rawValue:)) { return recorded }
+    public static func of(_ pod: Pod) -> PodQoS {
+        if let recorded = pod.status?.qosClass.flatMap(PodQoS.init(rawValue:)) { return recorded }
         return of(containers: pod.spec.containers)
     }
 
@@ -17,7 +16,7 @@ public enum QoSClass: String, Sendable, Hashable, CaseIterable {
     /// and memory count, zero amounts count as absent, a missing request defaults to its limit
     /// (API defaulting). BestEffort: nothing requested or limited. Guaranteed: every container
     /// limits both cpu and memory, and the pod's requests equal its limits. Otherwise Burstable.
-    public static func of(containers: [Container]) -> QoSClass {
+    public static func of(containers: [Container]) -> PodQoS {
         var requests: [String: Int64] = [:]
         var limits: [String: Int64] = [:]
         var guaranteed = !containers.isEmpty
@@ -53,16 +52,16 @@ public enum QoSClass: String, Sendable, Hashable, CaseIterable {
 
 /// Resource amounts compared as the API server compares them (`"1"` is `"1000m"`, `"1Gi"` is
 /// `"1024Mi"`), for cpu and memory alike.
-enum ResourceAmount {
+public enum ResourceAmount {
     /// The amount in thousandths of a unit, or nil for text that is not a quantity.
-    static func milliUnits(_ text: String) -> Int64? {
+    public static func milliUnits(_ text: String) -> Int64? {
         // CPUQuantity parses every Kubernetes quantity form (decimal and binary suffixes,
         // exponents); a memory amount is just a large number of "millicores".
         try? CPUQuantity(parsing: text).millicores
     }
 
     /// Whether two optional quantities are the same amount (both absent counts as equal).
-    static func same(_ lhs: String?, _ rhs: String?) -> Bool {
+    public static func same(_ lhs: String?, _ rhs: String?) -> Bool {
         switch (lhs, rhs) {
         case (nil, nil): return true
         case (let left?, let right?):
