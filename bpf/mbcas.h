@@ -103,6 +103,13 @@ struct mbcas_pod_allocation {
 	__u64 last_latency_ns;  /* kernel stall -> cgroup write, of the last pushed decision */
 	char reason[MBCAS_REASON_LEN];  /* why the limit last changed */
 	char name[MBCAS_NAME_LEN];      /* the pod's name */
+	/* Weights actuation (all 0 / empty under limits actuation): */
+	__u64 weight_shares;            /* CFS weight in force, cpu.shares units */
+	__u64 share_millicores;         /* the pod's share of the budget under full contention */
+	__u64 burst_us;                 /* CFS burst set with the limit, µs (0: none or unsupported) */
+	__u32 class_score_e3;           /* class learner's latency score x 1000 */
+	__u32 direction_changes;        /* moves that reversed the previous one, last minute */
+	char latency_class[MBCAS_REASON_LEN]; /* "latency" / "batch"; "latency*" when declared */
 };
 
 /* The node's market, one entry. */
@@ -118,7 +125,7 @@ struct mbcas_node_market {
 };
 
 #ifndef __cplusplus
-_Static_assert(sizeof(struct mbcas_pod_allocation) == 88, "mbcas_pod_allocation layout changed: update Swift");
+_Static_assert(sizeof(struct mbcas_pod_allocation) == 136, "mbcas_pod_allocation layout changed: update Swift");
 _Static_assert(sizeof(struct mbcas_node_market) == 64, "mbcas_node_market layout changed: update Swift");
 _Static_assert(sizeof(struct mbcas_event) == 48, "mbcas_event layout changed: update Swift");
 _Static_assert(sizeof(struct mbcas_cgroup_stats) == 64, "mbcas_cgroup_stats layout changed: update Swift");

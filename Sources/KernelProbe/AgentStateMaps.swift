@@ -21,6 +21,15 @@ public struct PodAllocationRecord: Sendable, Equatable {
     public var lastLatencyNanoseconds: UInt64
     /// Why the limit last changed.
     public var reason: String
+    /// Weights actuation: the CFS weight (cpu.shares), the share under contention (millicores), the
+    /// CFS burst (µs), the latency score in [0, 1], direction changes in the last minute, and the
+    /// class (`latency`, `batch`; `*` appended when declared). Zero / empty under limits actuation.
+    public var weightShares: UInt64 = 0
+    public var shareMillicores: UInt64 = 0
+    public var burstMicros: UInt64 = 0
+    public var latencyScore: Double = 0
+    public var directionChanges: UInt32 = 0
+    public var latencyClass: String = ""
 
     /// Creates a record.
     public init(name: String, limitMillicores: UInt64, floorMillicores: UInt64, capMillicores: UInt64,
@@ -102,6 +111,12 @@ public final class AgentStateMaps: Sendable {
         value.last_latency_ns = record.lastLatencyNanoseconds
         copyCString(record.reason, into: &value.reason)
         copyCString(record.name, into: &value.name)
+        value.weight_shares = record.weightShares
+        value.share_millicores = record.shareMillicores
+        value.burst_us = record.burstMicros
+        value.class_score_e3 = UInt32(max(0, min(1000, (record.latencyScore * 1000).rounded())))
+        value.direction_changes = record.directionChanges
+        copyCString(record.latencyClass, into: &value.latency_class)
         guard bpf_map_update_elem(allocationsFD, &key, &value, UInt64(BPF_ANY)) == 0 else {
             throw ProbeError(.mapAccessFailed, "cannot write pod_allocations: \(Errno(rawValue: errno))")
         }
@@ -134,10 +149,17 @@ public final class AgentStateMaps: Sendable {
             var k = key
             var v = mbcas_pod_allocation()
             guard bpf_map_lookup_elem(allocationsFD, &k, &v) == 0 else { continue }
-            result[key] = PodAllocationRecord(
+            var record = PodAllocationRecord(
                 name: stringFromCString(v.name), limitMillicores: v.limit_millicores,
                 floorMillicores: v.floor_millicores, capMillicores: v.cap_millicores, updatedAt: v.updated_ns,
                 lastLatencyNanoseconds: v.last_latency_ns, reason: stringFromCString(v.reason))
+            record.weightShares = v.weight_shares
+            record.shareMillicores = v.share_millicores
+            record.burstMicros = v.burst_us
+            record.latencyScore = Double(v.class_score_e3) / 1000
+            record.directionChanges = v.direction_changes
+            record.latencyClass = stringFromCString(v.latency_class)
+            result[key] = record
         }
         return result
     }

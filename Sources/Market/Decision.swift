@@ -56,6 +56,8 @@ public enum Reason: String, Sendable, Hashable, CaseIterable, Codable, CustomStr
     case floor = "floor"
     /// Lowered to its cap, bypassing step limits and cooldowns.
     case cap = "cap"
+    /// A CFS weight set from the market's division of the node (weights actuation).
+    case weight = "weight"
 
     /// The raw value.
     public var description: String { rawValue }

@@ -1,5 +1,7 @@
 import Cgroups
+import Logging
 import Market
+import Synchronization
 
 /// One limit change for an actuator to carry out.
 public struct LimitChange: Sendable, Hashable {
@@ -40,30 +42,50 @@ public protocol Actuator: Sendable {
     func apply(_ change: LimitChange) throws(AgentError)
     /// The limit in force now, millicores (nil when unlimited).
     func currentLimit(cgroupPath: String) throws(AgentError) -> Int?
+    /// Sets whatever goes with a limit that was adopted rather than written (the CFS burst).
+    func adopted(cgroupPath: String, millicores: Int)
+    /// Whether the CFS burst goes with each limit (nil: bursts not managed or not known yet).
+    var setsBurst: Bool? { get }
+}
+
+extension Actuator {
+    public func adopted(cgroupPath: String, millicores: Int) {}
+    public var setsBurst: Bool? { nil }
 }
 
 /// The embedded default: writes `cpu.max` (v2) or `cpu.cfs_quota_us` /
 /// `cpu.cfs_period_us` (v1) of the pod's cgroup, one write(2) each, so a
-/// limit is never half-written.
+/// limit is never half-written; then, with a ``BurstWriter``, the CFS burst
+/// that goes with the new quota.
 public struct CgroupActuator: Actuator {
     /// The hierarchy holding the cpu controller.
     public let version: CgroupVersion
     /// The CFS period to use for new limits.
     public let periodMicros: Int64
+    /// Re-asserts the CFS burst after every quota write (nil: bursts left alone).
+    public let burst: BurstWriter?
 
     /// Creates an actuator for cgroups of `version`.
-    public init(version: CgroupVersion, periodMicros: Int64 = CPULimit.defaultPeriodMicros) {
+    public init(version: CgroupVersion, periodMicros: Int64 = CPULimit.defaultPeriodMicros, burst: BurstWriter? = nil) {
         self.version = version
         self.periodMicros = periodMicros
+        self.burst = burst
     }
 
     public func apply(_ change: LimitChange) throws(AgentError) {
+        let limit = CPULimit(millicores: Int64(change.newMillicores), periodMicros: periodMicros)
         do {
-            try CPULimit(millicores: Int64(change.newMillicores), periodMicros: periodMicros)
-                .write(cgroupPath: change.cgroupPath, version: version)
+            try limit.write(cgroupPath: change.cgroupPath, version: version)
         } catch {
             throw AgentError(.actuationFailed, "cannot set \(change.pod)'s CPU limit to \(change.newMillicores)m: \(error.message)")
         }
+        burst?.reassert(limit, cgroupPath: change.cgroupPath, version: version)
+    }
+
+    public var setsBurst: Bool? { burst?.isSupported }
+
+    public func adopted(cgroupPath: String, millicores: Int) {
+        burst?.reassert(CPULimit(millicores: Int64(millicores), periodMicros: periodMicros), cgroupPath: cgroupPath, version: version)
     }
 
     public func currentLimit(cgroupPath: String) throws(AgentError) -> Int? {
@@ -71,6 +93,44 @@ public struct CgroupActuator: Actuator {
             return try CPULimit.read(cgroupPath: cgroupPath, version: version).millicores.map { Int($0) }
         } catch {
             throw AgentError(.actuationFailed, "cannot read the CPU limit of \(cgroupPath): \(error.message)")
+        }
+    }
+}
+
+/// The kernel's CFS burst as a second actuator: quota a pod left unused in earlier periods, up to one
+/// whole quota, absorbs a sub-period burst in the kernel at no latency, while the agent moves limits.
+/// Written after every quota write (the kernel refuses a burst above the quota). On kernels without it
+/// (before 5.14) the missing file is named once in the log, and nothing else changes.
+public final class BurstWriter: Sendable {
+    private let logger: Logger
+    /// nil: not known yet; true: the kernel has CFS burst; false: it does not.
+    private let supported = Mutex<Bool?>(nil)
+
+    /// Creates a writer that logs through `logger`.
+    public init(logger: Logger) { self.logger = logger }
+
+    /// Whether the kernel has CFS burst (nil until the first write was tried).
+    public var isSupported: Bool? { supported.withLock { $0 } }
+
+    /// Sets the burst that goes with `limit` (one quota's worth) on the cgroup at `cgroupPath`.
+    public func reassert(_ limit: CPULimit, cgroupPath: String, version: CgroupVersion) {
+        guard supported.withLock({ $0 }) != false else { return }
+        do {
+            try CPUBurst.write(micros: CPUBurst.micros(for: limit), cgroupPath: cgroupPath, version: version)
+            supported.withLock { $0 = true }
+        } catch where error.errno == .noSuchFileOrDirectory {
+            let first = supported.withLock { state -> Bool in
+                defer { state = false }
+                return state == nil
+            }
+            if first {
+                logger.warning("this kernel has no CFS burst: limits are moved without it", metadata: [
+                    "missing_file": "\(cgroupPath)/\(CPUBurst.fileName(version))",
+                    "needs": "Linux 5.14 or later",
+                ])
+            }
+        } catch {
+            logger.warning("cannot set the CFS burst", metadata: ["cgroup": "\(cgroupPath)", "error": "\(error.message)"])
         }
     }
 }

@@ -10,8 +10,9 @@ import Market
 ///   "cgroup_parent": "/sys/fs/cgroup/cpu/mbcas-demo",
 ///   "capacity_millicores": 2000,
 ///   "reserve_millicores": 100,
+///   "actuation": "weights",
 ///   "defaults": {"floor": 100, "cap": 2000, "weight": 1, "qos": "burstable"},
-///   "pods": {"bursty": {"floor": 100, "cap": 1800, "weight": 2}},
+///   "pods": {"web": {"floor": 100, "cap": 1800, "weight": 2, "class": "latency"}},
 ///   "guardrail": {"step": 0.3, "interval_ms": 250},
 ///   "market": {"debounce_ms": 100, "reclaim_interval_ms": 2000, "cooldown_ms": 30000, "warmup_ms": 60000}
 /// }
@@ -31,6 +32,18 @@ public struct AgentConfiguration: Codable, Sendable, Equatable {
     public var guardrail: GuardrailSettings
     /// Market rounds and safety timing.
     public var market: MarketSettings
+    /// What the agent moves: CFS weights with limits as caps (standalone), or limits alone
+    /// (Kubernetes mode, until requests carry the weights there).
+    public var actuation: Actuation
+
+    /// The agent's main actuator.
+    public enum Actuation: String, Codable, Sendable, CaseIterable {
+        /// The market's shares become CFS weights (`cpu.shares` / `cpu.weight`); the node budget is the
+        /// managed parent's quota; each pod's limit is its cap, raised to it the moment it throttles.
+        case weights
+        /// The market moves CFS limits (quotas) between floor and cap; a guardrail raises them on pushes.
+        case limits
+    }
 
     /// One pod's bounds and standing.
     public struct PodSettings: Codable, Sendable, Hashable {
@@ -42,16 +55,20 @@ public struct AgentConfiguration: Codable, Sendable, Equatable {
         public var weight: Double
         /// QoS class; `guaranteed` pods are never touched.
         public var qos: QoSClass
+        /// Declared latency class (`"latency"` or `"batch"`); nil: learned from the scheduler.
+        public var latencyClass: LatencyClass?
 
         /// Creates settings.
-        public init(floor: Int = 100, cap: Int = 2000, weight: Double = 1, qos: QoSClass = .burstable) {
+        public init(floor: Int = 100, cap: Int = 2000, weight: Double = 1, qos: QoSClass = .burstable,
+                    latencyClass: LatencyClass? = nil) {
             self.floor = floor
             self.cap = cap
             self.weight = weight
             self.qos = qos
+            self.latencyClass = latencyClass
         }
 
-        enum CodingKeys: String, CodingKey { case floor, cap, weight, qos }
+        enum CodingKeys: String, CodingKey { case floor, cap, weight, qos, latencyClass = "class" }
 
         public init(from decoder: any Decoder) throws {
             let c = try decoder.container(keyedBy: CodingKeys.self)
@@ -60,6 +77,7 @@ public struct AgentConfiguration: Codable, Sendable, Equatable {
             cap = try c.decodeIfPresent(Int.self, forKey: .cap) ?? d.cap
             weight = try c.decodeIfPresent(Double.self, forKey: .weight) ?? d.weight
             qos = try c.decodeIfPresent(QoSClass.self, forKey: .qos) ?? d.qos
+            latencyClass = try c.decodeIfPresent(LatencyClass.self, forKey: .latencyClass)
         }
     }
 
@@ -122,13 +140,14 @@ public struct AgentConfiguration: Codable, Sendable, Equatable {
 
     enum CodingKeys: String, CodingKey {
         case cgroupParent = "cgroup_parent", capacityMillicores = "capacity_millicores"
-        case reserveMillicores = "reserve_millicores", defaults, pods, guardrail, market
+        case reserveMillicores = "reserve_millicores", defaults, pods, guardrail, market, actuation
     }
 
     /// Creates a configuration.
     public init(cgroupParent: String, capacityMillicores: Int? = nil, reserveMillicores: Int = 100,
                 defaults: PodSettings = PodSettings(), pods: [String: PodSettings] = [:],
-                guardrail: GuardrailSettings = GuardrailSettings(), market: MarketSettings = MarketSettings()) {
+                guardrail: GuardrailSettings = GuardrailSettings(), market: MarketSettings = MarketSettings(),
+                actuation: Actuation = .weights) {
         self.cgroupParent = cgroupParent
         self.capacityMillicores = capacityMillicores
         self.reserveMillicores = reserveMillicores
@@ -136,6 +155,7 @@ public struct AgentConfiguration: Codable, Sendable, Equatable {
         self.pods = pods
         self.guardrail = guardrail
         self.market = market
+        self.actuation = actuation
     }
 
     public init(from decoder: any Decoder) throws {
@@ -147,6 +167,7 @@ public struct AgentConfiguration: Codable, Sendable, Equatable {
         pods = try c.decodeIfPresent([String: PodSettings].self, forKey: .pods) ?? [:]
         guardrail = try c.decodeIfPresent(GuardrailSettings.self, forKey: .guardrail) ?? GuardrailSettings()
         market = try c.decodeIfPresent(MarketSettings.self, forKey: .market) ?? MarketSettings()
+        actuation = try c.decodeIfPresent(Actuation.self, forKey: .actuation) ?? .weights
     }
 
     /// Reads a configuration file; decoding errors name the field (JSON path).

@@ -7,6 +7,7 @@ struct PodTotals: Sendable {
     var waitNanos: UInt64 = 0
     var runNanos: UInt64 = 0
     var episodes: UInt64 = 0
+    var switches: UInt64 = 0
 }
 
 /// Everything the agent's paths share, behind one lock: the hot path takes
@@ -28,10 +29,41 @@ struct AgentState: Sendable {
     var marketLatency = AgentState.latencyHistogram()
     var rounds: UInt64 = 0
     var shadowPrice: Double = 0
+    /// Weights actuation: the planner, its latest plan per pod, and when each pod's moves reversed
+    /// direction (kept for a minute, to report oscillation).
+    var planner: WeightPlanner
+    var plans: [PodSlot: WeightPlan] = [:]
+    var reversals: [PodSlot: [UInt64]] = [:]
+    var reversalTotals: [PodSlot: UInt64] = [:]
+    var limitDirections: [PodSlot: Int] = [:]
+
+    /// Notes a move of `slot` by `delta` at `now`; counts it when it reverses the previous move.
+    mutating func noteMove(_ slot: PodSlot, reversed: Bool, now: UInt64) {
+        guard reversed else { return }
+        reversalTotals[slot, default: 0] += 1
+        let minuteAgo = now > 60_000_000_000 ? now - 60_000_000_000 : 0
+        reversals[slot, default: []].removeAll { $0 < minuteAgo }
+        reversals[slot, default: []].append(now)
+    }
+
+    /// Reversals of `slot` in the minute before `now`.
+    func reversalsLastMinute(_ slot: PodSlot, now: UInt64) -> Int {
+        let minuteAgo = now > 60_000_000_000 ? now - 60_000_000_000 : 0
+        return reversals[slot]?.filter { $0 >= minuteAgo }.count ?? 0
+    }
 
     /// Books an applied change.
     mutating func record(_ decision: DecisionRecord, slot: PodSlot) {
-        table.setLimit(slot, decision.newMillicores)
+        switch decision.knob {
+        case .limit:
+            table.setLimit(slot, decision.newMillicores)
+            let direction = decision.newMillicores > decision.oldMillicores ? 1 : -1
+            let previous = limitDirections[slot] ?? 0
+            noteMove(slot, reversed: previous != 0 && previous != direction, now: decision.appliedAt)
+            limitDirections[slot] = direction
+        case .weight:
+            table.setWeight(slot, decision.newMillicores)
+        }
         lastDecisions[slot] = decision
         decisionsByReason[decision.reason, default: 0] += 1
         if let latency = decision.latencyNanoseconds {

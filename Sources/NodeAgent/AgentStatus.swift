@@ -1,20 +1,33 @@
 import Histogram
 import Market
 
-/// A limit change the agent made, as shown in logs, `mbcas top` and the demo.
+/// What a decision changed.
+public enum Knob: String, Sendable, Hashable, CaseIterable {
+    /// The CFS limit (quota), in millicores.
+    case limit
+    /// The CFS weight, in cpu.shares.
+    case weight
+}
+
+/// A change the agent made, as shown in logs, `mbcas top` and the demo.
 public struct DecisionRecord: Sendable, Hashable {
     /// The pod.
     public var pod: String
     /// Why.
     public var reason: Reason
-    /// Limit before, millicores.
+    /// Value before: millicores for a limit, cpu.shares for a weight.
     public var oldMillicores: Int
-    /// Limit after, millicores.
+    /// Value after, in the same unit.
     public var newMillicores: Int
     /// When the cgroup file was written (CLOCK_MONOTONIC ns).
     public var appliedAt: UInt64
     /// Kernel stall → cgroup write; nil for periodic decisions (no stall behind them).
     public var latencyNanoseconds: UInt64?
+    /// What changed.
+    public var knob: Knob = .limit
+    /// The pod's class when the decision was made, and the evidence behind it (weight decisions).
+    public var latencyClass: LatencyClass? = nil
+    public var evidence: String? = nil
 }
 
 /// One pod as the agent sees it now.
@@ -29,6 +42,16 @@ public struct PodStatus: Sendable, Hashable {
     public var floor: Int, cap: Int
     /// The last change made to it.
     public var lastDecision: DecisionRecord?
+    /// The CFS weight in force, cpu.shares (nil: limits-only actuation or not read yet).
+    public var weightShares: Int? = nil
+    /// Its class (declared or learned) and the learner's evidence; nil under limits-only actuation.
+    public var latencyClass: LatencyClass? = nil
+    public var classDeclared = false
+    public var evidence: ClassEvidence? = nil
+    /// Its share under full contention, millicores (the market's division).
+    public var shareMillicores: Double? = nil
+    /// Weight or limit moves that reversed the previous one, in the last minute (oscillation).
+    public var directionChangesLastMinute = 0
 }
 
 /// Latency percentiles, nanoseconds.
@@ -82,6 +105,16 @@ public struct PodReport: Sendable, Hashable {
     public var throttledNanos: UInt64, waitNanos: UInt64, runNanos: UInt64
     /// Throttle episodes since then.
     public var episodes: UInt64
+    /// Moves that reversed the previous one, since the agent started.
+    public var directionChanges: UInt64 = 0
+    /// Weights actuation: the weight in force (cpu.shares), the share under contention, the class
+    /// in force and whether it was declared, the learner's score, the CFS burst with the limit (µs).
+    public var weightShares: Int? = nil
+    public var shareMillicores: Double? = nil
+    public var latencyClass: LatencyClass? = nil
+    public var classDeclared = false
+    public var latencyScore: Double? = nil
+    public var burstMicros: Int64? = nil
 }
 
 /// What a market round saw and set, for observers (metrics).

@@ -5,11 +5,15 @@ import Synchronization
 /// Feeds what the agent does into its Prometheus series.
 public final class MetricsObserver: AgentObserver {
     private let metrics: AgentMetrics
+    private let classes: PodClassMetrics?
     /// Each pod's cumulative totals at the previous round: counters take increments.
     private let previous = Mutex<[String: PodReport]>([:])
 
-    /// Creates an observer over `metrics`.
-    public init(metrics: AgentMetrics) { self.metrics = metrics }
+    /// Creates an observer over `metrics` and, under weights actuation, `classes`.
+    public init(metrics: AgentMetrics, classes: PodClassMetrics? = nil) {
+        self.metrics = metrics
+        self.classes = classes
+    }
 
     public func observe(_ event: StallEvent) {
         switch event.kind {
@@ -35,13 +39,24 @@ public final class MetricsObserver: AgentObserver {
                 metrics.recordStall(pod: pod.name, throttledNanos: pod.throttledNanos &- before.throttledNanos,
                                     waitNanos: pod.waitNanos &- before.waitNanos, runNanos: pod.runNanos &- before.runNanos,
                                     episodes: pod.episodes &- before.episodes)
+                for _ in 0..<min(pod.directionChanges &- min(before.directionChanges, pod.directionChanges), 1000) {
+                    classes?.recordReversal(pod: pod.name)
+                }
+                if pod.latencyClass != nil || pod.weightShares != nil {
+                    classes?.set(pod: pod.name, weightShares: pod.weightShares, shareMillicores: pod.shareMillicores,
+                                 latencyClass: pod.latencyClass?.rawValue, declared: pod.classDeclared,
+                                 score: pod.latencyScore, burstMicros: pod.burstMicros)
+                }
             }
             let current = Set(report.pods.map(\.name))
             let gone = last.keys.filter { !current.contains($0) }
             last = Dictionary(uniqueKeysWithValues: report.pods.map { ($0.name, $0) })
             return gone
         }
-        for pod in gone { metrics.forget(pod: pod) }
+        for pod in gone {
+            metrics.forget(pod: pod)
+            classes?.forget(pod: pod)
+        }
         metrics.setShadowPrice(report.shadowPrice)
         metrics.observeRingBufferDrops(total: report.ringBufferDrops)
     }

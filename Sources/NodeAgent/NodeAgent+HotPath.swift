@@ -15,12 +15,21 @@ extension NodeAgent {
         observer?.observe(event)
         switch event.kind {
         case .throttleStart:
-            guardrail(cgroupID: event.cgroupID, stallTimestamp: event.stallStart)
+            onThrottle(cgroupID: event.cgroupID, stallTimestamp: event.stallStart)
             requestRound(stallTimestamp: event.stallStart)
         case .runQueueWait:
             requestRound(stallTimestamp: event.stallStart)
         case .throttleEnd:
             break
+        }
+    }
+
+    /// A pod throttled: under weights actuation its limit goes to its cap if the limit is what holds
+    /// it back; under limits actuation the guardrail raises it by a step from free headroom.
+    func onThrottle(cgroupID: UInt64, stallTimestamp: UInt64?) {
+        switch configuration.actuation {
+        case .weights: raiseToCap(cgroupID: cgroupID, stallTimestamp: stallTimestamp)
+        case .limits: guardrail(cgroupID: cgroupID, stallTimestamp: stallTimestamp)
         }
     }
 

@@ -14,10 +14,13 @@ extension NodeAgent {
     /// it is logged, and the pinned map is updated by the next round instead.
     func applied(_ record: DecisionRecord, cgroupPath: String) {
         if logger.logLevel <= .info {
-            var metadata: Logger.Metadata = [
-                "pod": "\(record.pod)", "limit": "\(record.oldMillicores)m -> \(record.newMillicores)m",
-                "reason": "\(record.reason.rawValue)",
-            ]
+            var metadata: Logger.Metadata = ["pod": "\(record.pod)", "reason": "\(record.reason.rawValue)"]
+            switch record.knob {
+            case .limit: metadata["limit"] = "\(record.oldMillicores)m -> \(record.newMillicores)m"
+            case .weight: metadata["weight"] = "\(record.oldMillicores) -> \(record.newMillicores) shares"
+            }
+            if let latencyClass = record.latencyClass { metadata["class"] = "\(latencyClass)" }
+            if let evidence = record.evidence { metadata["evidence"] = "\(evidence)" }
             if let latency = record.latencyNanoseconds { metadata["push_to_write_us"] = "\(Double(latency) / 1000)" }
             logger.info("decision", metadata: metadata)
         }
@@ -25,15 +28,31 @@ extension NodeAgent {
     }
 
     func publishAllocations() {
-        let pods = state.withLock { s in s.table.pods.values.map { ($0, s.lastDecisions[$0.slot]) } }
-        for (pod, record) in pods { publish(pod, record: record) }
+        let now = monotonicNanoseconds()
+        let records = state.withLock { s in
+            s.table.pods.values.map { pod in (pod.cgroupID, allocationRecord(pod, state: s, now: now)) }
+        }
+        for (cgroupID, record) in records { try? probe.agentState.publish(cgroupID: cgroupID, record) }
     }
 
-    func publish(_ pod: ManagedPod, record: DecisionRecord?) {
-        try? probe.agentState.publish(cgroupID: pod.cgroupID, PodAllocationRecord(
+    /// What `mbcas top` and bpftool see of one pod.
+    func allocationRecord(_ pod: ManagedPod, state s: AgentState, now: UInt64) -> PodAllocationRecord {
+        let last = s.lastDecisions[pod.slot]
+        var record = PodAllocationRecord(
             name: pod.name, limitMillicores: UInt64(max(0, pod.limit)), floorMillicores: UInt64(pod.settings.floor),
-            capMillicores: UInt64(pod.settings.cap), updatedAt: record?.appliedAt ?? 0,
-            lastLatencyNanoseconds: record?.latencyNanoseconds ?? 0, reason: record?.reason.rawValue ?? ""))
+            capMillicores: UInt64(pod.settings.cap), updatedAt: last?.appliedAt ?? 0,
+            lastLatencyNanoseconds: last?.latencyNanoseconds ?? 0, reason: last?.reason.rawValue ?? "")
+        record.directionChanges = UInt32(clamping: s.reversalsLastMinute(pod.slot, now: now))
+        if let plan = s.plans[pod.slot] {
+            record.weightShares = UInt64(max(0, pod.weight ?? 0))
+            record.shareMillicores = UInt64(max(0, plan.shareMillicores.rounded()))
+            record.latencyScore = plan.evidence.score
+            record.latencyClass = plan.latencyClass.rawValue + (plan.declared ? "*" : "")
+            if actuator.setsBurst == true {
+                record.burstMicros = UInt64(CPUBurst.micros(for: CPULimit(millicores: Int64(pod.limit))))
+            }
+        }
+        return record
     }
 
     /// The agent at this moment.

@@ -46,7 +46,7 @@ extension NodeAgent {
             for pod in pods {
                 guard let stat = try? CPUStat.read(cgroupPath: pod.cgroupPath, version: hierarchy.version) else { continue }
                 if let last = lastThrottled[pod.cgroupID], stat.nrThrottled > last {
-                    guardrail(cgroupID: pod.cgroupID, stallTimestamp: nil)
+                    onThrottle(cgroupID: pod.cgroupID, stallTimestamp: nil)
                 }
                 lastThrottled[pod.cgroupID] = stat.nrThrottled
             }
@@ -61,6 +61,7 @@ extension NodeAgent {
     /// safety rules → writes. The lock is held throughout, so a guardrail
     /// raise never interleaves with the round's writes.
     func marketRound(stallTimestamp: UInt64?) {
+        if configuration.actuation == .weights { return weightRound(stallTimestamp: stallTimestamp) }
         let snapshot: ProbeSnapshot
         do { snapshot = try probe.maps.snapshot() } catch {
             logger.error("cannot read the cumulative maps", metadata: ["error": "\(error)"])
@@ -74,7 +75,7 @@ extension NodeAgent {
             report.pods = s.table.sortedPods.map { pod in
                 let t = totals[pod.slot] ?? PodTotals()
                 return PodReport(name: pod.name, throttledNanos: t.throttledNanos, waitNanos: t.waitNanos,
-                                 runNanos: t.runNanos, episodes: t.episodes)
+                                 runNanos: t.runNanos, episodes: t.episodes, directionChanges: s.reversalTotals[pod.slot] ?? 0)
             }
             var inputs: [RoundInput] = []
             for pod in s.table.sortedPods {
@@ -142,6 +143,7 @@ extension NodeAgent {
             totals[slot, default: PodTotals()].waitNanos &+= t.waitNanoseconds
             totals[slot, default: PodTotals()].runNanos &+= t.runNanoseconds
             totals[slot, default: PodTotals()].episodes &+= t.throttleEpisodes
+            totals[slot, default: PodTotals()].switches &+= t.switches
         }
         return totals
     }

@@ -75,7 +75,9 @@ public final class NodeAgent: Sendable {
         }
         let market: NodeMarket
         let guardrail: Guardrail
+        let planner: WeightPlanner
         do {
+            planner = try WeightPlanner()
             market = try NodeMarket(
                 capacity: capacity, reserve: configuration.reserveMillicores,
                 safety: SafetyConfig(shrinkCooldown: .milliseconds(configuration.market.cooldownMs),
@@ -97,16 +99,22 @@ public final class NodeAgent: Sendable {
         self.logger = logger
         self.observer = observer
         self.capacity = capacity
-        self.state = Mutex(AgentState(guardrail: guardrail, market: market))
+        self.state = Mutex(AgentState(guardrail: guardrail, market: market, planner: planner))
         (roundRequests, roundContinuation) = AsyncStream.makeStream(bufferingPolicy: .bufferingNewest(1))
     }
 
     public func status() -> AgentStatus {
-        state.withLock { s in
+        let now = monotonicNanoseconds()
+        return state.withLock { s in
             AgentStatus(
-                pods: s.table.sortedPods.map {
-                    PodStatus(name: $0.name, cgroupPath: $0.cgroupPath, limit: $0.limit, floor: $0.settings.floor,
-                              cap: $0.settings.cap, lastDecision: s.lastDecisions[$0.slot])
+                pods: s.table.sortedPods.map { pod in
+                    let plan = s.plans[pod.slot]
+                    return PodStatus(name: pod.name, cgroupPath: pod.cgroupPath, limit: pod.limit, floor: pod.settings.floor,
+                                     cap: pod.settings.cap, lastDecision: s.lastDecisions[pod.slot],
+                                     weightShares: configuration.actuation == .weights ? pod.weight : nil,
+                                     latencyClass: plan?.latencyClass, classDeclared: plan?.declared ?? false,
+                                     evidence: plan?.evidence, shareMillicores: plan?.shareMillicores,
+                                     directionChangesLastMinute: s.reversalsLastMinute(pod.slot, now: now))
                 },
                 shadowPrice: s.shadowPrice, rounds: s.rounds, decisionsByReason: s.decisionsByReason,
                 guardrailLatency: LatencySummary(s.guardrailLatency), marketLatency: LatencySummary(s.marketLatency),

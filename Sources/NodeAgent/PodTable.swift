@@ -15,6 +15,8 @@ public struct ManagedPod: Sendable, Hashable {
     public var settings: AgentConfiguration.PodSettings
     /// The limit in force, millicores.
     public var limit: Int
+    /// The CFS weight in force, in cpu.shares (nil: not read yet).
+    public var weight: Int?
 }
 
 /// The pods the agent manages, and which kernel cgroup ids belong to each
@@ -58,6 +60,10 @@ struct PodTable: Sendable {
 
     mutating func setLimit(_ slot: PodSlot, _ limit: Int) {
         pods[slot]?.limit = limit
+    }
+
+    mutating func setWeight(_ slot: PodSlot, _ shares: Int) {
+        pods[slot]?.weight = shares
     }
 
     /// Maps every cgroup id of `index` to the pod whose cgroup holds it (the pod's own

@@ -13,12 +13,26 @@ public final class Burner: @unchecked Sendable {
     public init(cgroupPath: String, cpu: Int? = nil) throws {
         let loop = "while :; do :; done"
         let spin = cpu.map { "exec taskset -c \($0) /bin/sh -c '\(loop)'" } ?? "exec /bin/sh -c '\(loop)'"
-        process = Process()
+        process = try Self.start(in: cgroupPath, spin)
+        try waitUntilInCgroup(cgroupPath)
+    }
+
+    /// Starts a server-like loop: busy for `busy` seconds, asleep for `idle`, again and again, the
+    /// way a server bursts on requests and sleeps between them (bash's clock, so nothing forks while busy).
+    public init(cgroupPath: String, busy: Double, idle: Double) throws {
+        let busyMicros = Int(busy * 1_000_000)
+        let loop = "while :; do e=$((${EPOCHREALTIME/./}+\(busyMicros))); while ((${EPOCHREALTIME/./}<e)); do :; done; sleep \(idle); done"
+        process = try Self.start(in: cgroupPath, "exec /bin/bash -c '\(loop)'")
+        try waitUntilInCgroup(cgroupPath)
+    }
+
+    private static func start(in cgroupPath: String, _ command: String) throws -> Process {
+        let process = Process()
         process.executableURL = URL(fileURLWithPath: "/bin/sh")
         // `echo $$` moves this shell; exec keeps the pid, so the loop runs in the cgroup.
-        process.arguments = ["-c", "echo $$ > '\(cgroupPath)/cgroup.procs' && \(spin)"]
+        process.arguments = ["-c", "echo $$ > '\(cgroupPath)/cgroup.procs' && \(command)"]
         try process.run()
-        try waitUntilInCgroup(cgroupPath)
+        return process
     }
 
     private func waitUntilInCgroup(_ cgroupPath: String) throws {

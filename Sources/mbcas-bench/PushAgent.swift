@@ -9,18 +9,18 @@ import NodeAgent
 import Synchronization
 
 /// The node agent run in-process the way `mbcas agent` runs it (standalone mode, the real
-/// `CgroupActuator`, the ring-buffer thread under SCHED_FIFO), with two changes so one run yields
-/// hundreds of reactions instead of a handful:
+/// `CgroupActuator`, the ring-buffer thread under SCHED_FIFO, through the same ``AgentRuntime``),
+/// with two changes so one run yields hundreds of reactions instead of a handful:
 ///
-/// - the guardrail interval is 0 (a raise on every pushed throttle start) and the market loops
-///   are not started, so every decision is a guardrail raise made on the ring-buffer thread;
+/// - the runtime runs the hot path only (no rounds), so every decision is the raise of the pod's
+///   limit to its cap made on the ring-buffer thread at a pushed throttle start;
 /// - after each raise, a restorer thread writes the pod's starting limit back and calls
 ///   `agent.refreshPods()`, so the agent re-adopts it from the file (its normal reconcile path)
 ///   and the next throttle start raises again instead of stopping at the cap.
 final class PushAgent: Sendable {
+    let runtime: AgentRuntime
     let agent: NodeAgent
     let recorder: PushRecorder
-    let consumer: RingBufferConsumer
     /// Whether the ring-buffer thread got SCHED_FIFO (needs CAP_SYS_NICE).
     let realtime: Bool
     /// The pod's limit before each raise, millicores.
@@ -42,17 +42,16 @@ final class PushAgent: Sendable {
             pods: [PushCgroups.podName: .init(floor: podMillicores, cap: capacity - reserve)],
             guardrail: .init(step: 0.3, intervalMs: 0))
         let recorder = PushRecorder(workCgroupID: try cgroupID(of: cgroups.work.path), expected: expectedEpisodes * 2 + 64)
-        let agent = try NodeAgent(configuration: configuration, probe: probe,
-                                  actuator: CgroupActuator(version: cgroups.hierarchy.version),
-                                  hierarchy: cgroups.hierarchy, logger: logger, observer: recorder)
-        agent.refreshPods()
-        let consumer = try probe.makeConsumer { agent.handle($0) }
+        let runtime = try AgentRuntime(
+            probe: probe, configuration: configuration, actuator: CgroupActuator(version: cgroups.hierarchy.version),
+            hierarchy: cgroups.hierarchy, mode: .hotPathOnly, logger: logger, observer: recorder)
+        let agent = runtime.agent
+        self.runtime = runtime
         self.agent = agent
         self.recorder = recorder
-        self.consumer = consumer
         self.podMillicores = podMillicores
         self.restorer = Mutex(nil)
-        self.realtime = try consumer.start(realtimePriority: 10)
+        self.realtime = runtime.realtime
         let podPath = cgroups.pod.path, version = cgroups.hierarchy.version
         let thread = try BenchThread(name: "push-restorer") { [self] in
             while !stopRequested.load(ordering: .relaxed) {
@@ -82,8 +81,7 @@ final class PushAgent: Sendable {
     func stop() {
         stopRequested.store(true, ordering: .relaxed)
         restorer.withLock { $0 }?.join()
-        consumer.stop()
-        agent.finish()
+        runtime.stop()
     }
 }
 

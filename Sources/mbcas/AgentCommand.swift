@@ -14,19 +14,26 @@ import ServiceLifecycle
 struct AgentCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "agent",
-        abstract: "Run the node agent: kernel stall pushes → fast guardrail → market → CPU limits.",
+        abstract: "Run the node agent: kernel stall pushes → market → CFS weights, caps and bursts.",
         discussion: """
             Standalone mode (the default): every child cgroup of --cgroup-parent is one "pod". The \
-            agent loads the eBPF probes, and on each pushed throttle event raises that pod's CPU \
-            limit at once (the guardrail: +30 % from free headroom, at most every 250 ms); pushed \
-            stalls trigger market rounds (at most every 100 ms) that re-divide the node by \
-            proportional fairness; every 2 s it gives CPU back once cooldowns allow, adopts new or \
-            removed cgroups and reconciles the limits with the cgroup files (cpu.max on v2, \
-            cpu.cfs_quota_us on v1).
+            node budget (capacity − reserve) becomes the parent's own CPU limit, so the pods \
+            together never use more. The kernel's fair scheduler divides that budget at every \
+            scheduling decision in proportion to CFS weights (cpu.shares on v1, cpu.weight on v2), \
+            and gives CPU one pod leaves idle to the others; the agent sets the weights. Pushed \
+            stalls trigger market rounds (at most every 100 ms, and every 2 s regardless) that learn \
+            each pod's class from the scheduler (a server sleeps between requests; a batch job \
+            stays runnable) unless "class" declares it, serve latency-sensitive demand first, let \
+            batch share the rest by weight × floor, never below a floor, and write a weight only \
+            when it moves by 10 % or more. A pod's limit is its cap: one found below it stays until \
+            the pod throttles at it, and the pushed throttle raises it to the cap at once; the CFS \
+            burst (cpu.cfs_burst_us / cpu.max.burst) is set to one quota after every limit write.
 
             Needs root (or CAP_BPF, CAP_PERFMON and write access to the cgroups). Stop it with \
-            Ctrl-C or SIGTERM: limits stay at their last values, each within [floor, cap], and the \
-            pinned maps stay so a restarted agent continues the same totals.
+            Ctrl-C or SIGTERM: weights and limits stay at their last values, each limit within \
+            [floor, cap], and the pinned maps stay so a restarted agent continues the same totals. \
+            "actuation": "limits" in the configuration brings back the older model (the market \
+            moves limits; a guardrail raises them +30 % per push from free headroom).
 
             Kubernetes mode (--kubernetes, as the DaemonSet runs it): the pods are the API's pods \
             bound to --node-name (LIST+WATCH), found under --cgroup-root by their UID (kubelet \
@@ -42,9 +49,10 @@ struct AgentCommand: AsyncParsableCommand {
 
             Configuration file (JSON; every field optional; flags override):
               {"cgroup_parent": "/sys/fs/cgroup/cpu/mbcas-demo", "capacity_millicores": 2000,
-               "reserve_millicores": 100,
+               "reserve_millicores": 100, "actuation": "weights",
                "defaults": {"floor": 100, "cap": 2000, "weight": 1, "qos": "Burstable"},
-               "pods": {"bursty": {"floor": 100, "cap": 1800, "weight": 2}},
+               "pods": {"web": {"floor": 200, "cap": 1800, "class": "latency"},
+                        "etl": {"floor": 200, "weight": 2, "class": "batch"}},
                "guardrail": {"step": 0.3, "interval_ms": 250},
                "market": {"debounce_ms": 100, "reclaim_interval_ms": 2000,
                           "cooldown_ms": 30000, "warmup_ms": 60000}}
@@ -130,36 +138,39 @@ struct AgentCommand: AsyncParsableCommand {
         let endpointAddress = try metricsAddress.map(parseListenAddress)
         let registry = PrometheusCollectorRegistry()
         let observer = endpointAddress.map { _ in
-            MetricsObserver(metrics: AgentMetrics(registry: registry, decisionReasons: Reason.allCases.map(\.rawValue)))
+            MetricsObserver(metrics: AgentMetrics(registry: registry, decisionReasons: Reason.allCases.map(\.rawValue)),
+                            classes: PodClassMetrics(registry: registry))
         }
         let probe = try KernelProbe.load(
             ProbeConfiguration(attachMode: attachMode, pinRoot: pinRoot, filterCgroups: true), logger: logger)
-        let agent: NodeAgent
+        let runtime: AgentRuntime
         do {
-            agent = try NodeAgent(configuration: configuration, probe: probe,
-                                  actuator: cluster?.writer ?? CgroupActuator(version: hierarchy.version), hierarchy: hierarchy,
-                                  inventory: cluster?.inventory, logger: logger, observer: observer)
-        } catch {
+            try probe.attach()
+            runtime = try AgentRuntime(
+                probe: probe, configuration: configuration,
+                actuator: cluster?.writer ?? CgroupActuator(version: hierarchy.version, burst: BurstWriter(logger: logger)),
+                hierarchy: hierarchy, inventory: cluster?.inventory,
+                mode: mode == .push ? .push : .poll(.milliseconds(pollIntervalMs)),
+                adoptPods: cluster == nil,  // Kubernetes mode adopts once the pods are listed
+                realtimePriority: realtime ? 10 : nil, logger: logger, observer: observer)
+        } catch let error as AgentError {
             probe.close(keepPins: true)
             throw ValidationError(error.message)
+        } catch {
+            probe.close(keepPins: true)
+            throw error
         }
-        if cluster == nil { agent.refreshPods() }  // Kubernetes mode adopts once the pods are listed
-        try probe.attach()
-        // In polling mode events are still consumed but decide nothing.
-        let consumer = try probe.makeConsumer { [mode] event in if mode == .push { agent.handle(event) } }
-        if try !consumer.start(realtimePriority: realtime ? 10 : nil), realtime {
+        let agent = runtime.agent, consumer = runtime.consumer
+        if !runtime.realtime, realtime {
             logger.warning("SCHED_FIFO refused (needs CAP_SYS_NICE): the ring-buffer thread runs as an ordinary thread; pushes may wait up to a scheduler tick")
         }
         logger.notice("agent running", metadata: [
             "cgroup_parent": "\(configuration.cgroupParent)", "pods": "\(agent.status().pods.map(\.name))",
             "capacity": "\(agent.status().capacityMillicores)m", "reserve": "\(configuration.reserveMillicores)m",
-            "programs": "\(probe.attachMode)", "mode": "\(mode.rawValue)",
+            "programs": "\(probe.attachMode)", "mode": "\(mode.rawValue)", "actuation": "\(configuration.actuation.rawValue)",
             "kubernetes": "\(cluster.map { "node \($0.inventory.nodeName), API \($0.client.configuration.server) (\($0.client.configuration.origin))" } ?? "off")",
         ])
-        var services: [any Service] = [
-            AgentService(agent: agent, consumer: consumer, probe: probe, keepPins: !unpinOnExit,
-                         pollInterval: mode == .poll ? .milliseconds(pollIntervalMs) : nil, logger: logger),
-        ]
+        var services: [any Service] = [runtime.service(keepPins: !unpinOnExit, logger: logger)]
         if let cluster {
             services.append(KubernetesAgentService(agent: agent, inventory: cluster.inventory, writer: cluster.writer, logger: logger))
         }
@@ -219,7 +230,12 @@ struct AgentCommand: AsyncParsableCommand {
             configuration = AgentConfiguration(cgroupParent: "")
         }
         if let cgroupParent { configuration.cgroupParent = cgroupParent }
-        if kubernetes { configuration.cgroupParent = cgroupRoot ?? hierarchy.mountPoint }
+        if kubernetes {
+            configuration.cgroupParent = cgroupRoot ?? hierarchy.mountPoint
+            // The kubelet owns the pods' weights (from requests) and the kubepods budget: limits only,
+            // until PodAllocations carry requests.
+            configuration.actuation = .limits
+        }
         if let capacity { configuration.capacityMillicores = capacity }
         if let reserve { configuration.reserveMillicores = reserve }
         if let defaultFloor { configuration.defaults.floor = defaultFloor }

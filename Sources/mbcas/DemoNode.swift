@@ -66,18 +66,9 @@ final class DemoNode: @unchecked Sendable {
         for pod in pods {
             try pod.staticLimit.write(cgroupPath: parent.child(pod.name).path, version: hierarchy.version)
         }
-        var agent: NodeAgent?
-        var consumer: RingBufferConsumer?
-        var loops: Task<Void, Never>?
-        if phase == .mbcas {
-            let running = try startAgent()
-            (agent, consumer, loops) = (running.agent, running.consumer, running.loops)
-        }
-        defer {
-            loops?.cancel()
-            agent?.finish()
-            consumer?.stop()
-        }
+        let runtime = phase == .mbcas ? try startAgent() : nil
+        let agent = runtime?.agent
+        defer { runtime?.stop() }
 
         let statsBefore = try pods.map { try CPUStat.read(cgroupPath: parent.child($0.name).path, version: hierarchy.version) }
         let ids = try pods.map { try cgroupID(of: parent.child($0.name).path) }
@@ -109,7 +100,7 @@ final class DemoNode: @unchecked Sendable {
         return result
     }
 
-    private func startAgent() throws -> (agent: NodeAgent, consumer: RingBufferConsumer, loops: Task<Void, Never>) {
+    private func startAgent() throws -> AgentRuntime {
         var podSettings: [String: AgentConfiguration.PodSettings] = [:]
         for pod in pods {
             podSettings[pod.name] = .init(floor: Int(pod.floorMillicores), cap: Int(pod.capMillicores), weight: pod.weight)
@@ -121,18 +112,12 @@ final class DemoNode: @unchecked Sendable {
             cgroupParent: parent.path, capacityMillicores: capacity, reserveMillicores: capacity - staticTotal,
             pods: podSettings,
             market: .init(debounceMs: 100, reclaimIntervalMs: 1000, cooldownMs: 3000, warmupMs: 2000))
-        let agent = try NodeAgent(configuration: configuration, probe: probe,
-                                  actuator: CgroupActuator(version: hierarchy.version), hierarchy: hierarchy, logger: logger)
-        agent.refreshPods()
-        let mode = agentMode
-        let consumer = try probe.makeConsumer { event in if mode == .push { agent.handle(event) } }
-        _ = try consumer.start(realtimePriority: 10)
-        let loops = Task {
-            async let rounds: Void = mode == .push ? agent.runMarketRounds() : agent.runPolling(interval: .seconds(1))
-            async let reclaim: Void = agent.runReclaimPass()
-            _ = await (rounds, reclaim)
-        }
-        return (agent, consumer, loops)
+        let runtime = try AgentRuntime(
+            probe: probe, configuration: configuration,
+            actuator: CgroupActuator(version: hierarchy.version, burst: BurstWriter(logger: logger)), hierarchy: hierarchy,
+            mode: agentMode == .push ? .push : .poll(.seconds(1)), logger: logger)
+        runtime.start()
+        return runtime
     }
 
     private func table(phase: Phase, elapsed: Double, total: Double, previous: ProbeSnapshot, current: ProbeSnapshot,

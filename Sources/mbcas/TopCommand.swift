@@ -15,9 +15,14 @@ struct TopCommand: ParsableCommand {
               THR ms/s   throttled milliseconds per second
               WAIT ms/s  run-queue wait milliseconds per second
               RUN        CPUs used
-              LIMIT      the CPU limit the agent set, millicores
-              SHARE      the pod's part of the node's allocated CPU
-              LAST       why its limit last changed, and the push→write latency of that change
+              CLASS      latency or batch, learned from the scheduler (* = declared), with the
+                         learner's score (0 to 1: how server-like its windows were)
+              WEIGHT     the CFS weight the agent set (cpu.shares units)
+              LIMIT      the CPU limit (its cap), millicores; BURST the CFS burst that goes with it
+              SHARE      under weights: its share of the budget under full contention; under
+                         limits: its part of the node's allocated CPU
+              DIR/min    moves that reversed the previous one, in the last minute (oscillation)
+              LAST       why it last changed, and the push→write latency of that change
             Needs root (reading pinned maps needs CAP_BPF).
             """
     )
@@ -86,20 +91,28 @@ struct TopCommand: ParsableCommand {
             delta[podID, default: CgroupStallTotals(cgroupID: podID)].runNanoseconds += d.runNanoseconds
         }
         let allocated = max(1, allocations.values.reduce(0) { $0 + $1.limitMillicores })
-        var table = TextTable(header: ["POD", "STALL", "THR ms/s", "WAIT ms/s", "RUN", "LIMIT", "SHARE", "LAST"])
+        var table = TextTable(header: ["POD", "CLASS", "STALL", "THR ms/s", "WAIT ms/s", "RUN", "WEIGHT", "LIMIT", "BURST",
+                                       "SHARE", "DIR/min", "LAST"])
+        let budget = market.map { Double(max(1, $0.capacityMillicores - $0.reserveMillicores)) } ?? 1
         for (id, record) in allocations.sorted(by: { $0.value.name < $1.value.name }) {
             let d = delta[id] ?? CgroupStallTotals(cgroupID: id)
             let perSecond = { (ns: UInt64) in Double(ns) / 1e6 / seconds }
             let last = record.reason.isEmpty ? "-" : record.reason
                 + (record.lastLatencyNanoseconds > 0 ? " (\(formatDuration(record.lastLatencyNanoseconds)))" : "")
+            let weighted = record.weightShares > 0
             table.rows.append([
                 record.name,
+                record.latencyClass.isEmpty ? "-" : "\(record.latencyClass)(" + String(format: "%.2f", record.latencyScore) + ")",
                 String(format: "%.0f%%", Double(d.throttledNanoseconds + d.waitNanoseconds) / 1e9 / seconds * 100),
                 String(format: "%.1f", perSecond(d.throttledNanoseconds)),
                 String(format: "%.1f", perSecond(d.waitNanoseconds)),
                 String(format: "%.2f", Double(d.runNanoseconds) / 1e9 / seconds),
+                weighted ? "\(record.weightShares)" : "-",
                 "\(record.limitMillicores)m",
-                String(format: "%.0f%%", Double(record.limitMillicores) / Double(allocated) * 100),
+                record.burstMicros > 0 ? String(format: "%.0fms", Double(record.burstMicros) / 1000) : "-",
+                weighted ? String(format: "%.0f%%", Double(record.shareMillicores) / budget * 100)
+                    : String(format: "%.0f%%", Double(record.limitMillicores) / Double(allocated) * 100),
+                "\(record.directionChanges)",
                 last,
             ])
         }

@@ -74,10 +74,15 @@ struct AgentRestartTests {
         #expect(top.status == 0, "stderr: \(top.stderr)")
         let lines = top.stdout.split(separator: "\n")
         #expect(lines.first?.hasPrefix("POD") == true)
+        // Columns are left-aligned: the LIMIT cell starts where its header does.
+        let header = String(lines.first ?? "")
+        let limitOffset = try #require(header.range(of: " LIMIT ").map { header.distance(from: header.startIndex, to: $0.lowerBound) + 1 },
+                                       "no LIMIT column in:\n\(top.stdout)")
         for pod in ["busy", "calm"] {
-            // The LIMIT column (6th): the agent may move it between top's read and ours, but it stays in bounds.
-            let row = lines.first { $0.hasPrefix(pod + " ") }?.split(separator: " ", omittingEmptySubsequences: true)
-            let shown = row.flatMap { $0.count > 5 ? Int($0[5].dropLast()) : nil }
+            // The agent may move the limit between top's read and ours, but it stays in bounds.
+            let row = lines.first { $0.hasPrefix(pod + " ") }.map(String.init)
+            let shown = row.flatMap { $0.count > limitOffset ? $0.dropFirst(limitOffset).split(separator: " ").first : nil }
+                .flatMap { Int($0.dropLast()) }
             #expect(shown.map { (floor...cap).contains($0) } == true, "\(pod)'s limit missing or out of bounds in:\n\(top.stdout)")
         }
         #expect(lines.contains { $0.hasPrefix("node: ") && $0.contains("shadow price") })

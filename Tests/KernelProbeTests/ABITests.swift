@@ -20,15 +20,18 @@ struct ABITests {
         #expect(MemoryLayout<mbcas_event>.offset(of: \.pid) == 40)
     }
 
-    @Test("map values: stats 64, episode 16, counters 32 bytes")
+    @Test("map values: stats 64, episode 16, counters 32, pod allocation 136 bytes")
     func mapValueLayouts() {
         #expect(MemoryLayout<mbcas_cgroup_stats>.size == 64)
         #expect(MemoryLayout<mbcas_cgroup_stats>.stride == 64)  // per-CPU values are 8-byte aligned slots
         #expect(MemoryLayout<mbcas_open_episode>.size == 16)
         #expect(MemoryLayout<mbcas_counters>.size == 32)
-        #expect(MemoryLayout<mbcas_pod_allocation>.size == 88)
+        #expect(MemoryLayout<mbcas_pod_allocation>.size == 136)
         #expect(MemoryLayout<mbcas_pod_allocation>.offset(of: \.reason) == 40)
         #expect(MemoryLayout<mbcas_pod_allocation>.offset(of: \.name) == 56)
+        #expect(MemoryLayout<mbcas_pod_allocation>.offset(of: \.weight_shares) == 88)
+        #expect(MemoryLayout<mbcas_pod_allocation>.offset(of: \.class_score_e3) == 112)
+        #expect(MemoryLayout<mbcas_pod_allocation>.offset(of: \.latency_class) == 120)
         #expect(MemoryLayout<mbcas_node_market>.size == 64)
     }
 

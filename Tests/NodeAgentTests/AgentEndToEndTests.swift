@@ -17,21 +17,12 @@ final class DecisionCollector: AgentObserver {
     var all: [DecisionRecord] { decisions.withLock { $0 } }
 }
 
-/// The agent end to end on real cgroups with real load: push → guardrail →
-/// cgroup write, then market rounds, then CPU given back.
-@Suite("Node agent on real cgroups", .serialized, .enabled(if: Privileged.canRun))
-struct AgentEndToEndTests {
+/// The older model, still what Kubernetes mode runs: the market moves limits, a guardrail raises
+/// them on pushes. On real cgroups with real load: push → guardrail → cgroup write, then market
+/// rounds, then CPU given back.
+@Suite("Node agent on real cgroups, limits actuation", .serialized, .enabled(if: Privileged.canRun))
+struct LimitsActuationTests {
     let logger = Logger(label: "test.agent")
-
-    /// Waits up to `seconds` for `condition`, polling every 50 ms.
-    func eventually(_ seconds: Double, _ condition: () throws -> Bool) rethrows -> Bool {
-        let deadline = Date().addingTimeInterval(seconds)
-        while Date() < deadline {
-            if try condition() { return true }
-            Thread.sleep(forTimeInterval: 0.05)
-        }
-        return try condition()
-    }
 
     @Test("a throttled pod is raised by the guardrail at once, the market keeps the node within capacity − reserve, and CPU is given back when the load stops")
     func pushToActuation() async throws {
@@ -46,24 +37,18 @@ struct AgentEndToEndTests {
         let configuration = AgentConfiguration(
             cgroupParent: parent.path, capacityMillicores: capacity, reserveMillicores: reserve,
             defaults: .init(floor: 100, cap: 1500),
-            market: .init(debounceMs: 100, reclaimIntervalMs: 500, cooldownMs: 1000, warmupMs: 1000))
+            market: .init(debounceMs: 100, reclaimIntervalMs: 500, cooldownMs: 1000, warmupMs: 1000), actuation: .limits)
         let probe = try KernelProbe.load(ProbeConfiguration(pinRoot: "/sys/fs/bpf/mbcas-test-\(UInt32.random(in: 0...UInt32.max))",
                                                             filterCgroups: true), logger: logger)
         defer { probe.close(keepPins: false) }
         let collector = DecisionCollector()
-        let agent = try NodeAgent(configuration: configuration, probe: probe, actuator: CgroupActuator(version: version),
-                                  hierarchy: parent.hierarchy, logger: logger, observer: collector)
-        agent.refreshPods()
-        #expect(agent.status().pods.map(\.name) == ["hot", "idle"])
         try probe.attach()
-        let consumer = try probe.makeConsumer { agent.handle($0) }
-        try consumer.start()
-        let loops = Task {
-            async let rounds: Void = agent.runMarketRounds()
-            async let reclaim: Void = agent.runReclaimPass()
-            _ = await (rounds, reclaim)
-        }
-        defer { loops.cancel(); agent.finish(); consumer.stop() }
+        let runtime = try AgentRuntime(probe: probe, configuration: configuration, actuator: CgroupActuator(version: version),
+                                       hierarchy: parent.hierarchy, realtimePriority: nil, logger: logger, observer: collector)
+        let agent = runtime.agent
+        #expect(agent.status().pods.map(\.name) == ["hot", "idle"])
+        runtime.start()
+        defer { runtime.stop() }
 
         func limit(_ dir: CgroupDirectory) throws -> Int {
             Int(try CPULimit.read(cgroupPath: dir.path, version: version).millicores ?? Int64.max)
@@ -71,7 +56,7 @@ struct AgentEndToEndTests {
 
         // 1. Load: the pod at 200m is throttled; the guardrail raises it, from the push.
         let burner = try Burner(cgroupPath: hot.path)
-        let raised = eventually(5) { collector.all.contains { $0.pod == "hot" && $0.reason == .guardrail } }
+        let raised = await eventually(timeout: .seconds(5)) { collector.all.contains { $0.pod == "hot" && $0.reason == .guardrail } }
         #expect(raised, "no guardrail raise for the throttled pod")
         let guardrailRaise = try #require(collector.all.first { $0.pod == "hot" && $0.reason == .guardrail })
         #expect(guardrailRaise.newMillicores > guardrailRaise.oldMillicores)
@@ -80,13 +65,13 @@ struct AgentEndToEndTests {
         #expect(try limit(hot) > 200)
 
         // 2. Market rounds follow; the node stays within capacity − reserve (read from the files).
-        #expect(eventually(5) { agent.status().rounds >= 3 })
+        #expect(await eventually(timeout: .seconds(5)) { agent.status().rounds >= 3 })
         #expect(try limit(hot) + limit(idle) <= capacity - reserve)
         let peak = try limit(hot)
 
         // 3. The load stops: CPU is given back (cooldown 1 s, 20 % steps every 0.5 s).
         burner.stop()
-        let givenBack = try eventually(20) { try limit(hot) <= max(300, peak / 3) }
+        let givenBack = try await eventually(timeout: .seconds(20)) { try limit(hot) <= max(300, peak / 3) }
         let left = try limit(hot)
         #expect(givenBack, "hot still holds \(left)m, 20 s after its load stopped (peak \(peak)m)")
         #expect(collector.all.contains { $0.pod == "hot" && $0.reason == .reclaim })

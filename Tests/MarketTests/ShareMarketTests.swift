@@ -1,0 +1,86 @@
+import PropertyBased
+import Testing
+@testable import Market
+
+@Suite("Share market: latency demand first, batch by budget, floors always")
+struct ShareMarketTests {
+    func pod(_ name: String, _ c: LatencyClass, floor: Double = 200, cap: Double = 1600, demand: Double,
+             weight: Double = 1) -> SharePod {
+        SharePod(name: name, latencyClass: c, floor: floor, cap: cap, demand: demand, budget: weight * floor)
+    }
+
+    @Test("a bursting server takes CPU from batch first; batch keeps its floor")
+    func latencyFirst() throws {
+        let a = try ShareMarket.divide([pod("web", .latency, demand: 2000), pod("batch", .batch, demand: 2000)], budget: 1600)
+        #expect(a.millicores == [1400, 200])
+        #expect(a.shadowPrice > 0)
+    }
+
+    @Test("a server that needs less leaves the rest to batch")
+    func latencyNeedsLess() throws {
+        let a = try ShareMarket.divide([pod("web", .latency, demand: 400), pod("batch", .batch, demand: 2000)], budget: 1600)
+        #expect(a.millicores[0] == 500)  // demand + 25 % margin
+        #expect(a.millicores[1] == 1100)
+    }
+
+    @Test("equal classes split by weight × floor, as the kernel's fair share does with weights from requests")
+    func weighted() throws {
+        let a = try ShareMarket.divide([
+            pod("a", .batch, floor: 100, demand: 2000), pod("b", .batch, floor: 100, demand: 2000, weight: 2),
+            pod("c", .batch, floor: 100, demand: 2000, weight: 4),
+        ], budget: 1400)
+        #expect(abs(a.millicores[0] - 200) < 1e-6 && abs(a.millicores[1] - 400) < 1e-6 && abs(a.millicores[2] - 800) < 1e-6)
+    }
+
+    @Test("two servers bursting at once split like equals")
+    func twoServers() throws {
+        let a = try ShareMarket.divide([pod("a", .latency, demand: 2000), pod("b", .latency, demand: 2000)], budget: 1600)
+        #expect(a.millicores == [800, 800])
+        #expect(a.latencyPrice > 0)
+    }
+
+    @Test("over-committed floors are scaled alike and the price is infinite")
+    func overcommit() throws {
+        let a = try ShareMarket.divide([pod("a", .latency, floor: 1000, demand: 0), pod("b", .batch, floor: 1000, demand: 0)],
+                                       budget: 1000)
+        #expect(a.millicores == [500, 500])
+        #expect(a.shadowPrice == .infinity)
+    }
+
+    @Test("on random pods: floors hold when they fit, the budget is never exceeded, nobody above its cap")
+    func properties() async {
+        let gen = zip(Gen.int(in: 0...1), Gen.double(in: 10...400), Gen.double(in: 0...1600), Gen.double(in: 0...3000),
+                      Gen.double(in: 0.1...8))
+            .map { c, floor, width, demand, weight in
+                SharePod(name: "", latencyClass: c == 0 ? .latency : .batch, floor: floor, cap: floor + width,
+                         demand: demand, budget: weight * floor)
+            }
+        await propertyCheck(count: 300, input: gen.array(of: 1...40), Gen.double(in: 100...8000)) { pods, budget in
+            let a = try ShareMarket.divide(pods, budget: budget)
+            let total = a.millicores.reduce(0, +)
+            #expect(total <= budget * (1 + 1e-9) + 1e-6)
+            let floors = pods.reduce(0) { $0 + $1.floor }
+            for (pod, x) in zip(pods, a.millicores) {
+                #expect(x <= pod.cap + 1e-6)
+                if floors <= budget { #expect(x >= pod.floor - 1e-6) }
+            }
+            // Work conservation of the division: if any pod is below its offer, the budget is used up.
+            let offers = pods.map { Swift.min($0.cap, Swift.max($0.floor, $0.demand * 1.25)) }
+            if zip(a.millicores, offers).contains(where: { $0 < $1 - 1e-6 }), floors <= budget {
+                #expect(abs(total - budget) < 1e-6 * budget + 1e-6)
+            }
+        }
+    }
+}
+
+@Suite("CFS weights: the kubelet's conversion")
+struct CPUWeightTests {
+    @Test("millicores to shares as MilliCPUToShares does, clamped to the kernel's range")
+    func conversion() {
+        #expect(CPUWeight(millicores: 1000).shares == 1024)
+        #expect(CPUWeight(millicores: 200).shares == 205)
+        #expect(CPUWeight(millicores: 0).shares == 2)
+        #expect(CPUWeight(millicores: 1e9).shares == 262_144)
+        #expect(abs(CPUWeight(shares: 1434).millicores - 1400) < 1)
+    }
+}
