@@ -37,6 +37,10 @@ public struct ClassLearnerConfig: Sendable, Hashable {
     public var fallHalfLife: Duration
     /// Half-life of the recent peak of demand. Default 30 s.
     public var peakHalfLife: Duration
+    /// The peak is taken over demand smoothed with this half-life, so that one window's spike does not
+    /// hold a weight for half a minute (the probe books run-queue wait at switch-in, so a window can
+    /// carry wait that began before it). Default 300 ms.
+    public var peakSmoothing: Duration
     /// Score at or above which the pod is latency-sensitive. Default 0.25.
     public var latencyAbove: Double
     /// Score at or below which it is batch again (hysteresis: between the two the class stays). Default 0.1.
@@ -45,13 +49,15 @@ public struct ClassLearnerConfig: Sendable, Hashable {
     /// Creates a configuration; every parameter has the default documented on its property.
     public init(sleepFraction: Double = 0.1, minimumPeak: Double = 50, briefSliceNanos: Double = 500_000,
                 riseHalfLife: Duration = .seconds(2), fallHalfLife: Duration = .seconds(30),
-                peakHalfLife: Duration = .seconds(30), latencyAbove: Double = 0.25, batchBelow: Double = 0.1) {
+                peakHalfLife: Duration = .seconds(30), peakSmoothing: Duration = .milliseconds(300),
+                latencyAbove: Double = 0.25, batchBelow: Double = 0.1) {
         self.sleepFraction = sleepFraction
         self.minimumPeak = minimumPeak
         self.briefSliceNanos = briefSliceNanos
         self.riseHalfLife = riseHalfLife
         self.fallHalfLife = fallHalfLife
         self.peakHalfLife = peakHalfLife
+        self.peakSmoothing = peakSmoothing
         self.latencyAbove = latencyAbove
         self.batchBelow = batchBelow
     }
@@ -135,6 +141,8 @@ public struct ClassLearner: Sendable {
     private let riseNanos: Double
     private let fallNanos: Double
     private let peakNanos: Double
+    private let smoothingNanos: Double
+    private var smoothedDemand = 0.0
     /// The class now.
     public private(set) var learned: LatencyClass = .batch
     /// The evidence behind it.
@@ -154,7 +162,8 @@ public struct ClassLearner: Sendable {
         riseNanos = Double(try config.riseHalfLife.nanoseconds(field: "riseHalfLife"))
         fallNanos = Double(try config.fallHalfLife.nanoseconds(field: "fallHalfLife"))
         peakNanos = Double(try config.peakHalfLife.nanoseconds(field: "peakHalfLife"))
-        guard riseNanos > 0, fallNanos > 0, peakNanos > 0 else {
+        smoothingNanos = Double(try config.peakSmoothing.nanoseconds(field: "peakSmoothing"))
+        guard riseNanos > 0, fallNanos > 0, peakNanos > 0, smoothingNanos > 0 else {
             throw .configuration("riseHalfLife", "half-lives must be positive")
         }
     }
@@ -165,7 +174,8 @@ public struct ClassLearner: Sendable {
         guard window.windowNanos > 0 else { return learned }
         let length = Double(window.windowNanos)
         let demand = window.demandMillicores
-        let peak = Swift.max(demand, evidence.peakMillicores * decay(length, halfLife: peakNanos))
+        smoothedDemand += (1 - decay(length, halfLife: smoothingNanos)) * (demand - smoothedDemand)
+        let peak = Swift.max(smoothedDemand, evidence.peakMillicores * decay(length, halfLife: peakNanos))
         let busyBefore = peak >= config.minimumPeak
         let asleep = busyBefore && demand < config.sleepFraction * peak
         let slice = window.meanSliceNanos

@@ -58,8 +58,10 @@ extension NodeAgent {
     public func finish() { roundContinuation.finish() }
 
     /// One market round: the window's accounting per pod → demand → market →
-    /// safety rules → writes. The lock is held throughout, so a guardrail
-    /// raise never interleaves with the round's writes.
+    /// safety rules → writes. Decided under the lock (the guardrail takes the
+    /// new limits in at once, so a raise never counts headroom a cut has not
+    /// freed yet), written outside it (the ring-buffer thread never waits on a
+    /// cgroup write), a failed write handed back to the guardrail.
     func marketRound(stallTimestamp: UInt64?) {
         if configuration.actuation == .weights { return weightRound(stallTimestamp: stallTimestamp) }
         let snapshot: ProbeSnapshot
@@ -67,10 +69,8 @@ extension NodeAgent {
             logger.error("cannot read the cumulative maps", metadata: ["error": "\(error)"])
             return
         }
-        var applied: [(DecisionRecord, String)] = []
-        var published: NodeMarketRecord?
         var report = RoundReport(shadowPrice: 0, pods: [], ringBufferDrops: snapshot.counters.ringBufferDrops)
-        state.withLock { s in
+        let decided: (changes: [(PodSlot, LimitChange)], price: Double)? = state.withLock { s in
             let totals = Self.podTotals(snapshot, table: s.table)
             report.pods = s.table.sortedPods.map { pod in
                 let t = totals[pod.slot] ?? PodTotals()
@@ -92,45 +92,51 @@ extension NodeAgent {
                     sample: sample, currentLimit: pod.limit))
             }
             for pod in s.table.pods.values { s.lastTotals[pod.slot] = (totals[pod.slot] ?? PodTotals(), snapshot.takenAt) }
-            guard !inputs.isEmpty else { return }
+            guard !inputs.isEmpty else { return nil }
             let result: RoundResult
             do { result = try s.market.round(inputs, now: snapshot.takenAt) } catch {
                 logger.error("market round failed", metadata: ["error": "\(error)"])
-                return
+                return nil
             }
             s.rounds += 1
             s.shadowPrice = result.allocation.shadowPrice
-            for decision in result.decisions {
-                s.guardrail.setRaisesBlocked(decision.pod, s.market.safety.raisesBlocked(decision.pod, now: snapshot.takenAt))
-                guard decision.changesLimit, let pod = s.table.pod(decision.pod) else { continue }
-                let change = LimitChange(pod: pod.name, cgroupPath: pod.cgroupPath, oldMillicores: decision.oldLimit,
-                                         newMillicores: decision.newLimit, reason: decision.reason,
-                                         stallTimestamp: stallTimestamp ?? 0, shadowPrice: result.allocation.shadowPrice)
-                do { try actuator.apply(change) } catch {
-                    logger.error("market decision not applied", metadata: ["pod": "\(pod.name)", "error": "\(error)"])
-                    continue
-                }
-                let appliedAt = monotonicNanoseconds()
-                let record = DecisionRecord(pod: pod.name, reason: decision.reason, oldMillicores: decision.oldLimit,
-                                            newMillicores: decision.newLimit, appliedAt: appliedAt,
-                                            latencyNanoseconds: stallTimestamp.map { appliedAt &- $0 })
-                s.guardrail.apply(decision)
-                s.record(record, slot: decision.pod)
-                applied.append((record, pod.cgroupPath))
+            s.guardrail.absorb(result.decisions, safety: s.market.safety, now: snapshot.takenAt)
+            let changes: [(PodSlot, LimitChange)] = result.decisions.compactMap { decision in
+                guard decision.changesLimit, let pod = s.table.pod(decision.pod) else { return nil }
+                return (decision.pod, LimitChange(pod: pod.name, cgroupPath: pod.cgroupPath, oldMillicores: decision.oldLimit,
+                                                  newMillicores: decision.newLimit, reason: decision.reason,
+                                                  stallTimestamp: stallTimestamp ?? 0, shadowPrice: result.allocation.shadowPrice))
             }
-            published = NodeMarketRecord(
+            return (changes, result.allocation.shadowPrice)
+        }
+        guard let decided else { return }
+        var applied: [(PodSlot, DecisionRecord, String)] = []
+        var failed: [(PodSlot, Int)] = []
+        for (slot, change) in decided.changes {
+            do { try actuator.apply(change) } catch {
+                logger.error("market decision not applied", metadata: ["pod": "\(change.pod)", "error": "\(error)"])
+                failed.append((slot, change.oldMillicores))
+                continue
+            }
+            let appliedAt = monotonicNanoseconds()
+            applied.append((slot, DecisionRecord(pod: change.pod, reason: change.reason, oldMillicores: change.oldMillicores,
+                                                 newMillicores: change.newMillicores, appliedAt: appliedAt,
+                                                 latencyNanoseconds: stallTimestamp.map { appliedAt &- $0 }), change.cgroupPath))
+        }
+        let published: NodeMarketRecord = state.withLock { s in
+            for (slot, old) in failed { s.guardrail.setLimit(slot, to: old) }  // the file still holds the old limit
+            for (slot, record, _) in applied where s.table.pod(slot) != nil { s.record(record, slot: slot) }
+            return NodeMarketRecord(
                 capacityMillicores: UInt64(capacity), reserveMillicores: UInt64(configuration.reserveMillicores),
                 allocatedMillicores: UInt64(max(0, s.allocatedMillicores)), shadowPrice: s.shadowPrice,
                 rounds: s.rounds, decisions: UInt64(s.decisionsByReason.values.reduce(0, +)),
                 updatedAt: snapshot.takenAt, agentPID: UInt64(getpid()))
         }
-        for (record, path) in applied { self.applied(record, cgroupPath: path) }
+        for (_, record, path) in applied { self.applied(record, cgroupPath: path) }
         publishAllocations()
         lastRoundAt.store(monotonicNanoseconds(), ordering: .relaxed)
-        if let published {
-            try? probe.agentState.publish(published)
-            report.shadowPrice = published.shadowPrice
-        }
+        try? probe.agentState.publish(published)
+        report.shadowPrice = published.shadowPrice
         observer?.roundFinished(report)
     }
 

@@ -9,12 +9,30 @@ import Workloads
 /// The demo's cgroups, probe and workloads, and the two phases run on them.
 final class DemoNode: @unchecked Sendable {
     // @unchecked: used from the demo's one task; the agent it starts is Sendable on its own.
-    enum Phase: String { case staticLimits = "static limits", mbcas = "MBCAS agent" }
+    enum Phase: String, CaseIterable {
+        case staticLimits = "static limits"
+        /// The bar users already reach by dropping limits: the budget on the parent, no per-pod
+        /// limits, weights from the floors (requests), nothing moving.
+        case fairShare = "kernel fair share"
+        case mbcas = "MBCAS agent"
+
+        /// Its key in `--json`.
+        var key: String {
+            switch self {
+            case .staticLimits: "static"
+            case .fairShare: "fair_share"
+            case .mbcas: "mbcas"
+            }
+        }
+    }
 
     /// What one phase measured, per pod name.
     struct PhaseResult {
-        /// Throttled time from the kernel's cpu.stat.
+        /// Throttled time, from the probe: the pod's own limit and the parent's budget alike (a
+        /// pod's cpu.stat counts only its own limit, which weights actuation leaves at the cap).
         var throttledNanos: [String: UInt64] = [:]
+        /// Throttled time by the pod's own limit, from the kernel's cpu.stat.
+        var ownLimitThrottledNanos: [String: UInt64] = [:]
         /// Run-queue wait and run time from the probe's cumulative map.
         var waitNanos: [String: UInt64] = [:]
         var runNanos: [String: UInt64] = [:]
@@ -63,9 +81,7 @@ final class DemoNode: @unchecked Sendable {
     /// agent, redrawing the table every second.
     func runPhase(_ phase: Phase, seconds: Double, interrupted: SignalWaiter,
                   draw: ([String]) -> Void) async throws -> PhaseResult {
-        for pod in pods {
-            try pod.staticLimit.write(cgroupPath: parent.child(pod.name).path, version: hierarchy.version)
-        }
+        try prepare(phase)
         let runtime = phase == .mbcas ? try startAgent() : nil
         let agent = runtime?.agent
         defer { runtime?.stop() }
@@ -91,13 +107,34 @@ final class DemoNode: @unchecked Sendable {
         var result = PhaseResult(agent: agent?.status())
         for (index, pod) in pods.enumerated() {
             let stat = try CPUStat.read(cgroupPath: parent.child(pod.name).path, version: hierarchy.version)
-            result.throttledNanos[pod.name] = stat.throttledNanos &- statsBefore[index].throttledNanos
+            result.ownLimitThrottledNanos[pod.name] = stat.throttledNanos &- statsBefore[index].throttledNanos
             let d = (end.cgroups[ids[index]] ?? CgroupStallTotals(cgroupID: ids[index]))
                 .since(start.cgroups[ids[index]] ?? CgroupStallTotals(cgroupID: ids[index]))
+            result.throttledNanos[pod.name] = d.throttledNanoseconds
             result.waitNanos[pod.name] = d.waitNanoseconds
             result.runNanos[pod.name] = d.runNanoseconds
         }
         return result
+    }
+
+    /// Every phase runs under the same budget on the parent (the static limits' total); what
+    /// differs is what the pods get: static limits, no limits with weights from floors (kernel fair
+    /// share), or whatever the agent sets, starting from the static limits and the default weight.
+    private func prepare(_ phase: Phase) throws {
+        let budget = CPULimit(millicores: pods.reduce(0) { $0 + $1.staticLimitMillicores })
+        try budget.write(cgroupPath: parent.path, version: hierarchy.version)
+        for pod in pods {
+            let path = parent.child(pod.name).path
+            switch phase {
+            case .staticLimits, .mbcas:
+                try pod.staticLimit.write(cgroupPath: path, version: hierarchy.version)
+                try CPUShares.write(1024, cgroupPath: path, version: hierarchy.version)
+            case .fairShare:
+                try CPULimit.unlimited().write(cgroupPath: path, version: hierarchy.version)
+                try CPUShares.write(CPUWeight(millicores: Double(pod.floorMillicores)).shares, cgroupPath: path,
+                                    version: hierarchy.version)
+            }
+        }
     }
 
     private func startAgent() throws -> AgentRuntime {

@@ -11,11 +11,17 @@ struct DemoCommandTests {
             let name: String
             let workload: String
             let static_throttled_ns: UInt64
+            let fair_share_throttled_ns: UInt64
             let mbcas_throttled_ns: UInt64
             let static_wait_ns: UInt64
             let mbcas_wait_ns: UInt64
+            let static_run_ns: UInt64
+            let fair_share_run_ns: UInt64
+            let mbcas_run_ns: UInt64
+            let spread: [String: [String: [UInt64]]]
         }
         struct Latency: Decodable { let p50: UInt64; let p99: UInt64 }
+        let repetitions: Int
         let pods: [Pod]
         let decisions: Int
         let latency_ns: Latency
@@ -29,14 +35,18 @@ struct DemoCommandTests {
         return left
     }
 
-    @Test("--json: the bursty pod is throttled less under MBCAS than under static limits; nothing is left behind")
+    @Test("--json: three phases; the bursty pod gets more CPU and is stopped less under MBCAS than under static limits; nothing is left behind")
     func summary() throws {
-        let result = try runCommand(try requireBuiltProduct("mbcas"), ["demo", "--duration", "20", "--json"], timeout: 90)
+        let result = try runCommand(try requireBuiltProduct("mbcas"), ["demo", "--duration", "30", "--json"], timeout: 120)
         #expect(result.status == 0, "stderr: \(result.stderr)")
         let summary = try JSONDecoder().decode(Summary.self, from: Data(result.stdout.utf8))
+        #expect(summary.repetitions == 1)
         #expect(Set(summary.pods.map(\.workload)) == ["bursty", "steady", "hog", "idle"])
         let bursty = try #require(summary.pods.first { $0.workload == "bursty" })
-        #expect(bursty.static_throttled_ns > 1_000_000_000, "static limits should throttle the bursty pod for seconds")
+        #expect(Set(bursty.spread.keys) == ["static", "fair_share", "mbcas"])
+        #expect(bursty.static_throttled_ns > 500_000_000, "static limits should throttle the bursty pod for long")
+        #expect(bursty.mbcas_run_ns > bursty.static_run_ns,
+                "bursty ran \(bursty.mbcas_run_ns) ns under MBCAS vs \(bursty.static_run_ns) ns static")
         #expect(bursty.mbcas_throttled_ns < bursty.static_throttled_ns,
                 "bursty: \(bursty.mbcas_throttled_ns) ns throttled under MBCAS vs \(bursty.static_throttled_ns) ns static")
         #expect(summary.decisions > 0)

@@ -49,3 +49,30 @@ struct AgentConfigurationTests {
         }
     }
 }
+
+@Suite("Agent configuration: classes and actuation")
+struct AgentClassConfigurationTests {
+    func decode(_ json: String) throws -> AgentConfiguration {
+        try JSONDecoder().decode(AgentConfiguration.self, from: Data(json.utf8))
+    }
+
+    @Test("a declared class is read per pod; absent means learned; actuation defaults to weights")
+    func classes() throws {
+        let c = try decode(#"{"cgroup_parent": "/x", "pods": {"web": {"class": "latency"}, "etl": {"class": "batch"}}}"#)
+        #expect(c.settings(forPod: "web").latencyClass == .latency)
+        #expect(c.settings(forPod: "etl").latencyClass == .batch)
+        #expect(c.settings(forPod: "other").latencyClass == nil)
+        #expect(c.actuation == .weights)
+        #expect(try decode(#"{"cgroup_parent": "/x", "actuation": "limits"}"#).actuation == .limits)
+    }
+
+    @Test("an unknown class or actuation is refused with its field path")
+    func unknown() throws {
+        let path = NSTemporaryDirectory() + "mbcas-agent-\(UUID().uuidString).json"
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        try #"{"cgroup_parent": "/x", "pods": {"web": {"class": "interactive"}}}"#.write(toFile: path, atomically: true, encoding: .utf8)
+        #expect { try AgentConfiguration.load(path: path) } throws: { "\($0)".contains("pods.web.class") }
+        try #"{"cgroup_parent": "/x", "actuation": "quotas"}"#.write(toFile: path, atomically: true, encoding: .utf8)
+        #expect { try AgentConfiguration.load(path: path) } throws: { "\($0)".contains("actuation") }
+    }
+}
