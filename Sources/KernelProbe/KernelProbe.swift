@@ -62,6 +62,11 @@ public final class KernelProbe: Sendable {
             throw loadError(rc, libbpfOutput: libbpfOutput, configuration: configuration)
         }
         let probe = KernelProbe(configuration: configuration, handle: handle, lock: lock, logger: logger)
+        let stale = try probe.maps.discardOpenEpisodes()  // not attached yet: nothing of ours is open
+        if stale > 0 {
+            logger.notice("discarded throttle episodes left open by a previous probe (it stopped mid-episode)",
+                          metadata: ["episodes": "\(stale)", "pin_root": "\(configuration.pinRoot)"])
+        }
         logger.info("probe loaded", metadata: [
             "programs": "\(probe.attachMode)",
             "pin_root": "\(configuration.pinRoot)",
