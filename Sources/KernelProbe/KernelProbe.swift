@@ -20,6 +20,9 @@ public final class KernelProbe: Sendable {
     public let maps: CumulativeMaps
     /// The program set the kernel accepted (`.btf` or `.rawTracepoint`).
     public let attachMode: AttachMode
+    /// Why `auto` loaded the raw_tp set (a kernel feature the tp_btf set needs is missing); nil
+    /// when it loaded tp_btf or the set was asked for by name.
+    public let fallbackReason: String?
     /// The maps the agent writes its decisions to (pinned next to the stats).
     public let agentState: AgentStateMaps
     private let handle: Mutex<Handle?>
@@ -38,13 +41,18 @@ public final class KernelProbe: Sendable {
         try Preflight.check(configuration)
         let lock = try PinRootLock(pinRoot: configuration.pinRoot)
         LibbpfLog.install(logger)
+        let choice = ProgramSetChoice.resolve(configuration.attachMode,
+                                              btfUnsupported: ProgramSetChoice.kernelLacksBTFTracepoints)
+        if let reason = choice.fallbackReason {
+            logger.warning("BTF-typed tracepoints unavailable: loading the raw_tp programs (each read goes through bpf_probe_read, about 2.6x the cost per context switch)",
+                           metadata: ["reason": "\(reason)"])
+        }
 
         var handle: OpaquePointer?
         LibbpfLog.beginCapture()
         let rc = configuration.pinRoot.withCString { pinRoot -> Int32 in
-            let mode = switch configuration.attachMode {
-            case .automatic: MBCAS_ATTACH_AUTO
-            case .btf: MBCAS_ATTACH_BTF
+            let mode = switch choice.mode {
+            case .automatic, .btf: MBCAS_ATTACH_BTF
             case .rawTracepoint: MBCAS_ATTACH_RAW
             case .baseline: MBCAS_ATTACH_BASELINE
             }
@@ -61,7 +69,8 @@ public final class KernelProbe: Sendable {
         guard rc == 0, let handle else {
             throw loadError(rc, libbpfOutput: libbpfOutput, configuration: configuration)
         }
-        let probe = KernelProbe(configuration: configuration, handle: handle, lock: lock, logger: logger)
+        let probe = KernelProbe(configuration: configuration, handle: handle, lock: lock, logger: logger,
+                                fallbackReason: choice.fallbackReason)
         let stale = try probe.maps.discardOpenEpisodes()  // not attached yet: nothing of ours is open
         if stale > 0 {
             logger.notice("discarded throttle episodes left open by a previous probe (it stopped mid-episode)",
@@ -76,8 +85,10 @@ public final class KernelProbe: Sendable {
         return probe
     }
 
-    private init(configuration: ProbeConfiguration, handle: OpaquePointer, lock: PinRootLock, logger: Logger) {
+    private init(configuration: ProbeConfiguration, handle: OpaquePointer, lock: PinRootLock, logger: Logger,
+                 fallbackReason: String?) {
         self.configuration = configuration
+        self.fallbackReason = fallbackReason
         self.lock = Mutex(lock)
         self.handle = Mutex(Handle(pointer: handle))
         self.attachMode = switch UInt32(mbcas_probe_attach_mode(handle)) {

@@ -1,6 +1,7 @@
 /// Which programs attach: the same logic, two ways of reading kernel memory.
 public enum AttachMode: String, Sendable, CaseIterable, CustomStringConvertible {
-    /// BTF-typed tracepoints, or raw ones when the kernel refuses those.
+    /// BTF-typed tracepoints when the kernel has what they need, else raw ones
+    /// (decided before loading: see ``ProgramSetChoice``).
     case automatic = "auto"
     /// `tp_btf`: direct loads through the kernel's typed pointers (cheapest).
     case btf

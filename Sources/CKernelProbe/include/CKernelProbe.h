@@ -15,7 +15,7 @@
 
 /* Which set of programs to load. */
 enum mbcas_attach_mode {
-	MBCAS_ATTACH_AUTO = 0,     /* BTF-typed tracepoints, falling back to raw ones if refused */
+	MBCAS_ATTACH_AUTO = 0,     /* user space picks BTF or RAW (mbcas_btf_tracepoints_unsupported) */
 	MBCAS_ATTACH_BTF = 1,      /* tp_btf only: direct, cheap reads of kernel memory */
 	MBCAS_ATTACH_RAW = 2,      /* raw_tp only: bpf_probe_read, for kernels without tp_btf */
 	MBCAS_ATTACH_BASELINE = 3, /* benchmarks only: an empty program on sched_switch */
@@ -46,12 +46,21 @@ enum mbcas_probe_map {
 struct mbcas_probe;
 
 /*
- * Open the embedded object, apply the config, load it into the kernel
+ * Open the embedded object, apply the config (attach_mode BTF, RAW or
+ * BASELINE; AUTO is -EINVAL), load it into the kernel
  * (CO-RE relocations against /sys/kernel/btf/vmlinux) and pin the maps.
  * Returns 0 or a negative errno; libbpf explains failures (including the
  * verifier log) through the log handler below.
  */
 int mbcas_probe_open_and_load(const struct mbcas_probe_config *config, struct mbcas_probe **out);
+
+/*
+ * Whether this kernel lacks what the tp_btf set needs: 0 when it has it all,
+ * else 1 with the first missing piece written to reason. Probed before the
+ * load, so that AUTO falls back to raw_tp only for a missing feature and
+ * never hides a verifier rejection of the tp_btf set.
+ */
+int mbcas_btf_tracepoints_unsupported(char *reason, size_t size);
 
 /* The mode actually loaded (MBCAS_ATTACH_BTF or MBCAS_ATTACH_RAW). */
 int mbcas_probe_attach_mode(const struct mbcas_probe *probe);
