@@ -66,8 +66,17 @@ static int open_and_load_mode(const struct mbcas_probe_config *config, int mode,
 		bpf_map__set_autocreate(skel->maps.task_states, false);
 	if (mode != MBCAS_ATTACH_BTF)
 		bpf_map__set_autocreate(skel->maps.task_storage, false);
+	/* Sized here, as the ring buffer is: the defaults in mbcas.bpf.c are only defaults. */
+	__u32 cgroups = config->max_cgroups ? config->max_cgroups : MBCAS_MAX_CGROUPS;
+	__u32 tasks = config->max_tasks ? config->max_tasks : MBCAS_MAX_TASKS;
+	struct bpf_map *per_cgroup[] = { skel->maps.cgroup_stats, skel->maps.open_episodes,
+					 skel->maps.watched_cgroups, skel->maps.pod_allocations };
 	int err = 0;
-	if (config->ringbuf_bytes)
+	for (size_t i = 0; i < sizeof(per_cgroup) / sizeof(per_cgroup[0]) && !err; i++)
+		err = bpf_map__set_max_entries(per_cgroup[i], cgroups);
+	if (!err)
+		err = bpf_map__set_max_entries(skel->maps.task_states, tasks);
+	if (!err && config->ringbuf_bytes)
 		err = bpf_map__set_max_entries(skel->maps.events, config->ringbuf_bytes);
 	if (!err)
 		err = mbcas_bpf__load(skel);
@@ -172,19 +181,37 @@ int mbcas_probe_attach(struct mbcas_probe *probe)
 	return mbcas_bpf__attach(probe->skel);
 }
 
-int mbcas_probe_map_fd(const struct mbcas_probe *probe, enum mbcas_probe_map map)
+static struct bpf_map *probe_map(const struct mbcas_probe *probe, enum mbcas_probe_map map)
 {
 	const struct mbcas_bpf *skel = probe->skel;
 	switch (map) {
-	case MBCAS_MAP_CGROUP_STATS: return bpf_map__fd(skel->maps.cgroup_stats);
-	case MBCAS_MAP_OPEN_EPISODES: return bpf_map__fd(skel->maps.open_episodes);
-	case MBCAS_MAP_COUNTERS: return bpf_map__fd(skel->maps.counters);
-	case MBCAS_MAP_WATCHED_CGROUPS: return bpf_map__fd(skel->maps.watched_cgroups);
-	case MBCAS_MAP_EVENTS: return bpf_map__fd(skel->maps.events);
-	case MBCAS_MAP_POD_ALLOCATIONS: return bpf_map__fd(skel->maps.pod_allocations);
-	case MBCAS_MAP_NODE_MARKET: return bpf_map__fd(skel->maps.node_market);
+	case MBCAS_MAP_CGROUP_STATS: return skel->maps.cgroup_stats;
+	case MBCAS_MAP_OPEN_EPISODES: return skel->maps.open_episodes;
+	case MBCAS_MAP_COUNTERS: return skel->maps.counters;
+	case MBCAS_MAP_WATCHED_CGROUPS: return skel->maps.watched_cgroups;
+	case MBCAS_MAP_EVENTS: return skel->maps.events;
+	case MBCAS_MAP_POD_ALLOCATIONS: return skel->maps.pod_allocations;
+	case MBCAS_MAP_NODE_MARKET: return skel->maps.node_market;
+	case MBCAS_MAP_TASK_STATES: return skel->maps.task_states;
 	}
-	return -EINVAL;
+	return NULL;
+}
+
+int mbcas_probe_map_fd(const struct mbcas_probe *probe, enum mbcas_probe_map map)
+{
+	struct bpf_map *m = probe_map(probe, map);
+	if (!m)
+		return -EINVAL;
+	int fd = bpf_map__fd(m);
+	return fd < 0 ? -ENOENT : fd;  /* a map this set does not create */
+}
+
+int mbcas_probe_map_capacity(const struct mbcas_probe *probe, enum mbcas_probe_map map)
+{
+	struct bpf_map *m = probe_map(probe, map);
+	if (!m)
+		return -EINVAL;
+	return bpf_map__fd(m) < 0 ? -ENOENT : (int)bpf_map__max_entries(m);
 }
 
 static struct bpf_program *program_at(const struct mbcas_probe *probe, int index)

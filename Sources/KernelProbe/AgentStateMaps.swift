@@ -192,13 +192,13 @@ func openPinnedMaps(_ names: [String], at pinRoot: String) throws(ProbeError) ->
     return fds
 }
 
-/// Lists a hash map's 8-byte keys.
-func hashMapKeys(_ fd: Int32) throws(ProbeError) -> [UInt64] {
+/// Lists a hash map's keys (8 bytes, or 4 with `keySize: 4`), as UInt64.
+func hashMapKeys(_ fd: Int32, keySize: Int = 8) throws(ProbeError) -> [UInt64] {
     var keys: [UInt64] = []
-    var next: UInt64 = 0
+    var next: UInt64 = 0  // a 4-byte key fills the low half (little-endian hosts, as BPF runs on)
     var rc = bpf_map_get_next_key(fd, nil, &next)
     while rc == 0 {
-        keys.append(next)
+        keys.append(keySize == 4 ? next & 0xffff_ffff : next)
         var previous = next
         rc = bpf_map_get_next_key(fd, &previous, &next)
     }

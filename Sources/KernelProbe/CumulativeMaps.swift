@@ -61,6 +61,23 @@ public final class CumulativeMaps: Sendable {
         return discarded
     }
 
+    /// Deletes the stats and open episodes of every cgroup not in `live`, returning how many
+    /// entries went. For a probe that counts only watched cgroups: no other is counted again.
+    func forget(cgroupsNotIn live: Set<UInt64>) throws(ProbeError) -> Int {
+        var freed = 0
+        for key in try hashMapKeys(statsFD) where !live.contains(key) {
+            var k = key
+            if bpf_map_delete_elem(statsFD, &k) == 0 { freed += 1 }
+        }
+        for key in try hashMapKeys(episodesFD) {
+            var k = key
+            var episode = mbcas_open_episode()
+            guard bpf_map_lookup_elem(episodesFD, &k, &episode) == 0, !live.contains(episode.cgroup_id) else { continue }
+            if bpf_map_delete_elem(episodesFD, &k) == 0 { freed += 1 }
+        }
+        return freed
+    }
+
     private func readCgroupStats() throws(ProbeError) -> [UInt64: CgroupStallTotals] {
         var result: [UInt64: CgroupStallTotals] = [:]
         var values = [mbcas_cgroup_stats](repeating: mbcas_cgroup_stats(), count: possibleCPUs)

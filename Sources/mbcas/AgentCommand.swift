@@ -97,6 +97,10 @@ struct AgentCommand: AsyncParsableCommand {
     @Option(help: "Program set: auto (tp_btf, else raw_tp), btf, raw.")
     var attachMode: AttachMode = .automatic
 
+    @Option(help: ArgumentHelp("Entries of each per-cgroup BPF map: the most cgroups counted at once (default 16384).",
+                               valueName: "n"))
+    var maxCgroups = ProbeConfiguration.defaultMaxCgroups
+
     @Option(help: "Log level (trace, debug, info, notice, warning, error).")
     var logLevel: Logger.Level = .info
 
@@ -133,7 +137,8 @@ struct AgentCommand: AsyncParsableCommand {
             MetricsObserver(metrics: AgentMetrics(registry: registry, decisionReasons: Reason.allCases.map(\.rawValue)))
         }
         let probe = try KernelProbe.load(
-            ProbeConfiguration(attachMode: attachMode, pinRoot: pinRoot, filterCgroups: true), logger: logger)
+            ProbeConfiguration(attachMode: attachMode, pinRoot: pinRoot, filterCgroups: true, maxCgroups: maxCgroups),
+            logger: logger)
         let agent: NodeAgent
         do {
             agent = try NodeAgent(configuration: configuration, probe: probe,
@@ -160,6 +165,10 @@ struct AgentCommand: AsyncParsableCommand {
             AgentService(agent: agent, consumer: consumer, probe: probe, keepPins: !unpinOnExit,
                          pollInterval: mode == .poll ? .milliseconds(pollIntervalMs) : nil, logger: logger),
         ]
+        let probeMetrics = endpointAddress.map { _ in
+            ProbeMetrics(registry: registry, programSet: probe.attachMode.rawValue, fallbackReason: probe.fallbackReason)
+        }
+        services.append(ProbeHealthService(probe: probe, metrics: probeMetrics, interval: .seconds(2), logger: logger))
         if let cluster {
             services.append(KubernetesAgentService(agent: agent, inventory: cluster.inventory, writer: cluster.writer, logger: logger))
         }

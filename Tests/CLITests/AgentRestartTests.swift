@@ -151,11 +151,11 @@ struct AgentRun {
     }
 
     /// Starts the agent; its log (info) replaces the previous run's.
-    func start() throws -> Process {
+    func start(_ extraArguments: [String] = []) throws -> Process {
         FileManager.default.createFile(atPath: log, contents: nil)
         let agent = Process()
         agent.executableURL = URL(fileURLWithPath: mbcas)
-        agent.arguments = ["agent", "--config", config, "--pin-root", pinRoot, "--log-level", "info"]
+        agent.arguments = ["agent", "--config", config, "--pin-root", pinRoot, "--log-level", "info"] + extraArguments
         agent.standardOutput = FileHandle.nullDevice
         agent.standardError = FileHandle(forWritingAtPath: log)
         try agent.run()

@@ -29,6 +29,8 @@ struct mbcas_probe_config {
 	__u32 filter_cgroups;      /* 1: count only cgroups added to watched_cgroups */
 	__u64 wait_threshold_ns;   /* push a RUNQ_WAIT event past this much wait... */
 	__u64 wait_window_ns;      /* ...within this window, per cgroup and CPU */
+	__u32 max_cgroups;         /* entries of the per-cgroup maps (and open episodes); 0 = MBCAS_MAX_CGROUPS */
+	__u32 max_tasks;           /* entries of the raw_tp set's per-task hash; 0 = MBCAS_MAX_TASKS */
 };
 
 /* The maps user space reads or writes. */
@@ -40,6 +42,7 @@ enum mbcas_probe_map {
 	MBCAS_MAP_EVENTS = 4,
 	MBCAS_MAP_POD_ALLOCATIONS = 5,
 	MBCAS_MAP_NODE_MARKET = 6,
+	MBCAS_MAP_TASK_STATES = 7,  /* raw_tp set only; -ENOENT otherwise */
 };
 
 /* A loaded probe: the skeleton behind an opaque pointer. */
@@ -68,8 +71,11 @@ int mbcas_probe_attach_mode(const struct mbcas_probe *probe);
 /* Attach every loaded program to its tracepoint. 0 or a negative errno. */
 int mbcas_probe_attach(struct mbcas_probe *probe);
 
-/* File descriptor of one of the probe's maps (owned by the probe). */
+/* File descriptor of one of the probe's maps (owned by the probe); -ENOENT for a map this set does not create. */
 int mbcas_probe_map_fd(const struct mbcas_probe *probe, enum mbcas_probe_map map);
+
+/* Capacity (max_entries) of one of the probe's maps, or a negative errno. */
+int mbcas_probe_map_capacity(const struct mbcas_probe *probe, enum mbcas_probe_map map);
 
 /* Number of loaded programs, and the file descriptor of program i (for BPF run-time stats). */
 int mbcas_probe_program_count(const struct mbcas_probe *probe);
