@@ -181,7 +181,7 @@ let package = Package(
         ),
         .testTarget(
             name: "CgroupsTests",
-            dependencies: ["Cgroups", "TestSupport"]
+            dependencies: ["Cgroups", "TestSupport", "Market"]  // Market: its seeded SplitMix64 for the fuzz test
         ),
         .testTarget(
             name: "KernelProbeTests",

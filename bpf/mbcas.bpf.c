@@ -48,7 +48,7 @@ struct {
 
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, MBCAS_MAX_OPEN_EPISODES);
+	__uint(max_entries, MBCAS_MAX_CGROUPS); /* one per (cgroup, CPU) at most; sized as the cgroups */
 	__type(key, __u64);
 	__type(value, struct mbcas_open_episode);
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
@@ -79,12 +79,17 @@ struct {
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } node_market SEC(".maps");
 
-/* Cgroups to watch when filter_cgroups is set (value unused). */
+/*
+ * Cgroups to watch when filter_cgroups is set (value unused). Pinned so
+ * bpftool shows what the agent watches. User space removes the ids of
+ * cgroups that went away, and with them their cgroup_stats entries.
+ */
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
 	__uint(max_entries, MBCAS_MAX_CGROUPS);
 	__type(key, __u64);
 	__type(value, __u8);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } watched_cgroups SEC(".maps");
 
 /*

@@ -17,12 +17,10 @@
 #include <linux/types.h>
 #endif
 
-/* Capacity of the per-cgroup maps; a node rarely has more cgroups than this. */
+/* Default capacity of the per-cgroup maps (user space sizes them at load): a node rarely has more cgroups than this. */
 #define MBCAS_MAX_CGROUPS 16384
-/* Tasks tracked at once (runnable or throttled, waiting to run). */
+/* Default for the tasks tracked at once by the raw_tp set (runnable or throttled, waiting to run). */
 #define MBCAS_MAX_TASKS 65536
-/* Open throttle episodes: at most one per (cgroup, CPU). */
-#define MBCAS_MAX_OPEN_EPISODES 16384
 
 /* What a pushed event reports. */
 enum mbcas_event_kind {

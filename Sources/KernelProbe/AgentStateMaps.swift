@@ -134,12 +134,27 @@ public final class AgentStateMaps: Sendable {
         var value = mbcas_node_market(
             capacity_millicores: record.capacityMillicores, reserve_millicores: record.reserveMillicores,
             allocated_millicores: record.allocatedMillicores,
-            shadow_price_e9: record.shadowPrice.isFinite ? UInt64(max(0, record.shadowPrice) * 1e9) : UInt64.max,
+            shadow_price_e9: Self.shadowPriceE9(record.shadowPrice),
             rounds: record.rounds, decisions: record.decisions, updated_ns: record.updatedAt,
             agent_pid: record.agentPID)
         guard bpf_map_update_elem(marketFD, &key, &value, UInt64(BPF_ANY)) == 0 else {
             throw ProbeError(.mapAccessFailed, "cannot write node_market: \(Errno(rawValue: errno))")
         }
+    }
+
+    /// The price as the map stores it, x1e9. The market's price has no upper bound (1/t), so
+    /// the conversion saturates: anything at or past UInt64.max / 1e9 (about 1.8e10), and
+    /// infinity, store UInt64.max, which reads back as infinity; negative prices and NaN
+    /// (no price) store 0, "not scarce". A plain UInt64(_:) would trap on all of these.
+    static func shadowPriceE9(_ price: Double) -> UInt64 {
+        guard price > 0 else { return 0 }  // also NaN
+        let scaled = price * 1e9
+        return scaled >= 18_446_744_073_709_551_615 ? .max : UInt64(scaled)
+    }
+
+    /// The stored price back as a Double (UInt64.max is infinity).
+    static func shadowPrice(e9 stored: UInt64) -> Double {
+        stored == .max ? .infinity : Double(stored) / 1e9
     }
 
     /// Every pod's allocation, by pod cgroup id.
@@ -175,7 +190,7 @@ public final class AgentStateMaps: Sendable {
         return NodeMarketRecord(
             capacityMillicores: v.capacity_millicores, reserveMillicores: v.reserve_millicores,
             allocatedMillicores: v.allocated_millicores,
-            shadowPrice: v.shadow_price_e9 == UInt64.max ? .infinity : Double(v.shadow_price_e9) / 1e9,
+            shadowPrice: Self.shadowPrice(e9: v.shadow_price_e9),
             rounds: v.rounds, decisions: v.decisions, updatedAt: v.updated_ns, agentPID: v.agent_pid)
     }
 }
@@ -199,13 +214,13 @@ func openPinnedMaps(_ names: [String], at pinRoot: String) throws(ProbeError) ->
     return fds
 }
 
-/// Lists a hash map's 8-byte keys.
-func hashMapKeys(_ fd: Int32) throws(ProbeError) -> [UInt64] {
+/// Lists a hash map's keys (8 bytes, or 4 with `keySize: 4`), as UInt64.
+func hashMapKeys(_ fd: Int32, keySize: Int = 8) throws(ProbeError) -> [UInt64] {
     var keys: [UInt64] = []
-    var next: UInt64 = 0
+    var next: UInt64 = 0  // a 4-byte key fills the low half (little-endian hosts, as BPF runs on)
     var rc = bpf_map_get_next_key(fd, nil, &next)
     while rc == 0 {
-        keys.append(next)
+        keys.append(keySize == 4 ? next & 0xffff_ffff : next)
         var previous = next
         rc = bpf_map_get_next_key(fd, &previous, &next)
     }

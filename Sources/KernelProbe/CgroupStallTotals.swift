@@ -28,12 +28,16 @@ public struct CgroupStallTotals: Sendable, Equatable {
 
     /// The change from an earlier reading of the same cgroup. Throttled time
     /// is compared including open episodes, so an episode in progress at
-    /// either reading is counted exactly once.
+    /// either reading is counted exactly once. An open episode's time is
+    /// provisional: one a restarted probe discarded can make the later
+    /// reading smaller, which counts as no throttling rather than wrapping.
     public func since(_ earlier: CgroupStallTotals) -> CgroupStallTotals {
         var d = CgroupStallTotals(cgroupID: cgroupID)
         d.runNanoseconds = runNanoseconds &- earlier.runNanoseconds
         d.waitNanoseconds = waitNanoseconds &- earlier.waitNanoseconds
-        d.throttledNanoseconds = throttledIncludingOpenNanoseconds &- earlier.throttledIncludingOpenNanoseconds
+        let (throttled, wrapped) = throttledIncludingOpenNanoseconds
+            .subtractingReportingOverflow(earlier.throttledIncludingOpenNanoseconds)
+        d.throttledNanoseconds = wrapped ? 0 : throttled
         d.throttleEpisodes = throttleEpisodes &- earlier.throttleEpisodes
         d.switches = switches &- earlier.switches
         d.waitEvents = waitEvents &- earlier.waitEvents

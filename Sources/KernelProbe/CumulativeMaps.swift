@@ -43,6 +43,41 @@ public final class CumulativeMaps: Sendable {
         return ProbeSnapshot(takenAt: now, cgroups: cgroups, counters: try readCounters())
     }
 
+    /// Deletes every throttle episode still open in the map, returning how many there were.
+    ///
+    /// Only for a probe that is loaded but not yet attached, over pins it holds the lock of: an
+    /// episode is closed by the task state of the programs that opened it, which died with the
+    /// previous process (killed, or stopped mid-episode). Left behind, such an episode would read
+    /// as ever-growing throttling, and block (EEXIST) every new episode on its run queue until
+    /// one of them closed it with a duration spanning the time no probe ran. Its time so far is
+    /// dropped, not guessed: at most one CFS period per run queue, which the kernel counted while
+    /// no probe watched.
+    func discardOpenEpisodes() throws(ProbeError) -> Int {
+        var discarded = 0
+        for key in try hashMapKeys(episodesFD) {
+            var k = key
+            if bpf_map_delete_elem(episodesFD, &k) == 0 { discarded += 1 }
+        }
+        return discarded
+    }
+
+    /// Deletes the stats and open episodes of every cgroup not in `live`, returning how many
+    /// entries went. For a probe that counts only watched cgroups: no other is counted again.
+    func forget(cgroupsNotIn live: Set<UInt64>) throws(ProbeError) -> Int {
+        var freed = 0
+        for key in try hashMapKeys(statsFD) where !live.contains(key) {
+            var k = key
+            if bpf_map_delete_elem(statsFD, &k) == 0 { freed += 1 }
+        }
+        for key in try hashMapKeys(episodesFD) {
+            var k = key
+            var episode = mbcas_open_episode()
+            guard bpf_map_lookup_elem(episodesFD, &k, &episode) == 0, !live.contains(episode.cgroup_id) else { continue }
+            if bpf_map_delete_elem(episodesFD, &k) == 0 { freed += 1 }
+        }
+        return freed
+    }
+
     private func readCgroupStats() throws(ProbeError) -> [UInt64: CgroupStallTotals] {
         var result: [UInt64: CgroupStallTotals] = [:]
         var values = [mbcas_cgroup_stats](repeating: mbcas_cgroup_stats(), count: possibleCPUs)

@@ -20,9 +20,14 @@ public final class KernelProbe: Sendable {
     public let maps: CumulativeMaps
     /// The program set the kernel accepted (`.btf` or `.rawTracepoint`).
     public let attachMode: AttachMode
+    /// Why `auto` loaded the raw_tp set (a kernel feature the tp_btf set needs is missing); nil
+    /// when it loaded tp_btf or the set was asked for by name.
+    public let fallbackReason: String?
     /// The maps the agent writes its decisions to (pinned next to the stats).
     public let agentState: AgentStateMaps
     private let handle: Mutex<Handle?>
+    /// Map entries freed by ``watchOnly(_:)`` since load.
+    private let freedCgroupState = Atomic<Int>(0)
     private let logger: Logger
     /// Held while loaded: no second probe over the same pinned maps.
     private let lock: Mutex<PinRootLock?>
@@ -38,13 +43,18 @@ public final class KernelProbe: Sendable {
         try Preflight.check(configuration)
         let lock = try PinRootLock(pinRoot: configuration.pinRoot)
         LibbpfLog.install(logger)
+        let choice = ProgramSetChoice.resolve(configuration.attachMode,
+                                              btfUnsupported: ProgramSetChoice.kernelLacksBTFTracepoints)
+        if let reason = choice.fallbackReason {
+            logger.warning("BTF-typed tracepoints unavailable: loading the raw_tp programs (each read goes through bpf_probe_read, about 2.6x the cost per context switch)",
+                           metadata: ["reason": "\(reason)"])
+        }
 
         var handle: OpaquePointer?
         LibbpfLog.beginCapture()
         let rc = configuration.pinRoot.withCString { pinRoot -> Int32 in
-            let mode = switch configuration.attachMode {
-            case .automatic: MBCAS_ATTACH_AUTO
-            case .btf: MBCAS_ATTACH_BTF
+            let mode = switch choice.mode {
+            case .automatic, .btf: MBCAS_ATTACH_BTF
             case .rawTracepoint: MBCAS_ATTACH_RAW
             case .baseline: MBCAS_ATTACH_BASELINE
             }
@@ -54,25 +64,36 @@ public final class KernelProbe: Sendable {
                 ringbuf_bytes: configuration.ringBufferBytes,
                 filter_cgroups: configuration.filterCgroups ? 1 : 0,
                 wait_threshold_ns: configuration.waitThresholdNanoseconds,
-                wait_window_ns: configuration.waitWindowNanoseconds)
+                wait_window_ns: configuration.waitWindowNanoseconds,
+                max_cgroups: configuration.maxCgroups,
+                max_tasks: configuration.maxTasks)
             return mbcas_probe_open_and_load(&config, &handle)
         }
         let libbpfOutput = LibbpfLog.endCapture()
         guard rc == 0, let handle else {
             throw loadError(rc, libbpfOutput: libbpfOutput, configuration: configuration)
         }
-        let probe = KernelProbe(configuration: configuration, handle: handle, lock: lock, logger: logger)
+        let probe = KernelProbe(configuration: configuration, handle: handle, lock: lock, logger: logger,
+                                fallbackReason: choice.fallbackReason)
+        let stale = try probe.maps.discardOpenEpisodes()  // not attached yet: nothing of ours is open
+        if stale > 0 {
+            logger.notice("discarded throttle episodes left open by a previous probe (it stopped mid-episode)",
+                          metadata: ["episodes": "\(stale)", "pin_root": "\(configuration.pinRoot)"])
+        }
         logger.info("probe loaded", metadata: [
             "programs": "\(probe.attachMode)",
             "pin_root": "\(configuration.pinRoot)",
             "ringbuf_bytes": "\(configuration.ringBufferBytes)",
+            "max_cgroups": "\(configuration.maxCgroups)",
             "wait_threshold_ns": "\(configuration.waitThresholdNanoseconds)",
         ])
         return probe
     }
 
-    private init(configuration: ProbeConfiguration, handle: OpaquePointer, lock: PinRootLock, logger: Logger) {
+    private init(configuration: ProbeConfiguration, handle: OpaquePointer, lock: PinRootLock, logger: Logger,
+                 fallbackReason: String?) {
         self.configuration = configuration
+        self.fallbackReason = fallbackReason
         self.lock = Mutex(lock)
         self.handle = Mutex(Handle(pointer: handle))
         self.attachMode = switch UInt32(mbcas_probe_attach_mode(handle)) {
@@ -122,6 +143,29 @@ public final class KernelProbe: Sendable {
         }
     }
 
+    /// Watches exactly `cgroupIDs` from now on, and frees what the probe
+    /// keeps for every other cgroup: its watch entry and, with
+    /// `filterCgroups`, its stats and open episodes (an unwatched cgroup is
+    /// never counted again; most are gone). Called with the live set
+    /// after each scan of the cgroups, this keeps the maps from filling as
+    /// pods churn. The kernel's BPF_MAP_TYPE_CGRP_STORAGE would free them
+    /// with the cgroup, but only from 6.2 on.
+    @discardableResult
+    public func watchOnly(_ cgroupIDs: Set<UInt64>) throws(ProbeError) -> Int {
+        try watch(cgroupIDs: cgroupIDs)
+        let fd = try withHandle { h in mbcas_probe_map_fd(h, MBCAS_MAP_WATCHED_CGROUPS) }
+        var freed = 0
+        for id in try hashMapKeys(fd) where !cgroupIDs.contains(id) {
+            var key = id
+            if bpf_map_delete_elem(fd, &key) == 0 { freed += 1 }
+        }
+        if configuration.filterCgroups {
+            freed += try maps.forget(cgroupsNotIn: cgroupIDs)
+        }
+        freedCgroupState.add(freed, ordering: .relaxed)
+        return freed
+    }
+
     /// Stops watching a cgroup (it was removed, or is no longer managed).
     public func unwatch(cgroupID: UInt64) {
         guard let fd = try? withHandle({ h in mbcas_probe_map_fd(h, MBCAS_MAP_WATCHED_CGROUPS) }) else { return }
@@ -138,6 +182,22 @@ public final class KernelProbe: Sendable {
                 return programRunStats(fd: mbcas_probe_program_fd(h, i), name: name)
             }
         }) ?? []
+    }
+
+    /// How full the maps are, the probe's health counters and its program set (for /metrics).
+    public func health() throws(ProbeError) -> ProbeHealth {
+        let snapshotCounters = try maps.snapshot().counters
+        let capacities = try withHandle { h in
+            ProbeHealth.countedMaps.map { ($0, mbcas_probe_map_capacity(h, $0.cMap)) }
+        }
+        var maps: [ProbeHealth.MapUsage] = []
+        for (map, capacity) in capacities where capacity > 0 {
+            let fd = try withHandle { h in mbcas_probe_map_fd(h, map.cMap) }
+            maps.append(ProbeHealth.MapUsage(map: map, entries: try hashMapKeys(fd, keySize: map.keySize).count,
+                                             capacity: Int(capacity)))
+        }
+        return ProbeHealth(programSet: attachMode, fallbackReason: fallbackReason, counters: snapshotCounters,
+                           maps: maps, cgroupEntriesFreed: freedCgroupState.load(ordering: .relaxed))
     }
 
     /// Detaches the programs and frees the kernel objects. With `keepPins`

@@ -1,6 +1,9 @@
+import CKernelProbe
+
 /// Which programs attach: the same logic, two ways of reading kernel memory.
 public enum AttachMode: String, Sendable, CaseIterable, CustomStringConvertible {
-    /// BTF-typed tracepoints, or raw ones when the kernel refuses those.
+    /// BTF-typed tracepoints when the kernel has what they need, else raw ones
+    /// (decided before loading: see ``ProgramSetChoice``).
     case automatic = "auto"
     /// `tp_btf`: direct loads through the kernel's typed pointers (cheapest).
     case btf
@@ -29,9 +32,17 @@ public struct ProbeConfiguration: Sendable, Equatable {
     /// Count only the cgroups passed to `KernelProbe.watch(cgroupIDs:)`
     /// (cheaper on busy nodes); otherwise every cgroup.
     public var filterCgroups: Bool
+    /// Entries of each per-cgroup map (stats, watch list, open episodes, pod allocations): the
+    /// most cgroups counted at once. Past it, new cgroups go uncounted and `mapFull` grows.
+    public var maxCgroups: UInt32
+    /// Entries of the raw_tp set's per-task map (tasks waiting or throttled at once).
+    public var maxTasks: UInt32
     /// How long the consumer thread sleeps in epoll before it reads batched
     /// (non-waking) events anyway: the bound on their delivery delay.
     public var pollTimeoutMilliseconds: Int32
+
+    /// The per-cgroup maps' default capacity.
+    public static let defaultMaxCgroups = UInt32(MBCAS_MAX_CGROUPS)
 
     /// The production pin root.
     public static let defaultPinRoot = "/sys/fs/bpf/mbcas"
@@ -44,8 +55,12 @@ public struct ProbeConfiguration: Sendable, Equatable {
         waitThresholdNanoseconds: UInt64 = 5_000_000,
         waitWindowNanoseconds: UInt64 = 100_000_000,
         filterCgroups: Bool = false,
-        pollTimeoutMilliseconds: Int32 = 20
+        pollTimeoutMilliseconds: Int32 = 20,
+        maxCgroups: UInt32 = ProbeConfiguration.defaultMaxCgroups,
+        maxTasks: UInt32 = UInt32(MBCAS_MAX_TASKS)
     ) {
+        self.maxCgroups = maxCgroups
+        self.maxTasks = maxTasks
         self.attachMode = attachMode
         self.pinRoot = pinRoot
         self.ringBufferBytes = ringBufferBytes
@@ -67,6 +82,9 @@ public struct ProbeConfiguration: Sendable, Equatable {
         }
         guard pollTimeoutMilliseconds > 0 else {
             throw ProbeError(.invalidConfiguration, "pollTimeoutMilliseconds must be positive")
+        }
+        guard maxCgroups > 0, maxTasks > 0 else {
+            throw ProbeError(.invalidConfiguration, "maxCgroups and maxTasks must be positive, got \(maxCgroups) and \(maxTasks)")
         }
         guard pinRoot.hasPrefix("/"), pinRoot.count > 1 else {
             throw ProbeError(.invalidConfiguration, "pinRoot must be an absolute path, got '\(pinRoot)'")

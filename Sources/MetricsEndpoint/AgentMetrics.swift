@@ -58,9 +58,7 @@ public final class AgentMetrics: Sendable {
     private let throttleEndEvents: Counter
     private let runQueueWaitEvents: Counter
     private let pushLatency: ValueHistogram
-    private let ringBufferDrops: Counter
-    /// The last cumulative drop count read from the kernel, to turn totals into increments.
-    private let lastDropTotal = Mutex<UInt64?>(nil)
+    private let ringBufferDrops: KernelTotalCounter
     private let shadowPrice: Gauge
 
     /// Creates the facade and registers its pod-independent series.
@@ -84,12 +82,12 @@ public final class AgentMetrics: Sendable {
             ),
             buckets: Self.pushLatencyBuckets
         )
-        self.ringBufferDrops = registry.makeCounter(
+        self.ringBufferDrops = KernelTotalCounter(registry.makeCounter(
             descriptor: MetricNameDescriptor(
                 namespace: "mbcas", metricName: "ringbuf_drops", unitName: "total",
                 helpText: "Stall events the kernel could not push because the ring buffer was full."
             )
-        )
+        ))
         self.shadowPrice = registry.makeGauge(
             descriptor: MetricNameDescriptor(
                 namespace: "mbcas", metricName: "shadow_price", unitName: "",
@@ -158,12 +156,7 @@ public final class AgentMetrics: Sendable {
     /// Prometheus treats a counter reset.
     /// - Parameter total: The kernel's cumulative count.
     public func observeRingBufferDrops(total: UInt64) {
-        let increase = lastDropTotal.withLock { last -> UInt64 in
-            defer { last = total }
-            guard let previous = last else { return total }
-            return total >= previous ? total - previous : total
-        }
-        if increase > 0 { ringBufferDrops.increment(by: Int64(clamping: increase)) }
+        ringBufferDrops.observe(total: total)
     }
 
     /// Counts one kernel event. Lock-free: one atomic increment.

@@ -116,7 +116,8 @@ extension NodeAgent {
         assertBudget()
         for (message, metadata) in events { logger.notice("\(message)", metadata: metadata) }
         for (record, _, path) in writes { applied(record, cgroupPath: path) }
-        do { try probe.watch(cgroupIDs: watch) } catch {
+        // Exactly the live pods' cgroups: the probe frees what it kept for the others.
+        do { try probe.watchOnly(Set(watch)) } catch {
             logger.error("cannot update the probe's watch list", metadata: ["error": "\(error)"])
         }
         publishAllocations()

@@ -105,6 +105,10 @@ struct AgentCommand: AsyncParsableCommand {
     @Option(help: "Program set: auto (tp_btf, else raw_tp), btf, raw.")
     var attachMode: AttachMode = .automatic
 
+    @Option(help: ArgumentHelp("Entries of each per-cgroup BPF map: the most cgroups counted at once (default 16384).",
+                               valueName: "n"))
+    var maxCgroups = ProbeConfiguration.defaultMaxCgroups
+
     @Option(help: "Log level (trace, debug, info, notice, warning, error).")
     var logLevel: Logger.Level = .info
 
@@ -142,7 +146,8 @@ struct AgentCommand: AsyncParsableCommand {
                             classes: PodClassMetrics(registry: registry))
         }
         let probe = try KernelProbe.load(
-            ProbeConfiguration(attachMode: attachMode, pinRoot: pinRoot, filterCgroups: true), logger: logger)
+            ProbeConfiguration(attachMode: attachMode, pinRoot: pinRoot, filterCgroups: true, maxCgroups: maxCgroups),
+            logger: logger)
         let runtime: AgentRuntime
         do {
             try probe.attach()
@@ -171,6 +176,10 @@ struct AgentCommand: AsyncParsableCommand {
             "kubernetes": "\(cluster.map { "node \($0.inventory.nodeName), API \($0.client.configuration.server) (\($0.client.configuration.origin))" } ?? "off")",
         ])
         var services: [any Service] = [runtime.service(keepPins: !unpinOnExit, logger: logger)]
+        let probeMetrics = endpointAddress.map { _ in
+            ProbeMetrics(registry: registry, programSet: probe.attachMode.rawValue, fallbackReason: probe.fallbackReason)
+        }
+        services.append(ProbeHealthService(probe: probe, metrics: probeMetrics, interval: .seconds(2), logger: logger))
         if let cluster {
             services.append(KubernetesAgentService(agent: agent, inventory: cluster.inventory, writer: cluster.writer, logger: logger))
         }

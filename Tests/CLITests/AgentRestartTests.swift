@@ -17,25 +17,11 @@ struct AgentRestartTests {
         let version = parent.hierarchy.version
         let pods = try ["busy", "calm"].map { try parent.directory.createChild($0) }
         for pod in pods { try CPULimit(millicores: 150).write(cgroupPath: pod.path, version: version) }
-        let pinRoot = "/sys/fs/bpf/mbcas-test-\(UInt32.random(in: 0...UInt32.max))"
-        defer { try? FileManager.default.removeItem(atPath: pinRoot) }
         let floor = 100, cap = 1200
-        let config = NSTemporaryDirectory() + "mbcas-restart-\(UUID().uuidString).json"
-        try """
-            {"cgroup_parent": "\(parent.path)", "capacity_millicores": 2000, "reserve_millicores": 100,
-             "defaults": {"floor": \(floor), "cap": \(cap)},
-             "market": {"reclaim_interval_ms": 300, "cooldown_ms": 500, "warmup_ms": 500}}
-            """.write(toFile: config, atomically: true, encoding: .utf8)
-        defer { try? FileManager.default.removeItem(atPath: config) }
-
-        func startAgent() throws -> Process {
-            let agent = Process()
-            agent.executableURL = URL(fileURLWithPath: mbcas)
-            agent.arguments = ["agent", "--config", config, "--pin-root", pinRoot, "--log-level", "warning"]
-            agent.standardOutput = FileHandle.nullDevice
-            try agent.run()
-            return agent
-        }
+        let agentRun = try AgentRun(mbcas: mbcas, parent: parent.path, floor: floor, cap: cap)
+        defer { agentRun.cleanUp() }
+        let pinRoot = agentRun.pinRoot
+        func startAgent() throws -> Process { try agentRun.start() }
         func limits() throws -> [Int] {
             try pods.map { Int(try CPULimit.read(cgroupPath: $0.path, version: version).millicores ?? Int64.max) }
         }
@@ -92,4 +78,108 @@ struct AgentRestartTests {
         #expect(agent.terminationStatus == 0)
         for limit in try limits() { #expect((floor...cap).contains(limit)) }
     }
+
+    @Test("SIGKILL during a throttle episode: across the restart, throttled time and episodes follow cpu.stat")
+    func episodeOpenAtKill() throws {
+        let mbcas = try #require(builtProduct("mbcas"), "the mbcas executable was not built next to the tests")
+        let parent = try TemporaryCgroup(prefix: "mbcas-restart-test")
+        defer { parent.remove() }
+        // floor = cap: the agent cannot lift the limit, so the pod stays throttled ~80 % of each period.
+        let pod = try parent.directory.createChild("busy")
+        try CPULimit(millicores: 200).write(cgroupPath: pod.path, version: parent.hierarchy.version)
+        let id = try cgroupID(of: pod.path)
+        let agentRun = try AgentRun(mbcas: mbcas, parent: parent.path, floor: 200, cap: 200)
+        defer { agentRun.cleanUp() }
+        func kernel() throws -> CPUStat { try CPUStat.read(cgroupPath: pod.path, version: parent.hierarchy.version) }
+        func probe() throws -> CgroupStallTotals {
+            try CumulativeMaps.openPinned(at: agentRun.pinRoot).snapshot().cgroups[id] ?? CgroupStallTotals(cgroupID: id)
+        }
+
+        let burner = try Burner(cgroupPath: pod.path)
+        defer { burner.stop() }
+        var agent = try agentRun.start()
+        defer { if agent.isRunning { kill(agent.processIdentifier, SIGKILL); agent.waitUntilExit() } }
+        try agentRun.waitUntilAttached()
+        Thread.sleep(forTimeInterval: 1)
+        let kernel0 = try kernel(), probe0 = try probe()
+        Thread.sleep(forTimeInterval: 1)
+        // Kill while an episode is open (it is, 80 % of the time).
+        var open = false
+        for _ in 0..<200 where !open {
+            open = try probe().openThrottledNanoseconds > 0
+            if !open { usleep(2_000) }
+        }
+        #expect(open, "the pod was never seen throttled")
+        kill(agent.processIdentifier, SIGKILL)
+        agent.waitUntilExit()
+        let kernelAtKill = try kernel()
+        Thread.sleep(forTimeInterval: 1)  // no probe: the kernel throttles on, unseen
+
+        agent = try agentRun.start()
+        try agentRun.waitUntilAttached()
+        let kernelAtAttach = try kernel()
+        Thread.sleep(forTimeInterval: 3)
+        burner.stop()
+        Thread.sleep(forTimeInterval: 0.3)  // every episode closed on both sides
+        let kernel1 = try kernel(), probe1 = try probe()
+
+        // The probe cannot see the kernel's throttling while no agent runs: leave that part out.
+        let unseen = kernelAtAttach.throttledNanos - kernelAtKill.throttledNanos
+        let expected = Double(kernel1.throttledNanos - kernel0.throttledNanos - unseen)
+        let measured = Double(probe1.since(probe0).throttledNanoseconds)
+        let error = abs(measured - expected) / expected
+        print("throttled across the SIGKILL: probe \(measured / 1e6) ms, cpu.stat \(expected / 1e6) ms (\(unseen / 1_000_000) ms unseen while down)")
+        #expect(error <= 0.10, "throttled time across the restart: probe \(measured) ns vs cpu.stat \(expected) ns (\(Int(error * 100))% apart)")
+        let expectedEpisodes = Double(kernel1.nrThrottled - kernel0.nrThrottled - (kernelAtAttach.nrThrottled - kernelAtKill.nrThrottled))
+        let episodes = Double(probe1.since(probe0).throttleEpisodes)
+        #expect(abs(episodes - expectedEpisodes) <= max(2, expectedEpisodes * 0.10),
+                "episodes across the restart: probe \(episodes) vs cpu.stat \(expectedEpisodes)")
+        #expect(probe1.openThrottledNanoseconds == 0, "an episode is still open with no task throttled: it leaked")
+    }
 }
+
+/// One agent configuration (a parent cgroup, default floor and cap) and its pin root, started as
+/// many times as a test needs; its log goes to a file the test reads.
+struct AgentRun {
+    let mbcas: String
+    let pinRoot = "/sys/fs/bpf/mbcas-test-\(UInt32.random(in: 0...UInt32.max))"
+    let config = NSTemporaryDirectory() + "mbcas-restart-\(UUID().uuidString).json"
+    let log = NSTemporaryDirectory() + "mbcas-restart-\(UUID().uuidString).log"
+
+    init(mbcas: String, parent: String, floor: Int, cap: Int) throws {
+        self.mbcas = mbcas
+        try """
+            {"cgroup_parent": "\(parent)", "capacity_millicores": 2000, "reserve_millicores": 100,
+             "defaults": {"floor": \(floor), "cap": \(cap)},
+             "market": {"reclaim_interval_ms": 300, "cooldown_ms": 500, "warmup_ms": 500}}
+            """.write(toFile: config, atomically: true, encoding: .utf8)
+    }
+
+    /// Starts the agent; its log (info) replaces the previous run's.
+    func start(_ extraArguments: [String] = []) throws -> Process {
+        FileManager.default.createFile(atPath: log, contents: nil)
+        let agent = Process()
+        agent.executableURL = URL(fileURLWithPath: mbcas)
+        agent.arguments = ["agent", "--config", config, "--pin-root", pinRoot, "--log-level", "info"] + extraArguments
+        agent.standardOutput = FileHandle.nullDevice
+        agent.standardError = FileHandle(forWritingAtPath: log)
+        try agent.run()
+        return agent
+    }
+
+    /// Waits for the log line that says the programs are attached (they count from then on).
+    func waitUntilAttached() throws {
+        for _ in 0..<500 {
+            if let text = try? String(contentsOfFile: log, encoding: .utf8), text.contains("probe attached") { return }
+            usleep(10_000)
+        }
+        Issue.record("the agent never attached its probe; its log:\n\((try? String(contentsOfFile: log, encoding: .utf8)) ?? "")")
+    }
+
+    func cleanUp() {
+        try? FileManager.default.removeItem(atPath: pinRoot)
+        try? FileManager.default.removeItem(atPath: config)
+        try? FileManager.default.removeItem(atPath: log)
+    }
+}
+

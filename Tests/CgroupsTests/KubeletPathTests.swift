@@ -1,3 +1,5 @@
+import Foundation
+import Market
 import Testing
 
 @testable import Cgroups
@@ -218,8 +220,10 @@ import Testing
         }
     }
 
+    /// Seeded, so a failure can be replayed: MBCAS_FUZZ_SEED=<the seed in the failure> picks it.
+    static let fuzzSeed = ProcessInfo.processInfo.environment["MBCAS_FUZZ_SEED"].flatMap { UInt64($0) } ?? 0x6d62_6361_73
     @Test func mutatedPathsNeverTrap() {
-        var generator = SystemRandomNumberGenerator()
+        var generator = SplitMix64(seed: Self.fuzzSeed)
         let alphabet = Array("/-_.abcdefpodkubesliceburstable0123456789")
         var valid: [String] = []
         for driver in CgroupDriver.allCases {
@@ -252,10 +256,10 @@ import Testing
                 let pod = try? KubeletPath.parse(identity.podCgroupPath)
                 #expect(pod?.podUID == identity.podUID && pod?.qos == identity.qos && pod?.containerID == nil)
             case .failure(let error):
-                #expect(error.path == path && !error.message.isEmpty)
+                #expect(error.path == path && !error.message.isEmpty, "seed \(Self.fuzzSeed), round \(round)")
             }
         }
-        #expect(parsed >= valid.count)
+        #expect(parsed >= valid.count, "seed \(Self.fuzzSeed)")
     }
 
     @Test func uidValidation() {

@@ -92,6 +92,16 @@ struct TotalsTests {
         #expect(d.throttleEpisodes == 1)
     }
 
+    @Test("since() reads a later total below the earlier one (a discarded open episode) as no throttling")
+    func sinceAfterDiscardedEpisode() {
+        var earlier = CgroupStallTotals(cgroupID: 1)
+        earlier.throttledNanoseconds = 1_000
+        earlier.openThrottledNanoseconds = 300   // discarded by a restarted probe
+        var later = CgroupStallTotals(cgroupID: 1)
+        later.throttledNanoseconds = 1_100
+        #expect(later.since(earlier).throttledNanoseconds == 0)
+    }
+
     @Test("invalid configuration names the field", arguments: [
         (ProbeConfiguration(ringBufferBytes: 5000), "ringBufferBytes"),
         (ProbeConfiguration(ringBufferBytes: 2048), "ringBufferBytes"),

@@ -15,7 +15,7 @@
 
 /* Which set of programs to load. */
 enum mbcas_attach_mode {
-	MBCAS_ATTACH_AUTO = 0,     /* BTF-typed tracepoints, falling back to raw ones if refused */
+	MBCAS_ATTACH_AUTO = 0,     /* user space picks BTF or RAW (mbcas_btf_tracepoints_unsupported) */
 	MBCAS_ATTACH_BTF = 1,      /* tp_btf only: direct, cheap reads of kernel memory */
 	MBCAS_ATTACH_RAW = 2,      /* raw_tp only: bpf_probe_read, for kernels without tp_btf */
 	MBCAS_ATTACH_BASELINE = 3, /* benchmarks only: an empty program on sched_switch */
@@ -29,6 +29,8 @@ struct mbcas_probe_config {
 	__u32 filter_cgroups;      /* 1: count only cgroups added to watched_cgroups */
 	__u64 wait_threshold_ns;   /* push a RUNQ_WAIT event past this much wait... */
 	__u64 wait_window_ns;      /* ...within this window, per cgroup and CPU */
+	__u32 max_cgroups;         /* entries of the per-cgroup maps (and open episodes); 0 = MBCAS_MAX_CGROUPS */
+	__u32 max_tasks;           /* entries of the raw_tp set's per-task hash; 0 = MBCAS_MAX_TASKS */
 };
 
 /* The maps user space reads or writes. */
@@ -40,18 +42,28 @@ enum mbcas_probe_map {
 	MBCAS_MAP_EVENTS = 4,
 	MBCAS_MAP_POD_ALLOCATIONS = 5,
 	MBCAS_MAP_NODE_MARKET = 6,
+	MBCAS_MAP_TASK_STATES = 7,  /* raw_tp set only; -ENOENT otherwise */
 };
 
 /* A loaded probe: the skeleton behind an opaque pointer. */
 struct mbcas_probe;
 
 /*
- * Open the embedded object, apply the config, load it into the kernel
+ * Open the embedded object, apply the config (attach_mode BTF, RAW or
+ * BASELINE; AUTO is -EINVAL), load it into the kernel
  * (CO-RE relocations against /sys/kernel/btf/vmlinux) and pin the maps.
  * Returns 0 or a negative errno; libbpf explains failures (including the
  * verifier log) through the log handler below.
  */
 int mbcas_probe_open_and_load(const struct mbcas_probe_config *config, struct mbcas_probe **out);
+
+/*
+ * Whether this kernel lacks what the tp_btf set needs: 0 when it has it all,
+ * else 1 with the first missing piece written to reason. Probed before the
+ * load, so that AUTO falls back to raw_tp only for a missing feature and
+ * never hides a verifier rejection of the tp_btf set.
+ */
+int mbcas_btf_tracepoints_unsupported(char *reason, size_t size);
 
 /* The mode actually loaded (MBCAS_ATTACH_BTF or MBCAS_ATTACH_RAW). */
 int mbcas_probe_attach_mode(const struct mbcas_probe *probe);
@@ -59,8 +71,11 @@ int mbcas_probe_attach_mode(const struct mbcas_probe *probe);
 /* Attach every loaded program to its tracepoint. 0 or a negative errno. */
 int mbcas_probe_attach(struct mbcas_probe *probe);
 
-/* File descriptor of one of the probe's maps (owned by the probe). */
+/* File descriptor of one of the probe's maps (owned by the probe); -ENOENT for a map this set does not create. */
 int mbcas_probe_map_fd(const struct mbcas_probe *probe, enum mbcas_probe_map map);
+
+/* Capacity (max_entries) of one of the probe's maps, or a negative errno. */
+int mbcas_probe_map_capacity(const struct mbcas_probe *probe, enum mbcas_probe_map map);
 
 /* Number of loaded programs, and the file descriptor of program i (for BPF run-time stats). */
 int mbcas_probe_program_count(const struct mbcas_probe *probe);
