@@ -104,7 +104,8 @@ extension NodeAgent {
                 guard decision.changesLimit, let pod = s.table.pod(decision.pod) else { continue }
                 let change = LimitChange(pod: pod.name, cgroupPath: pod.cgroupPath, oldMillicores: decision.oldLimit,
                                          newMillicores: decision.newLimit, reason: decision.reason,
-                                         stallTimestamp: stallTimestamp ?? 0, shadowPrice: result.allocation.shadowPrice)
+                                         stallTimestamp: stallTimestamp ?? 0, shadowPrice: result.allocation.shadowPrice,
+                                         overcommit: result.allocation.overcommit)
                 do { try actuator.apply(change) } catch {
                     logger.error("market decision not applied", metadata: ["pod": "\(pod.name)", "error": "\(error)"])
                     continue

@@ -9,14 +9,14 @@ AGENT_SA = ("mbcas-agent", NAMESPACE)
 CONTROLLER_SA = ("mbcas-controller", NAMESPACE)
 EXPECTED_GRANTS = {
     AGENT_SA: {
-        ("cluster", "", "pods"): {"get", "list", "watch"},
-        ("cluster", "mbcas.io", "podallocations"): {"create", "update", "patch", "get", "list", "watch"},
+        ("cluster", "", "pods"): {"list", "watch"},
+        ("cluster", "mbcas.io", "podallocations"): {"create", "patch", "list", "watch"},
     },
     CONTROLLER_SA: {
-        ("cluster", "", "pods"): {"get", "list", "watch"},
+        ("cluster", "", "pods"): {"list", "watch"},
         ("cluster", "", "pods/resize"): {"patch"},
-        ("cluster", "mbcas.io", "podallocations"): {"get", "list", "watch"},
-        ("cluster", "mbcas.io", "podallocations/status"): {"update", "patch"},
+        ("cluster", "mbcas.io", "podallocations"): {"list", "watch"},
+        ("cluster", "mbcas.io", "podallocations/status"): {"patch"},
         ("cluster", "", "events"): {"create", "patch"},
         (NAMESPACE, "coordination.k8s.io", "leases"): {"get", "create", "update"},
     },
