@@ -26,6 +26,9 @@ public struct ControllerConfiguration: Sendable, Hashable {
     public var retryBaseDelay: Duration
     /// The longest retry delay of a failing key.
     public var retryMaxDelay: Duration
+    /// The first wait before a resize the API forbade (403: a ResourceQuota or LimitRange said
+    /// no) is tried again for the same pod; doubles per refusal up to 5 minutes.
+    public var forbiddenBackoff: Duration
     /// The component named on Events (`source.component`, `reportingComponent`).
     public var component: String
     /// This replica's name on Events (`source.host`, `reportingInstance`): the Lease identity.
@@ -35,7 +38,7 @@ public struct ControllerConfiguration: Sendable, Hashable {
     public init(cooldown: Duration = .seconds(10), maxStepUp: Double = 2, maxStepDown: Double = 0.5,
                 allowRestarts: Bool = false, resyncInterval: Duration = .seconds(60), workers: Int = 2,
                 retryBaseDelay: Duration = .milliseconds(100), retryMaxDelay: Duration = .seconds(60),
-                component: String = "mbcas-controller", instance: String = "") {
+                forbiddenBackoff: Duration = .seconds(2), component: String = "mbcas-controller", instance: String = "") {
         self.cooldown = cooldown
         self.maxStepUp = maxStepUp
         self.maxStepDown = maxStepDown
@@ -44,6 +47,7 @@ public struct ControllerConfiguration: Sendable, Hashable {
         self.workers = workers
         self.retryBaseDelay = retryBaseDelay
         self.retryMaxDelay = retryMaxDelay
+        self.forbiddenBackoff = forbiddenBackoff
         self.component = component
         self.instance = instance
     }
@@ -63,6 +67,7 @@ public struct ControllerConfiguration: Sendable, Hashable {
         guard retryBaseDelay > .zero, retryMaxDelay >= retryBaseDelay else {
             throw invalid("retry delays must be positive with max >= base, got \(retryBaseDelay) and \(retryMaxDelay)")
         }
+        guard forbiddenBackoff > .zero else { throw invalid("the backoff after a forbidden resize must be positive, got \(forbiddenBackoff)") }
         guard !component.isEmpty else { throw invalid("the component name must not be empty") }
     }
 }

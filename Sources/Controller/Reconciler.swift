@@ -36,6 +36,10 @@ final class Reconciler: Sendable {
     /// When this replica last resized each pod (allocation key → pod uid, time): the cooldown's
     /// precise start. After a restart or a failover, `status.lastAppliedTime` stands in for it.
     private let lastResize = Mutex<[String: (uid: String, at: Date)]>([:])
+    /// Resizes the API forbade (403, quota or LimitRange), per allocation key: how many in a row
+    /// and when the next try may go out, so a pod over its quota is retried with a growing
+    /// backoff, not on every watch event.
+    private let forbidden = Mutex<[String: (refusals: Int, retryAt: Date)]>([:])
 
     init(client: APIClient, configuration: ControllerConfiguration, allocations: @escaping @Sendable (String) -> PodAllocation?,
          pods: @escaping @Sendable (String) -> Pod?, gate: LeadershipGate, stats: ControllerStats, logger: Logger,
@@ -64,8 +68,12 @@ final class Reconciler: Sendable {
         }
         guard allocation.metadata.deletionTimestamp == nil else { return .done }
         let generation = allocation.metadata.generation
-        if allocation.status?.phase == .failed, allocation.status?.observedGeneration == generation {
-            return .done  // the API refused this decision; wait for the agent's next one
+        if allocation.status?.phase == .failed, allocation.status?.observedGeneration == generation,
+           AllocationStatus.reason(of: allocation.status) == "ResizeFailed" {
+            return .done  // the API found this decision invalid; wait for the agent's next one
+        }
+        if let retryAt = forbidden.withLock({ $0[key]?.retryAt }), retryAt > now() {
+            return .requeue(after: Self.duration(retryAt.timeIntervalSince(now())))
         }
         let namespace = allocation.metadata.namespace ?? ""
         let podName = allocation.spec.podName.isEmpty ? allocation.metadata.name : allocation.spec.podName
@@ -102,7 +110,9 @@ final class Reconciler: Sendable {
             }
             return try await resize(allocation, pod: pod, targets: targets, key: key)
         case .converge(let targets):
-            try await settle(allocation, pod: pod, outcome(for: ResizeProgress.of(pod, targets: targets), targets: targets,
+            let resizedAt = lastResize.withLock { $0[key].flatMap { $0.uid == pod.metadata.uid ? $0.at : nil } }
+            let progress = ResizeProgress.of(pod, targets: targets, resizedAt: resizedAt)
+            try await settle(allocation, pod: pod, outcome(for: progress, targets: targets,
                                                            pod: pod, allocation: allocation))
             return .done
         }
@@ -117,6 +127,23 @@ final class Reconciler: Sendable {
         switch try await patchResize(pod, targets: targets) {
         case .resized(let pod):
             resized = pod
+        case .forbidden(let error):
+            // A ResourceQuota or LimitRange said no: not final (quota frees up), so it is tried
+            // again after a per-pod backoff; shown as Failed with the server's words meanwhile.
+            let message = Self.apiMessage(error)
+            let wait = forbidden.withLock { entries -> Duration in
+                let refusals = (entries[key]?.refusals ?? 0) + 1
+                let base = Self.seconds(configuration.forbiddenBackoff) * pow(2, Double(min(refusals - 1, 20)))
+                let wait = Self.duration(min(base, max(300, Self.seconds(configuration.forbiddenBackoff))))  // at most 5 min
+                entries[key] = (refusals, now().addingTimeInterval(Self.seconds(wait)))
+                return wait
+            }
+            logger.warning("the API forbade the resize", metadata: ["podallocation": "\(key)", "error": "\(message)",
+                                                                   "retryIn": "\(Self.text(wait))"])
+            try await settle(allocation, pod: pod, Outcome(phase: .failed, reason: "Forbidden",
+                                                           message: "\(message) (tried again in \(Self.text(wait)))",
+                                                           applied: applied(pod, allocation)))
+            return .requeue(after: wait)
         case .refused(let error):
             let message = Self.apiMessage(error)
             logger.warning("the API refused the resize", metadata: ["podallocation": "\(key)", "error": "\(message)"])
@@ -127,6 +154,7 @@ final class Reconciler: Sendable {
             return .done  // the pod went away meanwhile
         }
         stats.countResize()
+        forbidden.withLock { $0[key] = nil }
         podWrites.record(resized, replacing: pod)
         if let uid = pod.metadata.uid { lastResize.withLock { $0[key] = (uid, now()) } }
         let change = Self.describe(targets, reason: allocation.spec.reason, maxStepUp: configuration.maxStepUp,
@@ -143,6 +171,8 @@ final class Reconciler: Sendable {
         case resized(Pod)
         /// 422: the API server's validation said no; retrying the same patch cannot help.
         case refused(KubernetesError)
+        /// 403 from admission (ResourceQuota, LimitRanger): may pass later.
+        case forbidden(KubernetesError)
         case gone
     }
 
@@ -153,6 +183,7 @@ final class Reconciler: Sendable {
                 .patch(pod.metadata.name, .strategicMerge, ResizePatch(targets), subresource: "resize"))
         } catch {
             if error.isInvalid { return .refused(error) }
+            if error.httpStatus == 403 { return .forbidden(error) }
             if error.isNotFound { return .gone }
             throw error
         }
@@ -218,15 +249,22 @@ final class Reconciler: Sendable {
                 "message": "\(outcome.message)",
             ])
         }
-        if changed, let warning = Self.warningReason(outcome.phase) {
+        if changed, let warning = outcome.reason == "Forbidden" ? "ResizeForbidden" : Self.warningReason(outcome.phase) {
             if await recorder.record(.warning, reason: warning, message: outcome.message, on: pod, now: now()) { stats.countEvent() }
         }
     }
 
-    /// PUT `podallocations/status`; nil when the allocation no longer exists.
+    /// PATCH `podallocations/status` with one JSON Patch operation, `add /status` (which replaces
+    /// a status that exists): no `resourceVersion` precondition, so a spec the agent wrote in the
+    /// meantime does not make it 409 (a PUT would, as the real server checks the precondition
+    /// against the whole object), and the whole status is replaced, so fields that went away
+    /// go (a merge patch would keep them unless sent as null). Nil when the allocation is gone.
     private func writeStatus(_ allocation: PodAllocation) async throws(KubernetesError) -> PodAllocation? {
         do {
-            return try await client.resources(PodAllocation.self, namespace: allocation.metadata.namespace).updateStatus(allocation)
+            let status = try client.encode(allocation.status)
+            let body = Array(#"[{"op":"add","path":"/status","value":"#.utf8) + status + Array("}]".utf8)
+            return try await client.resources(PodAllocation.self, namespace: allocation.metadata.namespace)
+                .patch(allocation.metadata.name, .json, body: body, subresource: "status")
         } catch {
             if error.isNotFound { return nil }
             throw error
@@ -250,6 +288,7 @@ final class Reconciler: Sendable {
     private func forget(_ key: String) {
         allocationWrites.forget(key)
         lastResize.withLock { $0[key] = nil }
+        forbidden.withLock { $0[key] = nil }
     }
 
     // MARK: - Text
@@ -298,6 +337,8 @@ final class Reconciler: Sendable {
     static func seconds(_ duration: Duration) -> Double {
         Double(duration.components.seconds) + Double(duration.components.attoseconds) / 1e18
     }
+
+    static func duration(_ seconds: Double) -> Duration { .milliseconds(Int64((max(0, seconds) * 1000).rounded(.up))) }
 
     static func text(_ duration: Duration) -> String { "\(text(seconds(duration)))s" }
 

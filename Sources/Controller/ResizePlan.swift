@@ -58,9 +58,20 @@ struct ResizePlanner: Sendable {
             return skip("PodRecreated", "the pod was recreated (uid \(uid); the allocation is for uid \(spec.podUID)): "
                         + "waiting for the agent's decision for the new pod")
         }
+        // Trust: only the agent of the pod's own node decides for it. An agent's credentials can
+        // write any PodAllocation (RBAC cannot scope to a node), so one node's agent must not be
+        // able to resize pods elsewhere through the controller.
+        guard let node = spec.nodeName, !node.isEmpty, node == pod.spec.nodeName else {
+            return skip("NodeMismatch", "the allocation comes from node \(spec.nodeName.map { "\"\($0)\"" } ?? "(none)"), "
+                        + "but the pod runs on \(pod.spec.nodeName.map { "\"\($0)\"" } ?? "no node"): only the agent of the pod's "
+                        + "own node may decide its CPU")
+        }
         if let phase = pod.status?.phase, phase == "Succeeded" || phase == "Failed" {
             return skip("PodTerminated", "the pod has terminated (phase \(phase)): nothing to resize")
         }
+        // What the API server always refuses (422) is skipped before it is asked, so such a pod
+        // does not loop through Failed and a new Warning Event on every decision.
+        if let never = pod.neverResizable { return skip(never.reason, never.message) }
         switch PodQoS.of(pod) {
         case .guaranteed:
             return skip("GuaranteedQoS", "the pod has Guaranteed QoS (its requests equal its limits): MBCAS never resizes it, "
@@ -107,9 +118,10 @@ struct ResizePlanner: Sendable {
         }
 
         // Only the adjustments the controller makes on its own are checked here (see above).
-        let before = PodQoS.of(containers: pod.spec.containers)
+        let initContainers = pod.spec.initContainers ?? []  // sidecars and init containers count too
+        let before = PodQoS.of(containers: pod.spec.containers + initContainers)
         let own = Self.containers(pod.spec.containers, with: targets, explicitRequests: false)
-        let after = PodQoS.of(containers: own)
+        let after = PodQoS.of(containers: own + initContainers)
         if before != after {
             let causes = targets.compactMap { target -> String? in
                 if target.currentLimit == nil { return "a cpu limit of \(target.limit) on container \(target.name)" }

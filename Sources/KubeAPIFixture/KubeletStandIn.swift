@@ -36,29 +36,35 @@ public final class KubeletStandIn: Sendable {
     private let store: ObjectStore
     private let actuate: Actuator
     private let startsPendingPods: Bool
+    private let conditionsCarryGeneration: Bool
     private let logger: Logger
     private let currentPolicy: Mutex<Policy>
     private let triggers: AsyncStream<Void>.Continuation
     private let watchID: Mutex<Int?>
     private let tasks = Mutex<[Task<Void, Never>]>([])
+    /// Pod uid → the generation last found Infeasible (for the 1.33 mode, whose conditions do not say).
+    private let infeasibleGeneration = Mutex<[String: Int64]>([:])
 
     /// Starts watching the store's pods on `nodeName`, with nothing to actuate: the resize is
     /// reported done as soon as the policy accepts it.
     public convenience init(store: ObjectStore, nodeName: String, policy: @escaping Policy = { _ in .accept },
                             reevaluationInterval: Duration = .milliseconds(250), startsPendingPods: Bool = false,
-                            logger: Logger = Logger(label: "kubelet-stand-in")) {
+                            conditionsCarryGeneration: Bool = true, logger: Logger = Logger(label: "kubelet-stand-in")) {
         self.init(store: store, nodeName: nodeName, policy: policy, reevaluationInterval: reevaluationInterval,
-                  startsPendingPods: startsPendingPods, logger: logger) { _ in }
+                  startsPendingPods: startsPendingPods, conditionsCarryGeneration: conditionsCarryGeneration, logger: logger) { _ in }
     }
 
-    /// Starts watching the store's pods on `nodeName`.
+    /// Starts watching the store's pods on `nodeName`. `conditionsCarryGeneration` false plays a
+    /// 1.33 kubelet, whose resize conditions carry no `observedGeneration`.
     ///
     /// `actuate` has no default (the initializer without it is the no-op one) so that a trailing
     /// closure is always the actuator, never the policy:
     /// `KubeletStandIn(store: store, nodeName: "n") { resize in ... }`.
     public init(store: ObjectStore, nodeName: String, policy: @escaping Policy = { _ in .accept },
                 reevaluationInterval: Duration = .milliseconds(250), startsPendingPods: Bool = false,
-                logger: Logger = Logger(label: "kubelet-stand-in"), actuate: @escaping Actuator) {
+                conditionsCarryGeneration: Bool = true, logger: Logger = Logger(label: "kubelet-stand-in"),
+                actuate: @escaping Actuator) {
+        self.conditionsCarryGeneration = conditionsCarryGeneration
         self.store = store
         self.nodeName = nodeName
         self.actuate = actuate
@@ -145,10 +151,14 @@ public final class KubeletStandIn: Sendable {
         }
         let pending = KubeletStatus.condition(KubeletStatus.resizePending, of: pod)
         if pending?["reason"] == "Infeasible", pending?["observedGeneration"]?.int == resize.generation { return }
+        if !conditionsCarryGeneration, pending?["reason"] == "Infeasible", infeasibleGeneration.withLock({ $0[uid] }) == resize.generation {
+            return  // 1.33: the kubelet remembers it itself, the condition does not say
+        }
         switch policy(resize) {
         case .deferred(let message):
             markPending(resize, reason: "Deferred", message: message)
         case .infeasible(let message):
+            infeasibleGeneration.withLock { $0[uid] = resize.generation }
             markPending(resize, reason: "Infeasible", message: message)
         case .accept:
             await actuate(resize, retrying: KubeletStatus.condition(KubeletStatus.resizeInProgress, of: pod) != nil)
@@ -159,7 +169,7 @@ public final class KubeletStandIn: Sendable {
         writeStatus(namespace: resize.namespace, name: resize.name, uid: resize.uid) { pod in
             KubeletStatus.removeConditions([KubeletStatus.resizeInProgress], from: &pod)
             KubeletStatus.setCondition(KubeletStatus.resizePending, reason: reason, message: message,
-                                       generation: resize.generation, in: &pod)
+                                       generation: conditionsCarryGeneration ? resize.generation : nil, in: &pod)
         }
     }
 
@@ -171,7 +181,7 @@ public final class KubeletStandIn: Sendable {
             writeStatus(namespace: namespace, name: name, uid: uid) { pod in
                 KubeletStatus.removeConditions([KubeletStatus.resizePending], from: &pod)
                 KubeletStatus.setCondition(KubeletStatus.resizeInProgress, reason: nil, message: nil,
-                                           generation: resize.generation, in: &pod)
+                                           generation: conditionsCarryGeneration ? resize.generation : nil, in: &pod)
             }
         }
         do {
@@ -180,7 +190,7 @@ public final class KubeletStandIn: Sendable {
             logger.debug("resize failed", metadata: ["pod": "\(namespace)/\(name)", "error": "\(error)"])
             writeStatus(namespace: namespace, name: name, uid: uid) { pod in
                 KubeletStatus.setCondition(KubeletStatus.resizeInProgress, reason: "Error", message: "\(error)",
-                                           generation: resize.generation, in: &pod)
+                                           generation: conditionsCarryGeneration ? resize.generation : nil, in: &pod)
             }
             return
         }

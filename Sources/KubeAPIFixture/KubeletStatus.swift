@@ -10,17 +10,22 @@
 /// - `lastProbeTime`: `null`, as the kubelet leaves it;
 /// - `lastTransitionTime`: when the condition appeared; kept while it stays (a new reason or
 ///   message does not move it, so re-evaluating an unchanged Deferred resize writes nothing);
-/// - `observedGeneration`: the pod's `metadata.generation` the condition is about (1.34+).
+/// - `observedGeneration`: the pod's `metadata.generation` the condition is about (1.34+); a
+///   stand-in playing 1.33 leaves it out and sets `lastProbeTime` instead.
 enum KubeletStatus {
     static let resizePending = "PodResizePending"
     static let resizeInProgress = "PodResizeInProgress"
 
-    /// Sets (adds or updates) a condition with status "True".
-    static func setCondition(_ type: String, reason: String?, message: String?, generation: Int64, in pod: inout JSON) {
+    /// Sets (adds or updates) a condition with status "True". A nil `generation` writes it as
+    /// the 1.33 kubelet does (`updatedPodResizeCondition` before KEP-5067's observedGeneration):
+    /// no `observedGeneration`, and `lastProbeTime` set to now on every update.
+    static func setCondition(_ type: String, reason: String?, message: String?, generation: Int64?, in pod: inout JSON) {
         var conditions = pod[path: ["status", "conditions"]]?.array ?? []
         let index = conditions.firstIndex { $0["type"]?.string == type }
-        var condition: JSON = ["type": .string(type), "status": "True", "lastProbeTime": .null,
-                               "lastTransitionTime": .string(ObjectStore.timestamp()), "observedGeneration": .int(generation)]
+        let now = JSON.string(ObjectStore.timestamp())
+        var condition: JSON = ["type": .string(type), "status": "True", "lastProbeTime": generation == nil ? now : .null,
+                               "lastTransitionTime": now]
+        if let generation { condition["observedGeneration"] = .int(generation) }
         if let reason, !reason.isEmpty { condition["reason"] = .string(reason) }
         if let message, !message.isEmpty { condition["message"] = .string(message) }
         if let index {

@@ -73,6 +73,7 @@ struct Quantity: Equatable {
 /// conditions, `status.containerStatuses[*].resources`) is ``KubeletStandIn``'s.
 enum Resize {
     static func apply(old: JSON, proposed: JSON, name: String) throws(StatusError) -> JSON {
+        try refuseUnresizable(old, name: name)
         var causes: [StatusError.Cause] = []
         let oldContainers = old[path: ["spec", "containers"]]?.array ?? []
         let newContainers = proposed[path: ["spec", "containers"]]?.array ?? []
@@ -100,6 +101,27 @@ enum Resize {
         var new = old
         new[path: ["spec", "containers"]] = proposed[path: ["spec", "containers"]]
         return new
+    }
+
+    /// Pods no resize can ever change, refused before anything else is looked at:
+    /// - a static pod's mirror: upstream `ValidatePodResize` returns
+    ///   `field.Forbidden(field.NewPath(""), "static pods cannot be resized")` when the old pod has
+    ///   the `kubernetes.io/config.mirror` annotation;
+    /// - a pod with pod-level resources (`spec.resources`, PodLevelResources, beta in 1.34): the
+    ///   1.34/1.35 API server refuses to resize it while `InPlacePodLevelResourcesVerticalScaling`
+    ///   is off (its default there), since the kubelet sizes the pod cgroup from that budget.
+    static func refuseUnresizable(_ pod: JSON, name: String) throws(StatusError) {
+        if pod[path: ["metadata", "annotations", "kubernetes.io/config.mirror"]] != nil {
+            throw StatusError.invalid(.pods, name: name, causes: [
+                .init(field: "", message: "Forbidden: static pods cannot be resized", reason: "FieldValueForbidden"),
+            ])
+        }
+        if let resources = pod[path: ["spec", "resources"]]?.object, !resources.isEmpty {
+            throw StatusError.invalid(.pods, name: name, causes: [
+                .init(field: "spec.resources", message: "Forbidden: pods with pod-level resources cannot be resized in place",
+                      reason: "FieldValueForbidden"),
+            ])
+        }
     }
 
     /// The pod's spec with every container's `resources` removed: what resize must not change.

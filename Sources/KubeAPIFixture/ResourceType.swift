@@ -36,8 +36,15 @@ public struct ResourceType: Sendable, Hashable {
     public static let events = ResourceType(group: "", version: "v1", plural: "events", singular: "event", kind: "Event",
                                             shortNames: ["ev"], namespaced: true, hasStatus: false)
 
+    /// Namespace quotas; the admission of `pods/resize` checks them (``ResizeAdmission``).
+    public static let resourceQuotas = ResourceType(group: "", version: "v1", plural: "resourcequotas", singular: "resourcequota",
+                                                    kind: "ResourceQuota", shortNames: ["quota"], namespaced: true, hasStatus: true)
+    /// Per-container and per-pod bounds; the admission of `pods/resize` checks them too.
+    public static let limitRanges = ResourceType(group: "", version: "v1", plural: "limitranges", singular: "limitrange",
+                                                 kind: "LimitRange", shortNames: ["limits"], namespaced: true, hasStatus: false)
+
     /// Every type served.
-    public static let all: [ResourceType] = [.pods, .events, .podAllocations, .leases]
+    public static let all: [ResourceType] = [.pods, .events, .podAllocations, .leases, .resourceQuotas, .limitRanges]
 
     static func find(group: String, version: String, plural: String) -> ResourceType? {
         all.first { $0.group == group && $0.version == version && $0.plural == plural }

@@ -45,7 +45,8 @@ struct LabelSelector: Sendable {
 /// A parsed `fieldSelector`. Like the real server, only a fixed set of fields per type is
 /// selectable: `metadata.name`, `metadata.namespace` for all, plus `spec.nodeName` and
 /// `status.phase` for pods and the `involvedObject.*`, `reason`, `type`, `source` fields for
-/// events; any other field is a 400.
+/// events, and `spec.nodeName` for podallocations (the CRD's `selectableFields`, GA in 1.32);
+/// any other field is a 400.
 struct FieldSelector: Sendable {
     var requirements: [(path: [String], value: String, equal: Bool)] = []
 
@@ -78,6 +79,7 @@ struct FieldSelector: Sendable {
     static func selectable(_ type: ResourceType) -> [String: [String]] {
         var fields = ["metadata.name", "metadata.namespace"]
         if type == .pods { fields += ["spec.nodeName", "status.phase"] }
+        if type == .podAllocations { fields += ["spec.nodeName"] }  // deploy/crd: selectableFields
         if type == .events {
             fields += ["involvedObject.kind", "involvedObject.namespace", "involvedObject.name", "involvedObject.uid",
                        "involvedObject.apiVersion", "involvedObject.resourceVersion", "involvedObject.fieldPath",

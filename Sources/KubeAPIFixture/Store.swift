@@ -205,6 +205,15 @@ public final class ObjectStore: Sendable {
             var new: JSON
             do throws(StatusError) {
                 new = try Self.merge(type, old: old, proposed: proposed, subresource: subresource, name: name)
+                if type == .pods, subresource == .resize {
+                    let objects = state.objects
+                    func inNamespace(_ type: ResourceType) -> [JSON] {
+                        (objects[type] ?? [:]).filter { $0.key.hasPrefix(namespace + "/") }.map(\.value)
+                    }
+                    try ResizeAdmission.check(old: old, new: new, name: name, namespace: namespace,
+                                              quotas: inNamespace(.resourceQuotas), limitRanges: inNamespace(.limitRanges),
+                                              pods: inNamespace(.pods))
+                }
             } catch {
                 return .failure(error)
             }

@@ -94,7 +94,7 @@ public final class APIClient: Sendable {
     }
 
     /// Encodes a request body.
-    func encode<T: Encodable>(_ value: T) throws(KubernetesError) -> [UInt8] {
+    public func encode<T: Encodable>(_ value: T) throws(KubernetesError) -> [UInt8] {
         do {
             let encoder = JSONEncoder()
             encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]

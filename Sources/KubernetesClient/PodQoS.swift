@@ -9,7 +9,13 @@ public enum PodQoS: String, Sendable, Hashable, CaseIterable {
     /// the status does not say (a pod just created).
     public static func of(_ pod: Pod) -> PodQoS {
         if let recorded = pod.status?.qosClass.flatMap(PodQoS.init(rawValue:)) { return recorded }
-        return of(containers: pod.spec.containers)
+        return of(containers: allContainers(of: pod))
+    }
+
+    /// What the API server's QoS computation counts: the regular containers and every init
+    /// container (native sidecars included).
+    public static func allContainers(of pod: Pod) -> [Container] {
+        pod.spec.containers + (pod.spec.initContainers ?? [])
     }
 
     /// The class these containers imply, computed as the API server does (`GetPodQOS`): only cpu

@@ -60,6 +60,7 @@ public final class AgentMetrics: Sendable {
     private let pushLatency: ValueHistogram
     private let ringBufferDrops: KernelTotalCounter
     private let shadowPrice: Gauge
+    private let overcommitted: Gauge
 
     /// Creates the facade and registers its pod-independent series.
     /// - Parameters:
@@ -91,7 +92,13 @@ public final class AgentMetrics: Sendable {
         self.shadowPrice = registry.makeGauge(
             descriptor: MetricNameDescriptor(
                 namespace: "mbcas", metricName: "shadow_price", unitName: "",
-                helpText: "CPU's shadow price in the last market round; 0 when CPU is not scarce."
+                helpText: "CPU's shadow price in the last market round; 0 when CPU is not scarce, +Inf when over-committed."
+            )
+        )
+        self.overcommitted = registry.makeGauge(
+            descriptor: MetricNameDescriptor(
+                namespace: "mbcas", metricName: "overcommitted", unitName: "",
+                helpText: "1 when the last market round could not meet every pod's guarantees (no finite shadow price), else 0."
             )
         )
         for reason in decisionReasons {
@@ -144,9 +151,11 @@ public final class AgentMetrics: Sendable {
     }
 
     /// Sets CPU's shadow price from the last market round.
-    /// - Parameter price: The price; 0 when CPU is not scarce.
+    /// - Parameter price: The price; 0 when CPU is not scarce, `+infinity` when no finite price
+    ///   clears the market (over-committed), which also sets `mbcas_overcommitted` to 1.
     public func setShadowPrice(_ price: Double) {
         shadowPrice.set(price)
+        overcommitted.set(Int64(price.isInfinite ? 1 : 0))
     }
 
     /// Brings `mbcas_ringbuf_drops_total` up to the kernel's cumulative drop count.

@@ -19,10 +19,13 @@ public struct LimitChange: Sendable, Hashable {
     public var stallTimestamp: UInt64
     /// The shadow price of CPU in the market round that decided it (nil: not a market decision).
     public var shadowPrice: Double?
+    /// Which guarantees that round could not meet (nil: not a market decision). With an
+    /// over-commit the price is `+infinity`, which JSON cannot carry: this says it explicitly.
+    public var overcommit: Overcommit?
 
     /// Creates a change.
     public init(pod: String, cgroupPath: String, oldMillicores: Int, newMillicores: Int, reason: Reason,
-                stallTimestamp: UInt64 = 0, shadowPrice: Double? = nil) {
+                stallTimestamp: UInt64 = 0, shadowPrice: Double? = nil, overcommit: Overcommit? = nil) {
         self.pod = pod
         self.cgroupPath = cgroupPath
         self.oldMillicores = oldMillicores
@@ -30,6 +33,7 @@ public struct LimitChange: Sendable, Hashable {
         self.reason = reason
         self.stallTimestamp = stallTimestamp
         self.shadowPrice = shadowPrice
+        self.overcommit = overcommit
     }
 }
 

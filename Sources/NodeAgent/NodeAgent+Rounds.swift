@@ -105,7 +105,8 @@ extension NodeAgent {
                 guard decision.changesLimit, let pod = s.table.pod(decision.pod) else { return nil }
                 return (decision.pod, LimitChange(pod: pod.name, cgroupPath: pod.cgroupPath, oldMillicores: decision.oldLimit,
                                                   newMillicores: decision.newLimit, reason: decision.reason,
-                                                  stallTimestamp: stallTimestamp ?? 0, shadowPrice: result.allocation.shadowPrice))
+                                                  stallTimestamp: stallTimestamp ?? 0, shadowPrice: result.allocation.shadowPrice,
+                                                  overcommit: result.allocation.overcommit))
             }
             return (changes, result.allocation.shadowPrice)
         }

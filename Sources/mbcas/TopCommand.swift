@@ -118,7 +118,7 @@ struct TopCommand: ParsableCommand {
         }
         if let market {
             let alive = kill(pid_t(market.agentPID), 0) == 0
-            let price = market.shadowPrice.isFinite ? String(format: "%.3g", market.shadowPrice) : "∞ (floors over-committed)"
+            let price = market.shadowPrice.isFinite ? String(format: "%.3g", market.shadowPrice) : "∞ (OVER-COMMITTED: the pods' guarantees exceed the budget)"
             table.footer.append("node: \(market.allocatedMillicores)m of \(market.capacityMillicores - market.reserveMillicores)m allocated "
                 + "(capacity \(market.capacityMillicores)m, reserve \(market.reserveMillicores)m); shadow price \(price); "
                 + "\(market.rounds) rounds, \(market.decisions) decisions")

@@ -112,10 +112,10 @@ struct KubernetesEndToEndTests {
             processes.append((label, process, log))
         }
 
-        func startAgentAndController() throws {
+        func startAgentAndController(agentArguments: [String] = []) throws {
             try start("agent", ["agent", "--kubernetes", "--kubeconfig", kubeconfig, "--node-name", "node-e2e",
                                 "--cgroup-root", root.path, "--pin-root", pinRoot, "--default-cap", "1500",
-                                "--write-interval-ms", "100", "--log-level", "info"])
+                                "--write-interval-ms", "100", "--log-level", "info"] + agentArguments)
             try start("controller", ["controller", "--kubeconfig", kubeconfig, "--namespace", "mbcas-system",
                                      "--identity", "e2e", "--cooldown-seconds", "0", "--log-level", "info"])
         }
@@ -208,6 +208,47 @@ struct KubernetesEndToEndTests {
                       + "(\(sample.reason)) + API path \(String(format: "%.1f", total - decision)) ms, limit \(sample.millicores)m")
             }
             burner.stop()
+            let statuses = node.stop()
+            #expect(statuses == ["agent": 0, "controller": 0], "exit statuses \(statuses):\n\(node.logs)")
+        } catch {
+            Issue.record("\(error)\n\(node.logs)")
+        }
+        await node.tearDown()
+    }
+
+    @Test("an over-committed node (requests exceed the budget): decisions still reach the API, the over-commit said in the spec")
+    func overcommittedNode() async throws {
+        // Two pods requesting 100m each on a node whose market has 150m: the floors do not fit,
+        // the shadow price is +infinity, and every decision must still become a PodAllocation.
+        let node = try await Node(pods: ["a", "b"])
+        do {
+            // No warm-up or shrink cooldown, so the market's first rounds may already lower limits.
+            let config = NSTemporaryDirectory() + "mbcas-e2e-\(UUID().uuidString).json"
+            try #"{"cgroup_parent": "/", "market": {"warmup_ms": 0, "cooldown_ms": 0}}"#.write(toFile: config, atomically: true, encoding: .utf8)
+            defer { try? FileManager.default.removeItem(atPath: config) }
+            try node.startAgentAndController(agentArguments: ["--capacity", "150", "--reserve", "0", "--config", config])
+            // Load in both pods: their stalls make the market run (and find it cannot meet the floors).
+            var burners: [Burner] = []
+            defer { for burner in burners { burner.stop() } }
+            for name in ["a", "b"] {
+                let container = try #require(try CgroupDirectory(path: node.podCgroups[name]!).children().first)
+                burners.append(try Burner(cgroupPath: node.podCgroups[name]! + "/" + container))
+            }
+            let allocations = node.client.resources(PodAllocation.self, namespace: "shop")
+            var seen: PodAllocationSpec?
+            let written = await eventually(timeout: .seconds(40)) {
+                seen = (try? await allocations.get("a"))?.spec
+                return seen?.overcommit == "floors"
+            }
+            #expect(written, "no PodAllocation says the node is over-committed (last: \(String(describing: seen))):\n\(node.logs)")
+            let allocation = try await allocations.get("a")
+            #expect(allocation.spec.shadowPrice == nil)
+            // Lowered toward the scaled floors (75m), in safe steps, never below the container's request.
+            let limit = try #require(allocation.spec.containers.first?.cpuLimit.millicores)
+            #expect(limit >= 100 && limit < 200, "limit \(limit)m")
+            #expect(!node.logs.contains("decision dropped"), "a decision was lost:\n\(node.logs)")
+            let schema = try node.checkPodAllocationsAgainstCRD()
+            #expect(schema?.status == 0, "a PodAllocation as written does not fit deploy/crd's schema:\n\(schema?.stdout ?? "")\(schema?.stderr ?? "")")
             let statuses = node.stop()
             #expect(statuses == ["agent": 0, "controller": 0], "exit statuses \(statuses):\n\(node.logs)")
         } catch {

@@ -25,7 +25,8 @@ final class Harness: Sendable {
         self.requests = requests
     }
 
-    static func start(policy: @escaping KubeletStandIn.Policy = { _ in .accept }) async throws -> Harness {
+    static func start(policy: @escaping KubeletStandIn.Policy = { _ in .accept },
+                      conditionsCarryGeneration: Bool = true) async throws -> Harness {
         let requests = RequestLog()
         var serverLogger = Logger(label: "fixture") { _ in RequestLogHandler(log: requests) }
         serverLogger.logLevel = .trace
@@ -34,7 +35,8 @@ final class Harness: Sendable {
                                retry: RetryPolicy(initialBackoff: .milliseconds(20), maxBackoff: .milliseconds(200)),
                                requestTimeout: .seconds(5), userAgent: "controller-tests", logger: quietLogger("client"))
         let kubelet = KubeletStandIn(store: server.store, nodeName: "node-a", policy: policy,
-                                     reevaluationInterval: .milliseconds(100), logger: quietLogger("kubelet"))
+                                     reevaluationInterval: .milliseconds(100), conditionsCarryGeneration: conditionsCarryGeneration,
+                                     logger: quietLogger("kubelet"))
         return Harness(server: server, client: client, kubelet: kubelet, requests: requests)
     }
 
@@ -51,9 +53,10 @@ final class Harness: Sendable {
 
     /// A configuration for tests: no cooldown, quick resync.
     static func configuration(cooldown: Duration = .zero, maxStepUp: Double = 2, maxStepDown: Double = 0.5,
-                              resync: Duration = .milliseconds(200)) -> ControllerConfiguration {
+                              resync: Duration = .milliseconds(200), forbiddenBackoff: Duration = .milliseconds(100)) -> ControllerConfiguration {
         ControllerConfiguration(cooldown: cooldown, maxStepUp: maxStepUp, maxStepDown: maxStepDown, resyncInterval: resync,
-                                workers: 2, retryBaseDelay: .milliseconds(20), retryMaxDelay: .seconds(1))
+                                workers: 2, retryBaseDelay: .milliseconds(20), retryMaxDelay: .seconds(1),
+                                forbiddenBackoff: forbiddenBackoff)
     }
 
     /// Runs a controller in a task of its own; returns the service and the task (cancel it to
@@ -72,8 +75,11 @@ final class Harness: Sendable {
 
     /// Creates a pod on node-a and starts it (the kubelet stand-in writes its status).
     @discardableResult
-    func createPod(_ name: String, containers: [Container]) async throws -> Pod {
-        let pod = Pod(metadata: ObjectMeta(name: name, namespace: Self.namespace), spec: PodSpec(nodeName: "node-a", containers: containers))
+    func createPod(_ name: String, containers: [Container], annotations: [String: String]? = nil,
+                   edit: (inout Pod) -> Void = { _ in }) async throws -> Pod {
+        var pod = Pod(metadata: ObjectMeta(name: name, namespace: Self.namespace), spec: PodSpec(nodeName: "node-a", containers: containers))
+        pod.metadata.annotations = annotations
+        edit(&pod)
         _ = try await client.resources(Pod.self, namespace: Self.namespace).create(pod)
         try kubelet.markRunning(namespace: Self.namespace, name: name)
         return try await self.pod(name)
@@ -185,6 +191,9 @@ final class RequestLog: Sendable {
     private let lines = Mutex<[String]>([])
 
     func append(_ line: String) { lines.withLock { $0.append(line) } }
+
+    /// Lines for which `matching` holds.
+    func lines(_ matching: (String) -> Bool) -> [String] { lines.withLock { $0.filter(matching) } }
 
     /// Lines that start with `method` and whose path contains `fragment`.
     func count(_ method: String, _ fragment: String) -> Int {

@@ -22,9 +22,9 @@ struct RulesTests {
         return pod
     }
 
-    static func allocation(limit: String, request: String? = nil, container: String = "app") -> PodAllocation {
+    static func allocation(limit: String, request: String? = nil, container: String = "app", node: String? = "node-a") -> PodAllocation {
         PodAllocation(metadata: ObjectMeta(name: "web", namespace: "default"),
-                      spec: PodAllocationSpec(podName: "web", podUID: "uid-1", containers: [
+                      spec: PodAllocationSpec(podName: "web", podUID: "uid-1", nodeName: node, containers: [
                           ContainerAllocation(name: container, cpuRequest: request.map(cpu), cpuLimit: cpu(limit)),
                       ]))
     }
@@ -52,6 +52,37 @@ struct RulesTests {
         #expect(PodQoS.of(containers: [Self.container(), Self.container("sidecar")]) == .bestEffort)
         #expect(PodQoS.of(containers: [Self.container(requests: ["cpu": "0"])]) == .bestEffort)
         #expect(PodQoS.of(Self.pod([Self.container(limits: cpuAndMemory)], qos: "Burstable")) == .burstable)  // status wins
+    }
+
+    @Test("trust: only an allocation from the pod's own node is acted on")
+    func nodeMustMatch() {
+        let pod = Self.pod([Self.container(requests: ["cpu": "250m"], limits: ["cpu": "500m"])])
+        #expect(targets(planner.plan(allocation: Self.allocation(limit: "750m"), pod: pod)) != nil)
+        for node in ["node-b", "", nil] as [String?] {
+            let refused = refusal(planner.plan(allocation: Self.allocation(limit: "750m", node: node), pod: pod))
+            #expect(refused?.reason == "NodeMismatch", "allocation from \(node ?? "nil")")
+            #expect(refused?.message.contains("node-a") == true)
+        }
+    }
+
+    @Test("never resizable: a static pod's mirror and a pod with pod-level resources are skipped up front")
+    func neverResizable() {
+        var mirror = Self.pod([Self.container(requests: ["cpu": "250m"], limits: ["cpu": "500m"])])
+        mirror.metadata.annotations = [Pod.mirrorAnnotation: "hash"]
+        #expect(refusal(planner.plan(allocation: Self.allocation(limit: "750m"), pod: mirror))?.reason == "StaticPod")
+        var budget = Self.pod([Self.container(requests: ["cpu": "250m"], limits: ["cpu": "500m"])])
+        budget.spec.resources = ResourceRequirements(limits: ["cpu": "2"])
+        #expect(refusal(planner.plan(allocation: Self.allocation(limit: "750m"), pod: budget))?.reason == "PodLevelResources")
+    }
+
+    @Test("sidecars and init containers count in the QoS class, as the API server counts them")
+    func sidecarsInQoS() {
+        let guaranteed = ["cpu": "1", "memory": "64Mi"]
+        var pod = Self.pod([Self.container(limits: guaranteed)])
+        #expect(PodQoS.of(containers: PodQoS.allContainers(of: pod)) == .guaranteed)
+        pod.spec.initContainers = [Container(name: "proxy", resources: ResourceRequirements(requests: ["cpu": "100m"]),
+                                             restartPolicy: "Always")]
+        #expect(PodQoS.of(containers: PodQoS.allContainers(of: pod)) == .burstable)
     }
 
     @Test("the maximum step: at most ×2 up, ×0.5 down, from the actuated limit")
@@ -143,6 +174,42 @@ struct RulesTests {
         #expect(ResizeProgress.of(pod, targets: [target]) == .inProgress(message: nil))
         pod.status?.containerStatuses = [ContainerStatus(name: "app", resources: ResourceRequirements(requests: ["cpu": "250m"], limits: ["cpu": "0.75"]))]
         #expect(ResizeProgress.of(pod, targets: [target]) == .applied)  // "0.75" is 750m
+    }
+
+    @Test("1.33 (conditions without observedGeneration): a condition probed before this controller's resize is stale")
+    func progressWithoutGenerations() {
+        var pod = Self.pod([Self.container(requests: ["cpu": "250m"], limits: ["cpu": "750m"])], actuatedLimit: "500m")
+        pod.metadata.generation = 2
+        let target = ContainerTarget(name: "app", currentLimit: cpu("750m"), currentRequest: cpu("250m"), limit: cpu("750m"),
+                                     request: nil, desiredLimit: cpu("750m"))
+        let resizedAt = Date(timeIntervalSince1970: 1_000_000)
+        func deferred(probedAt seconds: Double) -> Condition {
+            Condition(type: "PodResizePending", status: "True", reason: "Deferred", message: "full",
+                      lastTransitionTime: Timestamp.time(Date(timeIntervalSince1970: 999_000)),
+                      lastProbeTime: Timestamp.time(resizedAt.addingTimeInterval(seconds)))
+        }
+        pod.status?.conditions = [deferred(probedAt: -30)]  // about the previous target
+        #expect(ResizeProgress.of(pod, targets: [target], resizedAt: resizedAt) == .waiting)
+        pod.status?.conditions = [deferred(probedAt: 2)]  // the kubelet looked at the new one
+        #expect(ResizeProgress.of(pod, targets: [target], resizedAt: resizedAt) == .deferred(message: "full"))
+        pod.status?.conditions = [deferred(probedAt: -30)]  // a restarted controller does not know when: trusted
+        #expect(ResizeProgress.of(pod, targets: [target]) == .deferred(message: "full"))
+    }
+
+    @Test("no resize condition and actuated values close to the targets (rounding, NRI): Applied")
+    func closeIsApplied() {
+        var pod = Self.pod([Self.container(requests: ["cpu": "250m"], limits: ["cpu": "750m"])])
+        pod.status?.containerStatuses = [ContainerStatus(name: "app", resources: ResourceRequirements(requests: ["cpu": "250m"],
+                                                                                                      limits: ["cpu": "746m"]))]
+        let target = ContainerTarget(name: "app", currentLimit: cpu("750m"), currentRequest: cpu("250m"), limit: cpu("750m"),
+                                     request: nil, desiredLimit: cpu("750m"))
+        #expect(ResizeProgress.of(pod, targets: [target]) == .applied)
+        pod.status?.conditions = [Condition(type: "PodResizeInProgress", status: "True")]
+        #expect(ResizeProgress.of(pod, targets: [target]) == .inProgress(message: nil))  // not done yet: not Applied
+        pod.status?.conditions = nil
+        pod.status?.containerStatuses?[0].resources?.limits?["cpu"] = "700m"
+        #expect(ResizeProgress.of(pod, targets: [target]) == .waiting)  // 50m off is not rounding
+        #expect(ResizeProgress.close(cpu("1"), cpu("1010m")) && !ResizeProgress.close(cpu("1"), cpu("1011m")))
     }
 
     @Test("status: the same outcome twice is the same status; times move only on change")

@@ -14,6 +14,9 @@ struct SecurityContextTests {
     }
 
     @Test("the checker catches", arguments: [
+        Mutation(description: "no quota for the critical priority class", kind: "ResourceQuota", name: "mbcas-critical-pods",
+                 old: "      values:\n      - system-node-critical\n", new: "      values:\n      - system-cluster-critical\n",
+                 expected: "priorityClassName system-node-critical in namespace mbcas-system needs a ResourceQuota"),
         Mutation(description: "a privileged agent", kind: "DaemonSet", name: "mbcas-agent",
                  old: "privileged: false", new: "privileged: true", expected: "container agent: privileged: true"),
         Mutation(description: "an extra agent capability", kind: "DaemonSet", name: "mbcas-agent",

@@ -117,8 +117,12 @@ struct AgentMetricsTests {
         #expect(text[series: #"mbcas_events_total{kind="throttle-end"}"#] == 1)
         #expect(text[series: #"mbcas_events_total{kind="runq-wait"}"#] == 1)
 
+        #expect(text[series: "mbcas_overcommitted"] == 0)
+        metrics.setShadowPrice(.infinity)  // the floors did not fit: over-committed, said explicitly
+        #expect(exposition()[series: "mbcas_overcommitted"] == 1)
         metrics.setShadowPrice(0)
         #expect(exposition()[series: "mbcas_shadow_price"] == 0)
+        #expect(exposition()[series: "mbcas_overcommitted"] == 0)
     }
 
     @Test("forget removes every series of the pod and only of that pod")

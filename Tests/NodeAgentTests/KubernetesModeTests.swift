@@ -63,6 +63,39 @@ struct KubernetesModeTests {
         #expect(annotated?.cap == 3000)  // an annotation may lower it, but never below the floor
     }
 
+    @Test("effective pod CPU: sidecars and overhead counted, a sidecar without a limit or an unresizable pod left out, with why")
+    func effectivePodCPU() throws {
+        let defaults = AgentConfiguration.PodSettings(floor: 100, cap: 500, weight: 1, qos: .burstable)
+        var pod = Self.pod("web", containers: [("app", "250m", "1")])
+        let proxy = Container(name: "proxy", resources: ResourceRequirements(requests: ["cpu": "50m", "memory": "16Mi"],
+                                                                             limits: ["cpu": "200m"]), restartPolicy: "Always")
+        pod.spec.initContainers = [proxy]
+        pod.spec.overhead = ["cpu": "100m"]
+        let settings = try KubernetesPodInventory.eligibility(of: pod, defaults: defaults).get()
+        #expect(settings.floor == 250 + 50 + 100)
+        #expect(settings.cap == 1000 + 200 + 100)  // the pod cgroup's limit, as the kubelet sets it
+        // The agent decides the pod cgroup; the app container gets what the sidecar and overhead leave.
+        #expect(ContainerSplit.split(podLimit: 1500, spec: pod.spec)?.map(\.cpuLimit.millicores) == [1200])
+
+        var unlimitedSidecar = pod
+        unlimitedSidecar.spec.initContainers = [Container(name: "proxy", restartPolicy: "Always")]
+        guard case .failure(let why) = KubernetesPodInventory.eligibility(of: unlimitedSidecar, defaults: defaults) else {
+            Issue.record("a pod whose cgroup is unlimited was managed")
+            return
+        }
+        #expect(why.text.contains("container proxy has no CPU limit"))
+        var mirror = Self.pod("kube-proxy", containers: [("app", "100m", "200m")])
+        mirror.metadata.annotations = [Pod.mirrorAnnotation: "abc"]
+        #expect(KubernetesPodInventory.settings(for: mirror, defaults: defaults) == nil)
+        var budget = Self.pod("budget", containers: [("app", "100m", "200m")])
+        budget.spec.resources = ResourceRequirements(limits: ["cpu": "1"])
+        guard case .failure(let budgetWhy) = KubernetesPodInventory.eligibility(of: budget, defaults: defaults) else {
+            Issue.record("a pod with pod-level resources was managed")
+            return
+        }
+        #expect(budgetWhy.text.contains("pod-level resources"))
+    }
+
     @Test("inventory: this node's pods found by UID under both kubelet drivers; others and unlimited pods skipped")
     func inventory() async throws {
         let server = try await FakeKubeAPIServer.start()
@@ -134,6 +167,73 @@ struct KubernetesModeTests {
         runner.cancel()
         informerTask.cancel()
         await server.shutdown()
+    }
+
+    /// The loopback server with `pods` created, a synced pod informer and a running writer.
+    struct WriterRig {
+        let server: FakeKubeAPIServer
+        let client: APIClient
+        let writer: PodAllocationWriter
+        let tasks: [Task<Void, Never>]
+
+        static func start(pods: [Pod], minInterval: Duration = .milliseconds(10)) async throws -> WriterRig {
+            let server = try await FakeKubeAPIServer.start()
+            let client = KubernetesModeTests.client(server)
+            for pod in pods { _ = try await client.resources(Pod.self, namespace: "shop").create(pod) }
+            let informer = Informer(client.resources(Pod.self), logger: Logger(label: "test"))
+            let informerTask = Task { await informer.run { _ in } }
+            #expect(await eventually { informer.hasSynced })
+            let writer = PodAllocationWriter(client: client, pods: informer, nodeName: "node-a", files: CgroupActuator(version: .v1),
+                                             minInterval: minInterval, logger: Logger(label: "test"))
+            return WriterRig(server: server, client: client, writer: writer, tasks: [informerTask, Task { await writer.run() }])
+        }
+
+        var allocations: ResourceClient<PodAllocation> { client.resources(PodAllocation.self, namespace: "shop") }
+
+        func stop() async {
+            for task in tasks { task.cancel() }
+            await server.shutdown()
+        }
+    }
+
+    @Test("over-commit: a decision with an infinite shadow price is written, the over-commit said explicitly")
+    func overcommittedDecisionIsWritten() async throws {
+        let rig = try await WriterRig.start(pods: [Self.pod("web", containers: [("app", "250m", "500m")])])
+        // The market's answer when even the floors do not fit: price +infinity (JSON has no such number).
+        try rig.writer.apply(LimitChange(pod: "shop/web", cgroupPath: "/cg/web", oldMillicores: 500, newMillicores: 200,
+                                         reason: .reclaim, shadowPrice: .infinity, overcommit: .floors))
+        #expect(await eventually { (try? await rig.allocations.get("web"))?.spec.overcommit == "floors" })
+        let written = try await rig.allocations.get("web")
+        #expect(written.spec.shadowPrice == nil)
+        #expect(written.spec.containers.first?.cpuLimit.millicores == 250)  // never below the request
+        #expect(rig.writer.pendingCount == 0)
+        await rig.stop()
+    }
+
+    @Test("a refused decision (403, Infeasible, Skipped) drops the agent's intent: it reads the pod's real limit again")
+    func refusalReturnsToRealLimit() async throws {
+        let rig = try await WriterRig.start(pods: [Self.pod("web", containers: [("app", "250m", "500m")])])
+        let cgroup = NSTemporaryDirectory() + "mbcas-writer-\(UUID().uuidString)"
+        try FileManager.default.createDirectory(atPath: cgroup, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: cgroup) }
+        // What the kubelet set: 50 ms per 100 ms.
+        try "50000\n".write(toFile: cgroup + "/cpu.cfs_quota_us", atomically: false, encoding: .utf8)
+        try "100000\n".write(toFile: cgroup + "/cpu.cfs_period_us", atomically: false, encoding: .utf8)
+        try rig.writer.apply(LimitChange(pod: "shop/web", cgroupPath: cgroup, oldMillicores: 500, newMillicores: 750, reason: .guardrail))
+        #expect(try rig.writer.currentLimit(cgroupPath: cgroup) == 750)
+        #expect(await eventually { (try? await rig.allocations.get("web")) != nil && rig.writer.pendingCount == 0 })
+        var answered = try await rig.allocations.get("web")
+        answered.status = PodAllocationStatus(phase: .pending, observedGeneration: answered.metadata.generation)
+        #expect(!rig.writer.observe(answered))  // not refused (yet)
+        answered.status = PodAllocationStatus(phase: .failed, observedGeneration: (answered.metadata.generation ?? 1) - 1,
+                                              message: "about an older decision")
+        #expect(!rig.writer.observe(answered))
+        answered.status = PodAllocationStatus(phase: .failed, observedGeneration: answered.metadata.generation,
+                                              message: "pods \"web\" is forbidden: exceeded quota: compute")
+        #expect(rig.writer.observe(answered))
+        #expect(try rig.writer.currentLimit(cgroupPath: cgroup) == 500)  // the pod's real limit
+        #expect(!rig.writer.observe(answered))  // once
+        await rig.stop()
     }
 
     @Test("API outage: nothing piles up; when the server is back every pod's latest decision is written")

@@ -9,14 +9,14 @@ AGENT_SA = ("mbcas-agent", NAMESPACE)
 CONTROLLER_SA = ("mbcas-controller", NAMESPACE)
 EXPECTED_GRANTS = {
     AGENT_SA: {
-        ("cluster", "", "pods"): {"get", "list", "watch"},
-        ("cluster", "mbcas.io", "podallocations"): {"create", "update", "patch", "get", "list", "watch"},
+        ("cluster", "", "pods"): {"list", "watch"},
+        ("cluster", "mbcas.io", "podallocations"): {"create", "patch", "list", "watch"},
     },
     CONTROLLER_SA: {
-        ("cluster", "", "pods"): {"get", "list", "watch"},
+        ("cluster", "", "pods"): {"list", "watch"},
         ("cluster", "", "pods/resize"): {"patch"},
-        ("cluster", "mbcas.io", "podallocations"): {"get", "list", "watch"},
-        ("cluster", "mbcas.io", "podallocations/status"): {"update", "patch"},
+        ("cluster", "mbcas.io", "podallocations"): {"list", "watch"},
+        ("cluster", "mbcas.io", "podallocations/status"): {"patch"},
         ("cluster", "", "events"): {"create", "patch"},
         (NAMESPACE, "coordination.k8s.io", "leases"): {"get", "create", "update"},
     },
@@ -172,11 +172,37 @@ def check_restricted(report, obj, pod):
             report.fail(where, "runAsUser 0")
 
 
+CRITICAL_CLASSES = ("system-node-critical", "system-cluster-critical")
+
+
+def check_critical_quota(report, objects, obj, pod):
+    """A critical priority class outside kube-system needs a ResourceQuota in the pod's namespace
+    whose scopeSelector matches the class (PriorityClass In [...]) and that allows pods:
+    clusters that limit the critical classes admit such pods only then."""
+    priority = pod.get("priorityClassName")
+    namespace = obj["metadata"].get("namespace")
+    if priority not in CRITICAL_CLASSES or namespace == "kube-system":
+        return
+    for quota in objects:
+        if quota.get("kind") != "ResourceQuota" or quota["metadata"].get("namespace") != namespace:
+            continue
+        spec = quota.get("spec") or {}
+        expressions = (spec.get("scopeSelector") or {}).get("matchExpressions") or []
+        matches = any(e.get("scopeName") == "PriorityClass" and e.get("operator") == "In" and priority in (e.get("values") or [])
+                      for e in expressions)
+        if matches and "pods" in (spec.get("hard") or {}):
+            return
+    report.fail(name_of(obj), f"priorityClassName {priority} in namespace {namespace} needs a ResourceQuota there whose "
+                              f"scopeSelector is PriorityClass In [{priority}] with hard.pods (else clusters that "
+                              "limit critical classes never admit its pods)")
+
+
 def check_security(objects, allow_sys_admin=False, label="security"):
     report = Report(label)
     count = 0
     for obj, pod in pod_templates(objects):
         count += 1
+        check_critical_quota(report, objects, obj, pod)
         if obj["kind"] == "DaemonSet" and obj["metadata"]["name"] == "mbcas-agent":
             check_agent(report, obj, pod, allow_sys_admin)
         else:

@@ -20,6 +20,24 @@ public struct Pod: KubernetesResource, Hashable {
         self.status = status
     }
 
+    /// The annotation the kubelet puts on the mirror pod of a static pod (one it runs from a file).
+    public static let mirrorAnnotation = "kubernetes.io/config.mirror"
+
+    /// Why the API server refuses every in-place resize of this pod, if it does: a static pod's
+    /// mirror (`ValidatePodResize`: "static pods cannot be resized"), or a pod with pod-level
+    /// resources (`spec.resources`), whose cgroup the kubelet sizes from that budget.
+    public var neverResizable: (reason: String, message: String)? {
+        if metadata.annotations?[Self.mirrorAnnotation] != nil {
+            return ("StaticPod", "the pod is the mirror of a static pod (annotation \(Self.mirrorAnnotation)), and static pods "
+                    + "cannot be resized in place")
+        }
+        if let resources = spec.resources, !(resources.limits ?? [:]).isEmpty || !(resources.requests ?? [:]).isEmpty {
+            return ("PodLevelResources", "the pod sets pod-level resources (spec.resources), which size its cgroup instead of "
+                    + "its containers' limits and cannot be resized in place")
+        }
+        return nil
+    }
+
     /// The condition of `type`, if present.
     public func condition(_ type: String) -> Condition? {
         status?.conditions?.first { $0.type == type }
@@ -29,10 +47,22 @@ public struct Pod: KubernetesResource, Hashable {
 public struct PodSpec: Codable, Sendable, Hashable {
     public var nodeName: String?
     public var containers: [Container]
+    /// Init containers; those with `restartPolicy: Always` are native sidecars (GA in 1.33),
+    /// which run beside the regular containers and count toward the pod's resources.
+    public var initContainers: [Container]?
+    /// Pod-level resources (`PodLevelResources`, beta and on by default in 1.34): a budget for
+    /// the whole pod, which sizes the pod cgroup instead of the containers' sum.
+    public var resources: ResourceRequirements?
+    /// RuntimeClass overhead (set by the RuntimeClass admission plugin), added to the pod cgroup.
+    public var overhead: [String: String]?
 
-    public init(nodeName: String? = nil, containers: [Container]) {
+    public init(nodeName: String? = nil, containers: [Container], initContainers: [Container]? = nil,
+                resources: ResourceRequirements? = nil, overhead: [String: String]? = nil) {
         self.nodeName = nodeName
         self.containers = containers
+        self.initContainers = initContainers
+        self.resources = resources
+        self.overhead = overhead
     }
 }
 
@@ -41,14 +71,20 @@ public struct Container: Codable, Sendable, Hashable {
     public var image: String?
     public var resources: ResourceRequirements?
     public var resizePolicy: [ContainerResizePolicy]?
+    /// Init containers only: `Always` makes it a restartable init container (a native sidecar).
+    public var restartPolicy: String?
 
     public init(name: String, image: String? = nil, resources: ResourceRequirements? = nil,
-                resizePolicy: [ContainerResizePolicy]? = nil) {
+                resizePolicy: [ContainerResizePolicy]? = nil, restartPolicy: String? = nil) {
         self.name = name
         self.image = image
         self.resources = resources
         self.resizePolicy = resizePolicy
+        self.restartPolicy = restartPolicy
     }
+
+    /// An init container that keeps running beside the regular ones (a native sidecar).
+    public var isSidecar: Bool { restartPolicy == "Always" }
 
     /// Whether changing CPU in place restarts the container (`RestartContainer`).
     public var cpuResizeRestartsContainer: Bool {

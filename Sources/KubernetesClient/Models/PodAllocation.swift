@@ -40,22 +40,28 @@ public struct PodAllocationSpec: Codable, Sendable, Hashable {
     public var containers: [ContainerAllocation]
     /// Why (a Market `Reason` raw value: guardrail, contention, headroom, reclaim, ...).
     public var reason: String?
-    /// The shadow price of CPU in the round that decided it.
+    /// The shadow price of CPU in the round that decided it; absent when no finite price clears
+    /// the market (an over-committed node: see ``overcommit``).
     public var shadowPrice: Double?
+    /// Which guarantees the node could not meet in that round: "none", "baselines" (floors fit,
+    /// floors plus baselines do not) or "floors" (the pods' requests alone exceed the budget).
+    public var overcommit: String?
     /// Kernel stall → decision, microseconds (0 for periodic work).
     public var decisionLatencyMicroseconds: Int64?
     /// When the agent decided (RFC 3339).
     public var decisionTime: String?
 
     public init(podName: String, podUID: String, nodeName: String? = nil, containers: [ContainerAllocation],
-                reason: String? = nil, shadowPrice: Double? = nil, decisionLatencyMicroseconds: Int64? = nil,
-                decisionTime: String? = nil) {
+                reason: String? = nil, shadowPrice: Double? = nil, overcommit: String? = nil,
+                decisionLatencyMicroseconds: Int64? = nil, decisionTime: String? = nil) {
         self.podName = podName
         self.podUID = podUID
         self.nodeName = nodeName
         self.containers = containers
         self.reason = reason
-        self.shadowPrice = shadowPrice
+        // JSON has no infinity: a non-finite price is left out rather than failing the write.
+        self.shadowPrice = shadowPrice.flatMap { $0.isFinite ? $0 : nil }
+        self.overcommit = overcommit
         self.decisionLatencyMicroseconds = decisionLatencyMicroseconds
         self.decisionTime = decisionTime
     }

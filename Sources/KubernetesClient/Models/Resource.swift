@@ -85,16 +85,20 @@ public struct Condition: Codable, Sendable, Hashable {
     public var reason: String?
     public var message: String?
     public var lastTransitionTime: String?
+    /// When the condition was last checked (pods; the 1.33 kubelet sets it on every update of
+    /// a resize condition, which then carries no `observedGeneration`).
+    public var lastProbeTime: String?
     public var observedGeneration: Int64?
 
     /// Creates a condition.
     public init(type: String, status: String, reason: String? = nil, message: String? = nil,
-                lastTransitionTime: String? = nil, observedGeneration: Int64? = nil) {
+                lastTransitionTime: String? = nil, lastProbeTime: String? = nil, observedGeneration: Int64? = nil) {
         self.type = type
         self.status = status
         self.reason = reason
         self.message = message
         self.lastTransitionTime = lastTransitionTime
+        self.lastProbeTime = lastProbeTime
         self.observedGeneration = observedGeneration
     }
 }

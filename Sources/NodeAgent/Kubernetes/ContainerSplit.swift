@@ -1,13 +1,20 @@
 import KubernetesClient
 
 /// Turns a pod-level CPU limit (what the agent decides: the pod cgroup's quota, which the kubelet
-/// sets to the sum of the containers' limits) into per-container limits for a PodAllocation.
+/// sets from the containers' limits, see ``PodCPU``) into per-container limits for a PodAllocation.
 ///
-/// Every container keeps at least its request (requests ≤ limits must hold after a resize); the
-/// rest of the pod's limit is shared in proportion to each container's current room above its
-/// request (its share of the burst), or to its current limit when no container has room.
-/// Rounding goes to the last container, so the limits sum to the pod's limit exactly.
+/// The part that resizes of the regular containers cannot move stays out: RuntimeClass overhead
+/// and the native sidecars' limits (a PodAllocation names regular containers only). Every
+/// container keeps at least its request (requests ≤ limits must hold after a resize); the rest is
+/// shared in proportion to each container's current room above its request (its share of the
+/// burst), or to its current limit when no container has room. Rounding goes to the last
+/// container, so the limits sum to the share exactly.
 enum ContainerSplit {
+    static func split(podLimit: Int64, spec: PodSpec) -> [ContainerAllocation]? {
+        guard let cpu = try? PodCPU(spec), cpu.limit != nil else { return nil }
+        return split(podLimit: podLimit - cpu.overhead - cpu.sidecarLimits, containers: spec.containers)
+    }
+
     static func split(podLimit: Int64, containers: [Container]) -> [ContainerAllocation]? {
         var entries: [(name: String, request: Int64, limit: Int64)] = []
         for container in containers {

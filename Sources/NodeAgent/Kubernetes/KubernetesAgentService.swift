@@ -2,8 +2,9 @@ import Logging
 import ServiceLifecycle
 
 /// The Kubernetes side of the agent, beside ``AgentService``: keeps the node's pods in sync
-/// (informer; a pod added or removed triggers an adoption pass at once, coalesced) and runs the
-/// PodAllocation writer, until graceful shutdown.
+/// (informer; a pod added or removed triggers an adoption pass at once, coalesced), runs the
+/// PodAllocation writer, and follows this node's PodAllocations so that a decision the cluster
+/// refused brings the agent back to the pod's real limit, until graceful shutdown.
 public struct KubernetesAgentService: Service {
     private let agent: NodeAgent
     private let inventory: KubernetesPodInventory
@@ -49,6 +50,17 @@ public struct KubernetesAgentService: Service {
                     }
                 }
                 group.addTask { await writer.run() }
+                group.addTask {
+                    // The controller's answers: a refused decision leaves the pod at its old limit.
+                    await writer.allocations.run { event in
+                        switch event {
+                        case .added(let allocation), .updated(_, let allocation):
+                            if writer.observe(allocation) { refresh.yield() }
+                        case .deleted, .synced:
+                            break
+                        }
+                    }
+                }
                 await group.next()
                 group.cancelAll()
             }

@@ -2,23 +2,31 @@ import Cgroups
 import KubernetesClient
 import Logging
 import Market
+import Synchronization
 
 /// Kubernetes mode's pods: the API's pods bound to this node (an informer: LIST+WATCH with
 /// `spec.nodeName=<node>`), each found in the kubelet's cgroup tree by its UID (systemd or
 /// cgroupfs driver, any QoS class).
 ///
-/// Managed: running pods whose every container has a CPU limit (a limit is what MBCAS moves;
-/// adding one where there is none would change what the pod's owner asked for, and for
-/// BestEffort pods the QoS class). Guaranteed pods are adopted but never changed.
-/// Bounds: floor = the pod's CPU requests, cap = annotation `mbcas.io/cpu-cap` (a quantity), else
-/// the larger of the configured default cap and the pod's own limits; weight = annotation
-/// `mbcas.io/weight` or the default.
+/// Managed: running pods whose pod cgroup the kubelet gives a CPU limit, i.e. every container,
+/// init containers and native sidecars included, has one (a limit is what MBCAS moves; adding
+/// one where there is none would change what the pod's owner asked for, and for BestEffort
+/// pods the QoS class), and which the API server can resize at all (not a static pod's mirror,
+/// no pod-level resources). Each pod left out is logged once with the reason. Guaranteed pods
+/// are adopted but never changed.
+/// Bounds (``PodCPU``: the kubelet's effective values, sidecars, init-container peak and
+/// RuntimeClass overhead included): floor = the pod's CPU request, cap = annotation
+/// `mbcas.io/cpu-cap` (a quantity), else the larger of the configured default cap and the pod's
+/// own limit; weight = annotation `mbcas.io/weight` or the default.
 public final class KubernetesPodInventory: PodInventory {
     /// The pods of this node, as the API says.
     public let informer: Informer<Pod>
     /// The node whose pods these are.
     public let nodeName: String
     private let defaults: AgentConfiguration.PodSettings
+    private let logger: Logger
+    /// Pods already logged as left out (uid → reason), so each is said once, not every pass.
+    private let reported = Mutex<[String: String]>([:])
 
     public static let capAnnotation = "mbcas.io/cpu-cap"
     public static let weightAnnotation = "mbcas.io/weight"
@@ -27,6 +35,7 @@ public final class KubernetesPodInventory: PodInventory {
     public init(client: APIClient, nodeName: String, defaults: AgentConfiguration.PodSettings, logger: Logger) {
         self.nodeName = nodeName
         self.defaults = defaults
+        self.logger = logger
         informer = Informer(client.resources(Pod.self), options: ListOptions(fieldSelector: "spec.nodeName=\(nodeName)"),
                             logger: logger)
     }
@@ -38,39 +47,61 @@ public final class KubernetesPodInventory: PodInventory {
                 podCgroups[identity.podUID] = identity.podCgroupPath
             }
         }
-        return informer.objects.compactMap { pod in
+        var leftOut: [String: String] = [:]
+        let candidates = informer.objects.compactMap { pod -> PodCandidate? in
             guard let uid = pod.metadata.uid, pod.metadata.deletionTimestamp == nil,
                   pod.status?.phase != "Succeeded", pod.status?.phase != "Failed",
-                  let relative = podCgroups[uid],
-                  let settings = Self.settings(for: pod, defaults: defaults) else { return nil }
-            return PodCandidate(name: pod.key, cgroupPath: hierarchy.absolutePath(of: relative), settings: settings)
+                  let relative = podCgroups[uid] else { return nil }
+            switch Self.eligibility(of: pod, defaults: defaults) {
+            case .success(let settings):
+                return PodCandidate(name: pod.key, cgroupPath: hierarchy.absolutePath(of: relative), settings: settings)
+            case .failure(let reason):
+                leftOut[uid] = reason.text
+                if reported.withLock({ $0[uid] }) != reason.text {
+                    logger.notice("pod not managed", metadata: ["pod": "\(pod.key)", "why": "\(reason.text)"])
+                }
+                return nil
+            }
         }
+        reported.withLock { $0 = leftOut }
+        return candidates
     }
 
-    /// The bounds and standing of a pod; nil when MBCAS must leave it alone (a container
-    /// without a CPU limit, or a malformed quantity).
-    static func settings(for pod: Pod, defaults: AgentConfiguration.PodSettings) -> AgentConfiguration.PodSettings? {
-        var requests: Int64 = 0
-        var limits: Int64 = 0
-        for container in pod.spec.containers {
-            guard let limit = try? container.resources?.cpuLimit() else { return nil }
-            limits += limit.millicores
-            requests += (try? container.resources?.cpuRequest())??.millicores ?? limit.millicores
+    /// Why MBCAS leaves a pod alone.
+    public struct Unmanaged: Error, Sendable, Hashable {
+        public var text: String
+    }
+
+    /// The bounds and standing of a pod, or why MBCAS must leave it alone.
+    static func eligibility(of pod: Pod, defaults: AgentConfiguration.PodSettings) -> Result<AgentConfiguration.PodSettings, Unmanaged> {
+        guard !pod.spec.containers.isEmpty else { return .failure(Unmanaged(text: "the pod has no containers")) }
+        if let never = pod.neverResizable { return .failure(Unmanaged(text: never.message)) }
+        let cpu: PodCPU
+        do { cpu = try PodCPU(pod.spec) } catch {
+            return .failure(Unmanaged(text: "a CPU quantity does not parse: \(error.description)"))
         }
-        guard !pod.spec.containers.isEmpty else { return nil }
+        guard let limit = cpu.limit else {
+            return .failure(Unmanaged(text: "container \(cpu.unlimitedContainer ?? "?") has no CPU limit, so the kubelet leaves "
+                                      + "the pod cgroup unlimited and there is no limit to move"))
+        }
         var settings = defaults
-        settings.floor = max(10, Int(requests))
+        settings.floor = max(10, Int(cpu.request))
         let annotations = pod.metadata.annotations ?? [:]
         if let text = annotations[capAnnotation], let cap = try? CPUQuantity(parsing: text) {
             settings.cap = Int(cap.millicores)
         } else {
             // Never below what the pod's owner set: installing MBCAS must not shrink a big pod.
-            settings.cap = max(settings.cap, Int(limits))
+            settings.cap = max(settings.cap, Int(limit))
         }
         settings.cap = max(settings.cap, settings.floor)
         if let text = annotations[weightAnnotation], let weight = Double(text), weight > 0 { settings.weight = weight }
         // The API's class (what the controller goes by too); Market's enum shares its raw values.
         settings.qos = QoSClass(rawValue: PodQoS.of(pod).rawValue) ?? .burstable
-        return settings
+        return .success(settings)
+    }
+
+    /// The bounds and standing of a pod; nil when MBCAS must leave it alone.
+    static func settings(for pod: Pod, defaults: AgentConfiguration.PodSettings) -> AgentConfiguration.PodSettings? {
+        try? eligibility(of: pod, defaults: defaults).get()
     }
 }

@@ -24,6 +24,8 @@ public final class PodAllocationWriter: Actuator {
     private struct State {
         var pending: [String: LimitChange] = [:]
         var desired: [String: Int] = [:]
+        /// Pod → (cgroup path, limit) of the last decision written, to match the cluster's answer.
+        var written: [String: (path: String, limit: Int)] = [:]
         var notBefore: [String: ContinuousClock.Instant] = [:]
         var failures: [String: Int] = [:]
     }
@@ -38,6 +40,9 @@ public final class PodAllocationWriter: Actuator {
     private let files: CgroupActuator
     private let logger: Logger
     private let written = Atomic<Int>(0)
+    /// This node's PodAllocations (`fieldSelector=spec.nodeName=<node>`), for the controller's
+    /// answers; ``KubernetesAgentService`` runs it and hands updates to ``observe(_:)``.
+    public let allocations: Informer<PodAllocation>
 
     /// Creates a writer. `pods` resolves a decision's pod (`namespace/name`) to its object;
     /// `files` reads limits the agent has not decided yet (what the kubelet set).
@@ -49,7 +54,36 @@ public final class PodAllocationWriter: Actuator {
         self.files = files
         self.minInterval = minInterval
         self.logger = logger
+        allocations = Informer(client.resources(PodAllocation.self), options: ListOptions(fieldSelector: "spec.nodeName=\(nodeName)"),
+                               logger: logger)
         (wakeups, wake) = AsyncStream.makeStream(bufferingPolicy: .bufferingNewest(1))
+    }
+
+    /// Takes the controller's answer to a decision. When the cluster refused the last decision
+    /// written for the pod (Failed: a 403 from a quota or LimitRange, a 422; Infeasible;
+    /// Skipped), the pod keeps running with its old limit: the agent's intent for it is dropped,
+    /// so ``currentLimit(cgroupPath:)`` reads the cgroup again and the agent's accounts follow
+    /// what the pod really runs with. Returns true when that happened (the caller refreshes the
+    /// agent's pods).
+    @discardableResult
+    public func observe(_ allocation: PodAllocation) -> Bool {
+        guard let status = allocation.status, let phase = status.phase, [.failed, .infeasible, .skipped].contains(phase),
+              status.observedGeneration == allocation.metadata.generation, let namespace = allocation.metadata.namespace else {
+            return false
+        }
+        let pod = "\(namespace)/\(allocation.metadata.name)"
+        let forgotten = state.withLock { s -> Bool in
+            guard let last = s.written[pod], s.desired[last.path] == last.limit else { return false }
+            s.desired[last.path] = nil
+            s.written[pod] = nil
+            return true
+        }
+        if forgotten {
+            logger.notice("the cluster refused a decision; the pod keeps its limit", metadata: [
+                "pod": "\(pod)", "phase": "\(phase.rawValue)", "why": "\(status.message ?? "")",
+            ])
+        }
+        return forgotten
     }
 
     /// PodAllocations written so far (for status and tests).
@@ -115,8 +149,8 @@ public final class PodAllocationWriter: Actuator {
             logger.debug("decision for a pod no longer known; dropped", metadata: ["pod": "\(change.pod)"])
             return
         }
-        guard let containers = ContainerSplit.split(podLimit: Int64(change.newMillicores), containers: pod.spec.containers) else {
-            logger.warning("pod has a container without a CPU limit; not written", metadata: ["pod": "\(change.pod)"])
+        guard let containers = ContainerSplit.split(podLimit: Int64(change.newMillicores), spec: pod.spec) else {
+            logger.warning("pod has a container without a CPU limit (its cgroup is unlimited); not written", metadata: ["pod": "\(change.pod)"])
             return
         }
         let latency = change.stallTimestamp == 0 ? 0 : Int64(monotonicNanoseconds() &- change.stallTimestamp) / 1000
@@ -128,6 +162,7 @@ public final class PodAllocationWriter: Actuator {
         let allocation = PodAllocation(metadata: metadata, spec: PodAllocationSpec(
             podName: pod.metadata.name, podUID: uid, nodeName: nodeName, containers: containers,
             reason: change.reason.rawValue, shadowPrice: change.shadowPrice.map { max(0, $0) },
+            overcommit: change.overcommit?.rawValue,
             decisionLatencyMicroseconds: max(0, latency), decisionTime: Timestamp.microTime()))
         let started = ContinuousClock.now
         do throws(KubernetesError) {
@@ -135,6 +170,7 @@ public final class PodAllocationWriter: Actuator {
                 .patch(pod.metadata.name, .apply(fieldManager: Self.fieldManager, force: true), allocation)
             written.add(1, ordering: .relaxed)
             state.withLock { s in
+                s.written[change.pod] = (change.cgroupPath, change.newMillicores)
                 s.notBefore[change.pod] = started + minInterval
                 s.failures[change.pod] = nil
             }
@@ -171,6 +207,7 @@ public final class PodAllocationWriter: Actuator {
             s.desired = s.desired.filter { cgroupPaths.contains($0.key) }
             s.notBefore = s.notBefore.filter { names.contains($0.key) }
             s.failures = s.failures.filter { names.contains($0.key) }
+            s.written = s.written.filter { names.contains($0.key) }
         }
     }
 }
