@@ -125,11 +125,11 @@ class Cgroup:
     def set_quota(self, millicores):
         """The CFS quota as millicores of the 100 ms period; None removes the limit."""
         quota = -1 if millicores is None else max(1000, int(millicores * PERIOD_US / 1000))
+        if quota >= 0 and self.burst_us() > quota:  # the kernel refuses a quota below the burst
+            self.set_burst_us(quota)
         if self.h.version == 2:
             _write(os.path.join(self.path, "cpu.max"), f"{'max' if quota < 0 else quota} {PERIOD_US}")
         else:
-            if quota >= 0 and self.burst_us():  # the kernel refuses a quota below the burst
-                self.set_burst_us(min(self.burst_us(), quota))
             _write(os.path.join(self.path, "cpu.cfs_period_us"), PERIOD_US)
             _write(os.path.join(self.path, "cpu.cfs_quota_us"), quota)
 

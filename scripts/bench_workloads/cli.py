@@ -4,6 +4,7 @@ import fcntl
 import json
 import os
 import platform
+import resource
 import shlex
 import signal
 import subprocess
@@ -140,6 +141,16 @@ def remove_stale(hierarchy):
             print(f"{ME}: removed {root}/{name}, left by an earlier run (pid {pid})", file=sys.stderr)
 
 
+def reset_signals():
+    """Some launchers (Foundation's Process, for one) start us with signals blocked or ignored;
+    children inherit both across exec, and stress-ng then never sees the SIGALRM that ends it, nor
+    we the SIGINT that should stop us. Start clean."""
+    signal.pthread_sigmask(signal.SIG_SETMASK, [])
+    for sig in (signal.SIGALRM, signal.SIGHUP, signal.SIGCHLD, signal.SIGUSR1, signal.SIGUSR2, signal.SIGQUIT):
+        if signal.getsignal(sig) == signal.SIG_IGN:
+            signal.signal(sig, signal.SIG_DFL)
+
+
 def _terminate(signum, _frame):
     raise KeyboardInterrupt(signal.Signals(signum).name)
 
@@ -170,6 +181,11 @@ def main(argv=None):
         fail(str(error))
     mbcas = find_mbcas(args.mbcas) if AGENT_POLICIES & set(args.policy_names) else None
 
+    # The sampler keeps a few cgroup files open per pod (hundreds with the idle pods).
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    wanted = 65536 if hard == resource.RLIM_INFINITY else min(hard, 65536)
+    resource.setrlimit(resource.RLIMIT_NOFILE, (max(soft, wanted), hard))
+    reset_signals()
     signal.signal(signal.SIGTERM, _terminate)
     signal.signal(signal.SIGINT, _terminate)
     out = args.out or f"{ME}-{time.strftime('%Y%m%d-%H%M%S', time.gmtime())}"
