@@ -74,6 +74,8 @@ def parse(argv):
                         help="Koordinator's node guard: no scale-up while the machine is busier than this (default: off)")
     parser.add_argument("--lock", metavar="FILE",
                         help="hold flock(FILE) during each scenario and release it in between (machines shared with others)")
+    parser.add_argument("--report", metavar="DIR",
+                        help="write DIR's summary.md, summary.json and plots again from its runs.json (no run; no root)")
     parser.add_argument("--list", action="store_true", help="print the scenarios and policies and exit")
     args = parser.parse_args(argv)
     args.scenario_names = _subset(parser, args.scenarios, scenarios.NAMES, "--scenarios")
@@ -169,6 +171,8 @@ def main(argv=None):
         print("scenarios: " + " ".join(scenarios.NAMES))
         print("policies:  " + " ".join(POLICY_NAMES))
         return 0
+    if args.report:
+        return rewrite_report(args.report)
     if os.geteuid() != 0:
         fail("needs root: it creates cgroups, writes their CPU limits and (for the agent policies) loads BPF "
              f"programs (run: sudo {shlex.join(['scripts/' + ME] + sys.argv[1:])})")
@@ -219,15 +223,9 @@ def main(argv=None):
                         json.dump(runs, handle)
         meta["finished"] = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
         meta["duration_s"] = round(time.monotonic() - began)
-        summary = report.summarize(built, args.policy_names, runs, meta)
-        report.write(out, summary)
+        summary = write_report(out, built, runs, meta)
         with open(os.path.join(out, "runs.json"), "w") as handle:
-            json.dump(runs, handle)
-        try:
-            from . import plot
-            plot.plot_all(out, summary, runs)
-        except ImportError:
-            print(f"{ME}: matplotlib is missing (apt-get install python3-matplotlib): no plots", file=sys.stderr)
+            json.dump(runs, handle)  # now with the figures the report derived across runs
         sys.stdout.write(report.markdown(summary))
         failed = [r for r in runs if r.get("error")]
         print(f"{ME}: {len(runs) - len(failed)}/{len(runs)} runs succeeded in {meta['duration_s']} s; results in {out}/",
@@ -248,6 +246,37 @@ def main(argv=None):
         subprocess.run(["rm", "-rf", "--one-file-system", work], check=False)
         if left:
             print(f"{ME}: could not remove {left}", file=sys.stderr)
+
+
+def write_report(out, built, runs, meta):
+    summary = report.summarize(built, meta["policies"], runs, meta)
+    report.write(out, summary)
+    try:
+        from . import plot
+        plot.plot_all(out, summary, runs)
+    except ImportError:
+        print(f"{ME}: matplotlib is missing (apt-get install python3-matplotlib): no plots", file=sys.stderr)
+    return summary
+
+
+def rewrite_report(out):
+    """The tables and plots again from a finished run's runs.json (after a change to the report)."""
+    try:
+        with open(os.path.join(out, "runs.json")) as handle:
+            runs = json.load(handle)
+        with open(os.path.join(out, "summary.json")) as handle:
+            old = json.load(handle)
+    except (OSError, ValueError) as error:
+        fail(f"--report {out}: needs the runs.json and summary.json of a finished run ({error})")
+    meta = old["meta"]
+    built = []
+    for entry in old["scenarios"]:
+        scenario = scenarios.build(entry["name"], meta["budget_m"], meta["quick"], entry.get("idle_pods") or None)
+        scenario.redis_requests = entry.get("redis_requests_per_burst") or 0
+        built.append(scenario)
+    write_report(out, built, runs, meta)
+    print(f"{ME}: wrote {out}/summary.md, summary.json and the plots again from runs.json", file=sys.stderr)
+    return 0
 
 
 class _maybe_locked:

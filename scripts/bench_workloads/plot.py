@@ -20,27 +20,37 @@ def _headlines(entry):
         keys += [k for k in policy["metrics"] if k not in keys]
     req = [k for k in keys if k.endswith(" req/s")]
     p99 = [k for k in keys if k.endswith(" p99 ms")]
+    if len(req) > 1:  # servers of different scales (nginx, redis): each against its own static median
+        return [("requests/s during bursts, relative to static", req), ("p99 latency (median burst), relative to static", p99)]
     if req:
         return [("requests/s during bursts", req), ("p99 latency, ms (median burst)", p99)]
     if "share error %" in keys:
         used = [k for k in keys if k.endswith(" used m")]
         return [("CPU used, millicores (weights 1:2:4)", used), ("share error vs weights, %", ["share error %"])]
-    return [("burners' CPU used, millicores", ["burners used m"]), ("changes per idle pod (max)", ["idle changes max"])]
+    return [("burners' CPU used, millicores", ["burners used m"]), ("seconds until the burners had 90 % of fair's CPU",
+                                                                      ["burners to 90% s"])]
 
 
 def _bars(axis, entry, keys, title):
     policies = [p for p in entry["policies"] if p["runs"]]
     width = 0.8 / max(1, len(keys))
+    static = next((p for p in policies if p["policy"] == "static"), None)
     for k_index, key in enumerate(keys):
+        scale = 1.0
+        if "relative to static" in title:
+            base = static and static["metrics"].get(key, {}).get("median")
+            if not base:
+                continue
+            scale = 1.0 / base
         xs, heights, low, high = [], [], [], []
         for p_index, policy in enumerate(policies):
             stats = policy["metrics"].get(key)
             if not stats or stats["n"] == 0:
                 continue
             xs.append(p_index + (k_index - (len(keys) - 1) / 2) * width)
-            heights.append(stats["median"])
-            low.append(stats["median"] - stats["min"])
-            high.append(stats["max"] - stats["median"])
+            heights.append(stats["median"] * scale)
+            low.append((stats["median"] - stats["min"]) * scale)
+            high.append((stats["max"] - stats["median"]) * scale)
         # One figure: bars in the policies' colours; several: one colour per figure, with a legend.
         single = len(keys) == 1
         colours = [COLOURS.get(policies[round(x)]["policy"], "#333333") for x in xs] if single else PODS[k_index % len(PODS)]
@@ -50,6 +60,8 @@ def _bars(axis, entry, keys, title):
     axis.set_xticklabels([p["policy"] for p in policies], rotation=30, ha="right", fontsize=7)
     axis.set_title(title, fontsize=9)
     axis.tick_params(axis="y", labelsize=7)
+    if "relative to static" in title:
+        axis.axhline(1.0, color="black", linewidth=0.6)
     if len(keys) > 1:
         axis.legend(fontsize=7)
 

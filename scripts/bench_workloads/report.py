@@ -70,8 +70,8 @@ def _percent(value):
 
 
 def add_time_to_fair(runs):
-    """idle-pods: seconds from the burners' start until their combined use (0.5 s moving mean)
-    first reaches 90 % of what kernel fair share gave them (median over its runs)."""
+    """idle-pods: seconds from the burners' start until their combined use first stays at 90 % of
+    what kernel fair share gave them (median over its runs) for three 100 ms windows in a row."""
     def burners_total(run):
         return sum(run["pods"][n]["used_m"] or 0 for n in run["pods"] if n.startswith("burner-"))
     reference = median([burners_total(r) for r in runs if r["policy"] == "fair" and "pods" in r and not r.get("error")])
@@ -84,9 +84,9 @@ def add_time_to_fair(runs):
             continue
         total = [sum(series["used_m"][n][i] for n in names) for i in range(len(series["t"]))]
         run["burners_to_90_s"] = None
-        for i in range(4, len(total)):
-            if series["t"][i] >= 0 and sum(total[i - 4:i + 1]) / 5 >= 0.9 * reference:
-                run["burners_to_90_s"] = max(0.0, series["t"][i])
+        for i in range(len(total) - 2):
+            if series["t"][i] > 0 and min(total[i:i + 3]) >= 0.9 * reference:
+                run["burners_to_90_s"] = series["t"][i]  # the end of the first of 3 such 100 ms windows
                 break
         run["burners_reference_m"] = reference
 
