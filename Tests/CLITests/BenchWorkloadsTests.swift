@@ -11,11 +11,12 @@ struct BenchWorkloadsTests {
     static let scenarios = ["web-batch", "alternating", "weighted-batch", "idle-pods"]
     static let policies = ["static", "static-burst", "fair", "fair-weighted", "koordinator", "agent-poll", "agent-push",
                            "agent-push-hints"]
-    /// A figure each scenario must have under every policy: the one its table is about.
-    static let headline = ["web-batch": ["web req/s", "web p99 ms", "batch bogo-ops/s"],
+    /// Figures each scenario must have under every policy: the ones its table is about. (Not
+    /// "burners to 90% s": a policy that never reaches fair share's level has none, rightly.)
+    static let headline = ["web-batch": ["web req/s", "web p99 ms", "batch bogo-ops/s", "web throttled s"],
                            "alternating": ["web req/s", "cache req/s", "cache p99 ms"],
                            "weighted-batch": ["share error %", "batch-w4 used m"],
-                           "idle-pods": ["burners used m", "idle changes max", "burners to 90% s"]]
+                           "idle-pods": ["burners used m", "idle changes max", "changes total"]]
     static let prefix = "mbcas-bench-workloads-"
 
     func script() throws -> String {

@@ -124,7 +124,11 @@ class Cgroup:
     # --- limits and weights ------------------------------------------------------------------------
     def set_quota(self, millicores):
         """The CFS quota as millicores of the 100 ms period; None removes the limit."""
-        quota = -1 if millicores is None else max(1000, int(millicores * PERIOD_US / 1000))
+        self.set_quota_us(-1 if millicores is None else round(millicores * PERIOD_US / 1000))
+
+    def set_quota_us(self, quota):
+        """The CFS quota in microseconds per 100 ms period (at least 1 ms); -1 removes the limit."""
+        quota = -1 if quota < 0 else max(1000, int(quota))
         if quota >= 0 and self.burst_us() > quota:  # the kernel refuses a quota below the burst
             self.set_burst_us(quota)
         if self.h.version == 2:

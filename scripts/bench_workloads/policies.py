@@ -53,7 +53,7 @@ def apply_initial(policy, scenario, parent, pods):
 
 
 def _quota_us(millicores):
-    return int(millicores * PERIOD_US / 1000)
+    return round(millicores * PERIOD_US / 1000)
 
 
 class KoordinatorLoop:
@@ -100,18 +100,17 @@ class KoordinatorLoop:
                     now = cgroup.nr_throttled()
                     was_throttled, throttled[spec.name] = now > throttled[spec.name], now
                     base = _quota_us(spec.static)
-                    current = _quota_us(cgroup.quota_millicores() or spec.static)
+                    current = round(cgroup.quota_millicores() * PERIOD_US / 1000)
                     target = current * (self.INCREASE if was_throttled and not overloaded else self.DECREASE)
                     target = int(max(base, min(target, base * self.CEILING)))
                     if target == current:
                         continue
-                    millicores = target * 1000 / PERIOD_US
                     if target > current:
-                        cgroup.set_quota(millicores)
+                        cgroup.set_quota_us(target)
                         cgroup.set_burst_us(target)
                     else:
                         cgroup.set_burst_us(target)
-                        cgroup.set_quota(millicores)
+                        cgroup.set_quota_us(target)
         except (OSError, CgroupError) as error:
             self.error = f"koordinator loop: {error}"
 
