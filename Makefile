@@ -9,6 +9,7 @@
 #   make test     the whole test suite (BPF tests need root)
 #   make bench-probe   BPF cost and push latency figures
 #   make bench    push vs polling: detection/reaction latency and cost (scripts/bench-push-latency)
+#   make bench-workloads   nginx, redis and stress-ng under one budget: 8 CPU policies compared (~25 min)
 #   make test-apiserver PORT=8080   the loopback Kubernetes API server the tests use, on its own
 #   make image    the container image (deploy/Dockerfile; needs docker with BuildKit), IMAGE=... to name it
 #   make check-deploy   offline checks of deploy/ (schemas 1.33/newest, RBAC, capabilities, hadolint)
@@ -16,7 +17,7 @@
 # Quiet by default; V=1 shows the commands.
 
 .DELETE_ON_ERROR:
-.PHONY: all deps bpf build demo test bench-probe bench test-apiserver image check-deploy clean
+.PHONY: all deps bpf build demo test bench-probe bench bench-workloads test-apiserver image check-deploy clean
 
 ARCH := $(shell uname -m | sed -e 's/x86_64/x86/' -e 's/aarch64/arm64/')
 # The clang shipped with the Swift toolchain: Debian's clang 14 crashes on
@@ -30,7 +31,7 @@ SWIFT_BUILD_FLAGS ?=
 OUTPUT := bpf/.output
 SKELETON := Sources/CKernelProbe/generated/mbcas.skel.h
 BPF_SOURCES := bpf/mbcas.bpf.c bpf/mbcas.h $(wildcard bpf/include/*.h)
-DEB_PACKAGES := libbpf-dev libelf-dev zlib1g-dev libcurl4-openssl-dev linux-libc-dev bpftool stress-ng util-linux procps python3-matplotlib python3-venv openssl
+DEB_PACKAGES := libbpf-dev libelf-dev zlib1g-dev libcurl4-openssl-dev linux-libc-dev bpftool stress-ng nginx wrk redis-server redis-tools util-linux procps python3-matplotlib python3-venv openssl
 
 ifeq ($(V),1)
 Q :=
@@ -86,6 +87,13 @@ bench-probe: build
 BENCH_FLAGS ?=
 bench: build
 	$(Q)scripts/bench-push-latency $(BENCH_FLAGS)
+
+# Real servers (nginx, redis-server) and batch (stress-ng) in real cgroups under one node budget:
+# static limits, CFS burst, kernel fair share, a Koordinator-style loop and the agent (poll, push,
+# push with class hints), back to back. Results (summary.md, summary.json, PNGs) in a fresh
+# bench-workloads-<time>/ folder. BENCH_FLAGS passes options, e.g. BENCH_FLAGS="--quick".
+bench-workloads: build
+	$(Q)scripts/bench-workloads $(BENCH_FLAGS)
 
 # The test API server (pods, podallocations, leases, events; watch, resize) on 127.0.0.1:$(PORT),
 # for `kubectl --server http://127.0.0.1:$(PORT)`. State lives in memory until Ctrl-C.
