@@ -40,9 +40,6 @@ public final class LeaderElector: Sendable {
         self.logger = logger
     }
 
-    /// Whether this replica leads now (its work runs).
-    public var isLeader: Bool { leadingFlag.load(ordering: .acquiring) }
-
     /// The holder this replica last saw in the Lease ("" for none).
     public var observedHolder: String? { observation.withLock { $0?.holder } }
 

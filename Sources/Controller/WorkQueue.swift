@@ -110,9 +110,6 @@ public actor WorkQueue {
     /// How many keys wait (not counting those being processed or delayed).
     public var count: Int { queue.count - head }
 
-    /// Whether `key` waits for a worker.
-    public func isQueued(_ key: String) -> Bool { dirty.contains(key) && !processing.contains(key) }
-
     /// Whether `key` is due later (a delayed or rate-limited add).
     public func isDelayed(_ key: String) -> Bool { delayed[key] != nil }
 

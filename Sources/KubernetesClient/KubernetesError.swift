@@ -54,8 +54,6 @@ public struct KubernetesError: Error, Sendable, CustomStringConvertible {
     public var isNotFound: Bool { httpStatus == 404 }
     /// 409 Conflict on update (stale resourceVersion) or AlreadyExists on create.
     public var isConflict: Bool { httpStatus == 409 && reason != "AlreadyExists" }
-    /// 409 AlreadyExists on create.
-    public var isAlreadyExists: Bool { httpStatus == 409 && reason == "AlreadyExists" }
     /// 410 Gone / Expired: the resourceVersion is too old; relist.
     public var isExpired: Bool { httpStatus == 410 }
     /// 422 Invalid: the server refused the object; retrying the same request cannot help.

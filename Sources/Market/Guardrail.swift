@@ -136,21 +136,10 @@ public struct Guardrail: Sendable {
         setLimit(decision.pod, to: decision.newLimit)
     }
 
-    /// Changes a pod's cap. O(1).
-    public mutating func setCap(_ slot: PodSlot, to cap: Int) {
-        guard slots.indices.contains(slot.rawValue), slots[slot.rawValue].tracked else { return }
-        slots[slot.rawValue].cap = cap
-    }
-
     /// Blocks or unblocks raises of a pod (mirror ``SafetyRules/raisesBlocked(_:now:)``). O(1).
     public mutating func setRaisesBlocked(_ slot: PodSlot, _ blocked: Bool) {
         guard slots.indices.contains(slot.rawValue) else { return }
         slots[slot.rawValue].blocked = blocked
-    }
-
-    /// Changes the node's allocatable CPU (node resize, reserve change). O(1).
-    public mutating func setCapacity(_ capacity: Int) {
-        self.capacity = Swift.max(0, capacity)
     }
 
     /// Handles one throttle event of `slot` at monotonic time `now` (nanoseconds).

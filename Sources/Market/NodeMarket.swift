@@ -124,14 +124,6 @@ public struct NodeMarket: Sendable {
         models = nextModels
         return RoundResult(estimates: estimates, problem: problem, allocation: allocation, decisions: decisions)
     }
-
-    /// Changes the node's capacity (CPUs brought online or offline).
-    public mutating func setCapacity(_ capacity: Int) throws(MarketError) {
-        guard capacity > reserve else {
-            throw .configuration("capacity", "capacity \(capacity) must exceed the reserve \(reserve)")
-        }
-        self.capacity = capacity
-    }
 }
 
 extension Guardrail {

@@ -1,5 +1,11 @@
 /// The distributed variant of the market: a primal-dual price iteration.
 ///
+/// Why it is kept beside ``WaterFilling`` (which the agent uses): it is the form the market takes
+/// when no one holds every pod's bounds — a price posted to parties that each answer their best
+/// response (pods of a cluster-level allocator, nodes bidding for a pool). The tests hold it to the
+/// exact solver (agreement within 1e-6·C on random problems) and `mbcas-bench market` prices it, so
+/// that form stays correct and measured; nothing on the agent's path calls it.
+///
 /// A coordinator posts a price λ; every pod answers its best response
 /// xᵢ(λ) = clamp(dᵢ + wᵢ/λ, max(lᵢ, dᵢ), uᵢ) (``MarketPod/bestResponse(price:)``) and, for the
 /// Newton rule, whether it is strictly inside its bounds (then ∂xᵢ/∂(1/λ) = wᵢ). The coordinator

@@ -5,6 +5,11 @@ import Musl
 #elseif canImport(Darwin)
 import Darwin
 #endif
+@testable import Market
+
+
+// Test support: a round-by-round simulation of NodeMarket, moved out of the Market module, which
+// ships only what the agent runs (the simulator users run is `mbcas simulate`, in Evaluation).
 
 /// A pod's CPU need over simulated rounds, in millicores.
 public enum LoadProfile: Sendable, Hashable {
@@ -251,31 +256,5 @@ public struct NodeSimulation: Sendable {
                                      decisions: result.decisions, guardrailDecisions: guardDecisions, limits: limits)
         round += 1
         return record
-    }
-}
-
-/// A small deterministic generator (SplitMix64): the simulation's noise and
-/// reproducible benchmark problems.
-public struct SplitMix64: RandomNumberGenerator, Sendable {
-    private var state: UInt64
-
-    /// Creates a generator; the same seed gives the same sequence.
-    public init(seed: UInt64) { state = seed }
-
-    /// The next 64 random bits.
-    public mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-
-    /// Uniform in [0, 1).
-    public mutating func unit() -> Double { Double(next() >> 11) / Double(UInt64(1) << 53) }
-
-    /// Uniform in [−1, 1].
-    public mutating func symmetric() -> Double {
-        Double(next() >> 11) / Double(1 << 53) * 2 - 1
     }
 }
