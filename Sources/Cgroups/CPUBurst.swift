@@ -35,9 +35,14 @@ public enum CPUBurst {
         try FileIO.write(String(max(0, micros)), to: CgroupPath.join(cgroupPath, fileName(version)))
     }
 
-    /// The burst MBCAS pairs with `limit`: one whole quota (the most the kernel allows), so a pod that
-    /// idled for a period can spend twice its quota in the next; none when unlimited.
-    public static func micros(for limit: CPULimit) -> Int64 {
-        limit.quotaMicros ?? 0
+    /// The burst MBCAS pairs with `limit` under a cap of `capMillicores`: as much banked quota as
+    /// keeps one period's quota + burst within the cap, and at most one whole quota (the most the
+    /// kernel allows); none when unlimited, and none for a pod whose limit is its cap (the cap is a
+    /// promise to the neighbours: no period may exceed it). Without a cap: one whole quota.
+    public static func micros(for limit: CPULimit, capMillicores: Int64? = nil) -> Int64 {
+        guard let quota = limit.quotaMicros else { return 0 }
+        guard let capMillicores else { return quota }
+        let capQuota = CPULimit(millicores: capMillicores, periodMicros: limit.periodMicros).quotaMicros ?? quota
+        return max(0, min(quota, capQuota - quota))
     }
 }

@@ -2,26 +2,43 @@
 public struct SharePod: Sendable, Hashable {
     /// Name, for results and errors.
     public var name: String
-    /// Its class: latency-sensitive pods are served first.
-    public var latencyClass: LatencyClass
     /// Its floor (request), millicores: never less under contention.
     public var floor: Double
     /// Its cap, millicores: never more.
     public var cap: Double
     /// Its demand estimate, millicores (recent peak for servers, recent use for batch).
     public var demand: Double
-    /// Its budget in the market: configured weight × floor, so that equal pods split by their
-    /// requests as the kernel's fair share would.
+    /// Its budget in the market: configured weight × floor × class boost (see ``ClassBoost``).
     public var budget: Double
 
     /// Creates a pod.
-    public init(name: String, latencyClass: LatencyClass, floor: Double, cap: Double, demand: Double, budget: Double) {
+    public init(name: String, floor: Double, cap: Double, demand: Double, budget: Double) {
         self.name = name
-        self.latencyClass = latencyClass
         self.floor = floor
         self.cap = cap
         self.demand = demand
         self.budget = budget
+    }
+}
+
+/// How much more a latency-sensitive pod bids than a batch pod with the same request.
+public struct ClassBoost: Sendable, Hashable {
+    /// For a declared class: an operator's label is certain. Default 10, the hand-weighted bar
+    /// (latency pods weighted 10× under the kernel's fair share).
+    public var declared: Double
+    /// For a learned class: the learner can take a batch job that pauses for a server, so its
+    /// word moves less CPU. Default 2: a learned server bids as if its request were doubled.
+    public var learned: Double
+
+    /// Creates boosts (each ≥ 1).
+    public init(declared: Double = 10, learned: Double = 2) {
+        self.declared = declared
+        self.learned = learned
+    }
+
+    /// The boost for a pod of `latencyClass`, declared or learned.
+    public func factor(_ latencyClass: LatencyClass, declared isDeclared: Bool) -> Double {
+        latencyClass == .batch ? 1 : (isDeclared ? declared : learned)
     }
 }
 
@@ -31,19 +48,16 @@ public struct ShareAllocation: Sendable, Hashable {
     /// Written as weights, these make the kernel clear the same division, and give CPU that one
     /// pod leaves idle to the others.
     public var millicores: [Double]
-    /// The shadow price of CPU among the batch pods (0: not scarce; +∞: floors over-committed).
+    /// The shadow price of CPU (0: not scarce; +∞: floors over-committed).
     public var shadowPrice: Double
-    /// The price among the latency-sensitive pods (0 unless their demands alone exceed the node).
-    public var latencyPrice: Double
 }
 
-/// Divides the node's budget B = capacity − reserve between pods, for weights, in two tiers:
-///
-/// 1. Latency-sensitive pods are offered their demand (plus `margin`), within [floor, cap], from
-///    B − Σ batch floors: maximise Σ bᵢ·log xᵢ over them (the Fisher market with budgets bᵢ,
-///    solved exactly by ``WaterFilling``). Their stall takes CPU from batch pods first.
-/// 2. Batch pods share what is left by the same market, each at least its floor and at most
-///    its cap and demand (plus margin).
+/// Divides the node's budget B = capacity − reserve between pods, for weights: the Fisher market
+/// maximise Σ bᵢ·log xᵢ subject to Σ xᵢ ≤ B and floorᵢ ≤ xᵢ ≤ min(capᵢ, demandᵢ × (1 + margin)),
+/// solved exactly by ``WaterFilling``, with budgets bᵢ = weight × floor × class boost. A
+/// latency-sensitive pod's stall therefore takes CPU from batch pods first (it bids more for the
+/// same request), batch keeps its floor, and equal classes split by weight × request, as the
+/// kernel's fair share would with weights from requests.
 ///
 /// CPU a pod does not claim is not lost: weights only matter under contention, and the kernel gives
 /// idle CPU to whoever is runnable. That is why an idle pod can be written its floor as weight
@@ -55,34 +69,12 @@ public enum ShareMarket {
     /// Divides `budget` millicores.
     /// - Throws: ``MarketError`` for invalid numbers, naming the pod.
     public static func divide(_ pods: [SharePod], budget: Double, margin: Double = defaultMargin) throws(MarketError) -> ShareAllocation {
-        var result = [Double](repeating: 0, count: pods.count)
-        let floors = pods.reduce(0.0) { $0 + Swift.min($1.floor, $1.cap) }
-        if floors > budget {
-            // Over-committed: the requests alone do not fit. Scale every floor alike, as the kernel
-            // would with weights in proportion to requests; no tier can be served first.
-            let scale = budget / floors
-            return ShareAllocation(millicores: pods.map { Swift.min($0.floor, $0.cap) * scale },
-                                   shadowPrice: .infinity, latencyPrice: .infinity)
-        }
-        let latency = pods.indices.filter { pods[$0].latencyClass == .latency }
-        let batch = pods.indices.filter { pods[$0].latencyClass == .batch }
-        let batchFloors = batch.reduce(0.0) { $0 + Swift.min(pods[$1].floor, pods[$1].cap) }
-
-        func offer(_ pod: SharePod) -> Double {
-            Swift.min(pod.cap, Swift.max(pod.floor, pod.demand * (1 + margin)))
-        }
-        func solve(_ indices: [Int], budget: Double) throws(MarketError) -> Allocation {
-            let problem = AllocationProblem(capacity: Swift.max(0, budget), pods: indices.map { i in
-                MarketPod(name: pods[i].name, bid: pods[i].budget, floor: Swift.min(pods[i].floor, pods[i].cap),
-                          cap: offer(pods[i]))
-            })
-            return try WaterFilling.solve(problem)
-        }
-
-        let first = try solve(latency, budget: budget - batchFloors)
-        for (k, i) in latency.enumerated() { result[i] = first.millicores[k] }
-        let second = try solve(batch, budget: budget - first.total)
-        for (k, i) in batch.enumerated() { result[i] = second.millicores[k] }
-        return ShareAllocation(millicores: result, shadowPrice: second.shadowPrice, latencyPrice: first.shadowPrice)
+        let problem = AllocationProblem(capacity: Swift.max(0, budget), pods: pods.map { pod in
+            let floor = Swift.min(pod.floor, pod.cap)
+            return MarketPod(name: pod.name, bid: pod.budget, floor: floor,
+                             cap: Swift.min(pod.cap, Swift.max(floor, pod.demand * (1 + margin))))
+        })
+        let allocation = try WaterFilling.solve(problem)
+        return ShareAllocation(millicores: allocation.millicores, shadowPrice: allocation.shadowPrice)
     }
 }

@@ -18,14 +18,18 @@ public struct WeightPlannerConfig: Sendable, Hashable {
     public var batchDemandHalfLife: Duration
     /// Demand is offered with this margin on top. Default ``ShareMarket/defaultMargin``.
     public var margin: Double
+    /// How much more latency-sensitive pods bid, declared and learned.
+    public var boost: ClassBoost
 
     /// Creates a configuration; every parameter has the default documented on its property.
     public init(learner: ClassLearnerConfig = ClassLearnerConfig(), deadband: Double = 0.1,
-                batchDemandHalfLife: Duration = .seconds(1), margin: Double = ShareMarket.defaultMargin) {
+                batchDemandHalfLife: Duration = .seconds(1), margin: Double = ShareMarket.defaultMargin,
+                boost: ClassBoost = ClassBoost()) {
         self.learner = learner
         self.deadband = deadband
         self.batchDemandHalfLife = batchDemandHalfLife
         self.margin = margin
+        self.boost = boost
     }
 }
 
@@ -125,6 +129,9 @@ public struct WeightPlanner: Sendable {
         guard config.margin >= 0, config.margin.isFinite else {
             throw .configuration("margin", "margin must be a non-negative number")
         }
+        guard config.boost.declared >= 1, config.boost.learned >= 1, config.boost.declared.isFinite, config.boost.learned.isFinite else {
+            throw .configuration("boost", "class boosts must be numbers ≥ 1")
+        }
         _ = try ClassLearner(config: config.learner)
         self.config = config
         batchHalfLifeNanos = Double(try config.batchDemandHalfLife.nanoseconds(field: "batchDemandHalfLife"))
@@ -143,6 +150,7 @@ public struct WeightPlanner: Sendable {
         var sharePods: [SharePod] = []
         sharePods.reserveCapacity(inputs.count)
         var guaranteed = 0
+        var classes: [LatencyClass] = []
         for input in inputs {
             guard input.weight.isFinite, input.weight > 0 else {
                 throw MarketError(.negative, pod: input.name, field: "weight", message: "weight must be a positive number")
@@ -162,9 +170,10 @@ public struct WeightPlanner: Sendable {
             let demand = latencyClass == .latency
                 ? Swift.max(memory.learner.evidence.peakMillicores, memory.batchDemand) : memory.batchDemand
             if input.qos == .guaranteed { guaranteed += input.floor }
-            sharePods.append(SharePod(name: input.name, latencyClass: latencyClass, floor: Double(input.floor),
-                                      cap: Double(input.cap), demand: demand,
-                                      budget: input.weight * Double(Swift.max(1, input.floor))))
+            let boost = config.boost.factor(latencyClass, declared: input.declaredClass != nil)
+            classes.append(latencyClass)
+            sharePods.append(SharePod(name: input.name, floor: Double(input.floor), cap: Double(input.cap), demand: demand,
+                                      budget: input.weight * Double(Swift.max(1, input.floor)) * boost))
         }
         // Guaranteed pods keep their own CPU and take no part.
         let managed = inputs.indices.filter { inputs[$0].qos != .guaranteed }
@@ -196,7 +205,7 @@ public struct WeightPlanner: Sendable {
             }
             let memory = next[input.slot]
             plans.append(WeightPlan(
-                slot: input.slot, latencyClass: sharePods[i].latencyClass, declared: input.declaredClass != nil,
+                slot: input.slot, latencyClass: classes[i], declared: input.declaredClass != nil,
                 evidence: memory?.learner.evidence ?? ClassEvidence(score: 0, peakMillicores: 0, demandMillicores: 0,
                                                                     meanSliceNanos: nil, serverLike: false),
                 demandMillicores: sharePods[i].demand, shareMillicores: shares[i], target: target,

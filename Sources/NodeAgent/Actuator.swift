@@ -19,13 +19,17 @@ public struct LimitChange: Sendable, Hashable {
     public var stallTimestamp: UInt64
     /// The shadow price of CPU in the market round that decided it (nil: not a market decision).
     public var shadowPrice: Double?
+    /// The pod's cap, millicores: the CFS burst set with the limit keeps quota + burst within it
+    /// (nil: no cap known, the burst is one quota).
+    public var capMillicores: Int?
     /// Which guarantees that round could not meet (nil: not a market decision). With an
     /// over-commit the price is `+infinity`, which JSON cannot carry: this says it explicitly.
     public var overcommit: Overcommit?
 
     /// Creates a change.
     public init(pod: String, cgroupPath: String, oldMillicores: Int, newMillicores: Int, reason: Reason,
-                stallTimestamp: UInt64 = 0, shadowPrice: Double? = nil, overcommit: Overcommit? = nil) {
+                stallTimestamp: UInt64 = 0, shadowPrice: Double? = nil, overcommit: Overcommit? = nil,
+                capMillicores: Int? = nil) {
         self.pod = pod
         self.cgroupPath = cgroupPath
         self.oldMillicores = oldMillicores
@@ -34,6 +38,7 @@ public struct LimitChange: Sendable, Hashable {
         self.stallTimestamp = stallTimestamp
         self.shadowPrice = shadowPrice
         self.overcommit = overcommit
+        self.capMillicores = capMillicores
     }
 }
 
@@ -47,13 +52,13 @@ public protocol Actuator: Sendable {
     /// The limit in force now, millicores (nil when unlimited).
     func currentLimit(cgroupPath: String) throws(AgentError) -> Int?
     /// Sets whatever goes with a limit that was adopted rather than written (the CFS burst).
-    func adopted(cgroupPath: String, millicores: Int)
+    func adopted(cgroupPath: String, millicores: Int, capMillicores: Int)
     /// Whether the CFS burst goes with each limit (nil: bursts not managed or not known yet).
     var setsBurst: Bool? { get }
 }
 
 extension Actuator {
-    public func adopted(cgroupPath: String, millicores: Int) {}
+    public func adopted(cgroupPath: String, millicores: Int, capMillicores: Int) {}
     public var setsBurst: Bool? { nil }
 }
 
@@ -83,13 +88,14 @@ public struct CgroupActuator: Actuator {
         } catch {
             throw AgentError(.actuationFailed, "cannot set \(change.pod)'s CPU limit to \(change.newMillicores)m: \(error.message)")
         }
-        burst?.reassert(limit, cgroupPath: change.cgroupPath, version: version)
+        burst?.reassert(limit, capMillicores: change.capMillicores, cgroupPath: change.cgroupPath, version: version)
     }
 
     public var setsBurst: Bool? { burst?.isSupported }
 
-    public func adopted(cgroupPath: String, millicores: Int) {
-        burst?.reassert(CPULimit(millicores: Int64(millicores), periodMicros: periodMicros), cgroupPath: cgroupPath, version: version)
+    public func adopted(cgroupPath: String, millicores: Int, capMillicores: Int) {
+        burst?.reassert(CPULimit(millicores: Int64(millicores), periodMicros: periodMicros), capMillicores: capMillicores,
+                        cgroupPath: cgroupPath, version: version)
     }
 
     public func currentLimit(cgroupPath: String) throws(AgentError) -> Int? {
@@ -116,11 +122,13 @@ public final class BurstWriter: Sendable {
     /// Whether the kernel has CFS burst (nil until the first write was tried).
     public var isSupported: Bool? { supported.withLock { $0 } }
 
-    /// Sets the burst that goes with `limit` (one quota's worth) on the cgroup at `cgroupPath`.
-    public func reassert(_ limit: CPULimit, cgroupPath: String, version: CgroupVersion) {
+    /// Sets the burst that goes with `limit` under `capMillicores` (``CPUBurst/micros(for:capMillicores:)``)
+    /// on the cgroup at `cgroupPath`.
+    public func reassert(_ limit: CPULimit, capMillicores: Int?, cgroupPath: String, version: CgroupVersion) {
         guard supported.withLock({ $0 }) != false else { return }
         do {
-            try CPUBurst.write(micros: CPUBurst.micros(for: limit), cgroupPath: cgroupPath, version: version)
+            try CPUBurst.write(micros: CPUBurst.micros(for: limit, capMillicores: capMillicores.map(Int64.init)),
+                               cgroupPath: cgroupPath, version: version)
             supported.withLock { $0 = true }
         } catch where error.errno == .noSuchFileOrDirectory {
             let first = supported.withLock { state -> Bool in

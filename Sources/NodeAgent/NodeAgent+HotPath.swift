@@ -44,7 +44,7 @@ extension NodeAgent {
                   let pod = s.table.pod(slot) else { return nil }
             return (slot, LimitChange(pod: pod.name, cgroupPath: pod.cgroupPath, oldMillicores: decision.oldLimit,
                                       newMillicores: decision.newLimit, reason: .guardrail,
-                                      stallTimestamp: stallTimestamp ?? 0))
+                                      stallTimestamp: stallTimestamp ?? 0, capMillicores: pod.settings.cap))
         }
         guard let raise else { return }
         do {

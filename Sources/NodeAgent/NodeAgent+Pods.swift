@@ -89,7 +89,7 @@ extension NodeAgent {
             if bounded != actual {
                 let reason: Reason = bounded == pod.settings.floor && (actual ?? Int.max) < bounded ? .floor : .cap
                 let change = LimitChange(pod: pod.name, cgroupPath: pod.cgroupPath, oldMillicores: actual ?? -1,
-                                         newMillicores: bounded, reason: reason)
+                                         newMillicores: bounded, reason: reason, capMillicores: cap)
                 do { try actuator.apply(change) } catch {
                     events.append(("limit out of bounds and not fixable", ["pod": "\(pod.name)", "error": "\(error)"]))
                     continue
@@ -98,7 +98,7 @@ extension NodeAgent {
                                             newMillicores: bounded, appliedAt: monotonicNanoseconds(), latencyNanoseconds: nil)
                 writes.append((record, pod.slot, pod.cgroupPath))
             } else {
-                if newIDs[pod.name] != nil { actuator.adopted(cgroupPath: pod.cgroupPath, millicores: bounded) }
+                if newIDs[pod.name] != nil { actuator.adopted(cgroupPath: pod.cgroupPath, millicores: bounded, capMillicores: cap) }
                 limits.append((pod.slot, bounded))
             }
         }

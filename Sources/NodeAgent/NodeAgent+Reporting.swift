@@ -49,7 +49,8 @@ extension NodeAgent {
             record.latencyScore = plan.evidence.score
             record.latencyClass = plan.latencyClass.rawValue + (plan.declared ? "*" : "")
             if actuator.setsBurst == true {
-                record.burstMicros = UInt64(CPUBurst.micros(for: CPULimit(millicores: Int64(pod.limit))))
+                record.burstMicros = UInt64(CPUBurst.micros(for: CPULimit(millicores: Int64(pod.limit)),
+                                                            capMillicores: Int64(effectiveCap(pod.settings))))
             }
         }
         return record

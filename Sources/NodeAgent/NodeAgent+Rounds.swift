@@ -106,7 +106,7 @@ extension NodeAgent {
                 return (decision.pod, LimitChange(pod: pod.name, cgroupPath: pod.cgroupPath, oldMillicores: decision.oldLimit,
                                                   newMillicores: decision.newLimit, reason: decision.reason,
                                                   stallTimestamp: stallTimestamp ?? 0, shadowPrice: result.allocation.shadowPrice,
-                                                  overcommit: result.allocation.overcommit))
+                                                  overcommit: result.allocation.overcommit, capMillicores: pod.settings.cap))
             }
             return (changes, result.allocation.shadowPrice)
         }

@@ -40,7 +40,8 @@ extension NodeAgent {
         }
         guard let target else { return }
         let change = LimitChange(pod: target.pod.name, cgroupPath: target.pod.cgroupPath, oldMillicores: target.pod.limit,
-                                 newMillicores: target.cap, reason: .guardrail, stallTimestamp: stallTimestamp ?? 0)
+                                 newMillicores: target.cap, reason: .guardrail, stallTimestamp: stallTimestamp ?? 0,
+                                 capMillicores: target.cap)
         do { try actuator.apply(change) } catch {
             logger.error("raise to cap not applied", metadata: ["pod": "\(target.pod.name)", "error": "\(error)"])
             return
@@ -105,7 +106,8 @@ extension NodeAgent {
                 report.pods[index].latencyScore = plan.evidence.score
                 report.pods[index].weightShares = plan.write ? plan.target.shares : plan.current?.shares
                 if bursts, let pod = s.table.pod(plan.slot) {
-                    report.pods[index].burstMicros = CPUBurst.micros(for: CPULimit(millicores: Int64(pod.limit)))
+                    report.pods[index].burstMicros = CPUBurst.micros(for: CPULimit(millicores: Int64(pod.limit)),
+                                                                     capMillicores: Int64(effectiveCap(pod.settings)))
                 }
                 if plan.write, let pod = s.table.pod(plan.slot) { writes.append((pod, plan)) }
             }
