@@ -11,7 +11,8 @@ import TestSupport
 /// `mbcas-bench agent`: what `NodeAgent.handle` costs on the ring-buffer
 /// thread, per pushed event, without the kernel (synthetic events) and
 /// without the cgroup write (an actuator that only counts), so the figure
-/// is the agent's own work: lookup, guardrail, lock, round request.
+/// is the agent's own work: lookup, guardrail, lock, round request (limits actuation: under
+/// weights actuation a throttle start raises a pod once, to its cap, then only asks for a round).
 struct AgentHotPathBenchmark: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "agent",
@@ -52,7 +53,8 @@ struct AgentHotPathBenchmark: ParsableCommand {
             let a = try NodeAgent(
                 configuration: AgentConfiguration(cgroupParent: parent.path, capacityMillicores: 1_000_000_000,
                                                   reserveMillicores: 0, defaults: .init(floor: 100, cap: 900_000_000),
-                                                  guardrail: .init(step: 1e-9, intervalMs: intervalMs)),  // +10m each: never reaches the cap
+                                                  guardrail: .init(step: 1e-9, intervalMs: intervalMs),  // +10m each: never reaches the cap
+                                                  actuation: .limits),  // the guardrail path; weights raise once, to the cap
                 probe: probe, actuator: actuator, hierarchy: parent.hierarchy, logger: logger)
             a.refreshPods()
             return a
