@@ -1,3 +1,4 @@
+import Foundation
 import Cgroups
 
 /// A uniquely named cgroup under the hierarchy holding the cpu controller,
@@ -30,6 +31,16 @@ public struct TemporaryCgroup: Sendable {
     /// The kernel's own `cpu.stat` for it.
     public func cpuStat() throws -> CPUStat {
         try CPUStat.read(cgroupPath: path, version: hierarchy.version)
+    }
+
+    /// On cgroup v2, enables the cpu controller for the children of `directory` (this cgroup by
+    /// default), as the kubelet does down its tree: without it a child has no `cpu.max` and its
+    /// tasks count in the parent's cpu cgroup. A cgroup that does this can hold no process itself.
+    /// No-op on v1, where every cgroup of the hierarchy has the controller.
+    public func delegateCPU(to directory: CgroupDirectory? = nil) throws {
+        guard hierarchy.version == .v2 else { return }
+        let path = (directory ?? self.directory).path + "/cgroup.subtree_control"
+        try "+cpu".write(toFile: path, atomically: false, encoding: .utf8)
     }
 
     /// Kills nothing: move its processes to the parent, then rmdir.

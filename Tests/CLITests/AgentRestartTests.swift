@@ -15,6 +15,7 @@ struct AgentRestartTests {
         let parent = try TemporaryCgroup(prefix: "mbcas-restart-test")
         defer { parent.remove() }
         let version = parent.hierarchy.version
+        try parent.delegateCPU()
         let pods = try ["busy", "calm"].map { try parent.directory.createChild($0) }
         for pod in pods { try CPULimit(millicores: 150).write(cgroupPath: pod.path, version: version) }
         let floor = 100, cap = 1200
@@ -80,6 +81,7 @@ struct AgentRestartTests {
         let parent = try TemporaryCgroup(prefix: "mbcas-restart-test")
         defer { parent.remove() }
         // floor = cap: the agent cannot lift the limit, so the pod stays throttled ~80 % of each period.
+        try parent.delegateCPU()
         let pod = try parent.directory.createChild("busy")
         try CPULimit(millicores: 200).write(cgroupPath: pod.path, version: parent.hierarchy.version)
         let id = try cgroupID(of: pod.path)
