@@ -38,13 +38,17 @@ public struct TemporaryCgroup: Sendable {
     /// tasks count in the parent's cpu cgroup. A cgroup that does this can hold no process itself.
     /// No-op on v1, where every cgroup of the hierarchy has the controller.
     public func delegateCPU(to directory: CgroupDirectory? = nil) throws {
-        guard hierarchy.version == .v2 else { return }
-        let path = (directory ?? self.directory).path + "/cgroup.subtree_control"
-        try "+cpu".write(toFile: path, atomically: false, encoding: .utf8)
+        try TestSupport.delegateCPU(to: directory ?? self.directory, version: hierarchy.version)
     }
 
     /// Kills nothing: move its processes to the parent, then rmdir.
     public func remove() {
         try? directory.remove()
     }
+}
+
+/// See ``TemporaryCgroup/delegateCPU(to:)``: `+cpu` in the directory's `cgroup.subtree_control` on v2.
+public func delegateCPU(to directory: CgroupDirectory, version: CgroupVersion) throws {
+    guard version == .v2 else { return }
+    try "+cpu".write(toFile: directory.path + "/cgroup.subtree_control", atomically: false, encoding: .utf8)
 }
