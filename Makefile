@@ -5,8 +5,10 @@
 #                 PyPI checkers (kubernetes client, kubernetes-validate, hadolint) (idempotent)
 #   make bpf      compile bpf/mbcas.bpf.c and generate the libbpf skeleton
 #   make build    release build of the mbcas binary (.build/release/mbcas)
-#   make demo     build, then run `mbcas demo` (static limits vs MBCAS, ~40 s)
-#   make test     the whole test suite (BPF tests need root)
+#   make demo     build, then run `mbcas demo` (static limits, kernel fair share, MBCAS; ~45 s)
+#   make test     the whole test suite (BPF tests need root), then make test-vm
+#   make test-vm  the kernel-dependent BPF tests inside a QEMU guest running Debian 12's stock
+#                 6.1 kernel with cgroup v2 (image built once into .vm/, 3-4 min; then ~2 min a run)
 #   make bench-probe   BPF cost and push latency figures
 #   make bench    push vs polling: detection/reaction latency and cost (scripts/bench-push-latency)
 #   make bench-workloads   nginx, redis and stress-ng under one budget: 8 CPU policies compared (~25 min)
@@ -17,7 +19,7 @@
 # Quiet by default; V=1 shows the commands.
 
 .DELETE_ON_ERROR:
-.PHONY: all deps bpf build demo test bench-probe bench bench-workloads test-apiserver image check-deploy clean
+.PHONY: all deps bpf build demo test test-vm bench-probe bench bench-workloads test-apiserver image check-deploy clean
 
 ARCH := $(shell uname -m | sed -e 's/x86_64/x86/' -e 's/aarch64/arm64/')
 # The clang shipped with the Swift toolchain: Debian's clang 14 crashes on
@@ -31,7 +33,7 @@ SWIFT_BUILD_FLAGS ?=
 OUTPUT := bpf/.output
 SKELETON := Sources/CKernelProbe/generated/mbcas.skel.h
 BPF_SOURCES := bpf/mbcas.bpf.c bpf/mbcas.h $(wildcard bpf/include/*.h)
-DEB_PACKAGES := libbpf-dev libelf-dev zlib1g-dev libcurl4-openssl-dev linux-libc-dev bpftool stress-ng nginx wrk redis-server redis-tools util-linux procps python3-matplotlib python3-venv openssl
+DEB_PACKAGES := libbpf-dev libelf-dev zlib1g-dev libcurl4-openssl-dev linux-libc-dev bpftool stress-ng nginx wrk redis-server redis-tools util-linux procps python3-matplotlib python3-venv openssl qemu-system-x86 debootstrap e2fsprogs
 
 ifeq ($(V),1)
 Q :=
@@ -78,6 +80,16 @@ demo: build
 test: deps bpf
 	$(call msg,SWIFT,test)
 	$(Q)swift test --no-parallel $(SWIFT_BUILD_FLAGS)
+	$(call msg,VM,test-vm)
+	$(Q)SWIFT_BUILD_FLAGS="$(SWIFT_BUILD_FLAGS)" scripts/test-vm
+
+# The suites whose results depend on the kernel and the cgroup version, run in a guest with
+# another kernel than the host's (scripts/test-vm says which and how).
+test-vm: deps bpf
+	$(call msg,SWIFT,build --build-tests)
+	$(Q)swift build --build-tests $(SWIFT_BUILD_FLAGS)
+	$(call msg,VM,test-vm)
+	$(Q)SWIFT_BUILD_FLAGS="$(SWIFT_BUILD_FLAGS)" scripts/test-vm
 
 bench-probe: build
 	$(Q)scripts/bench-probe

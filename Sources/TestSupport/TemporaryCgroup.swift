@@ -1,3 +1,4 @@
+import Foundation
 import Cgroups
 
 /// A uniquely named cgroup under the hierarchy holding the cpu controller,
@@ -32,8 +33,22 @@ public struct TemporaryCgroup: Sendable {
         try CPUStat.read(cgroupPath: path, version: hierarchy.version)
     }
 
+    /// On cgroup v2, enables the cpu controller for the children of `directory` (this cgroup by
+    /// default), as the kubelet does down its tree: without it a child has no `cpu.max` and its
+    /// tasks count in the parent's cpu cgroup. A cgroup that does this can hold no process itself.
+    /// No-op on v1, where every cgroup of the hierarchy has the controller.
+    public func delegateCPU(to directory: CgroupDirectory? = nil) throws {
+        try TestSupport.delegateCPU(to: directory ?? self.directory, version: hierarchy.version)
+    }
+
     /// Kills nothing: move its processes to the parent, then rmdir.
     public func remove() {
         try? directory.remove()
     }
+}
+
+/// See ``TemporaryCgroup/delegateCPU(to:)``: `+cpu` in the directory's `cgroup.subtree_control` on v2.
+public func delegateCPU(to directory: CgroupDirectory, version: CgroupVersion) throws {
+    guard version == .v2 else { return }
+    try "+cpu".write(toFile: directory.path + "/cgroup.subtree_control", atomically: false, encoding: .utf8)
 }

@@ -179,7 +179,7 @@ struct AgentCommand: AsyncParsableCommand {
         let probeMetrics = endpointAddress.map { _ in
             ProbeMetrics(registry: registry, programSet: probe.attachMode.rawValue, fallbackReason: probe.fallbackReason)
         }
-        services.append(ProbeHealthService(probe: probe, metrics: probeMetrics, interval: .seconds(2), logger: logger))
+        services.append(ProbeHealthService(probe: probe, metrics: probeMetrics, interval: .seconds(5), logger: logger))
         if let cluster {
             services.append(KubernetesAgentService(agent: agent, inventory: cluster.inventory, writer: cluster.writer, logger: logger))
         }

@@ -15,6 +15,7 @@ struct AgentRestartTests {
         let parent = try TemporaryCgroup(prefix: "mbcas-restart-test")
         defer { parent.remove() }
         let version = parent.hierarchy.version
+        try parent.delegateCPU()
         let pods = try ["busy", "calm"].map { try parent.directory.createChild($0) }
         for pod in pods { try CPULimit(millicores: 150).write(cgroupPath: pod.path, version: version) }
         let floor = 100, cap = 1200
@@ -34,6 +35,7 @@ struct AgentRestartTests {
         let burner = try Burner(cgroupPath: pods[0].path)
         defer { burner.stop() }
         var agent = try startAgent()
+        try agentRun.waitUntilAttached()
         // Wait until the agent has moved the busy pod's limit off its start value.
         var moved = false
         for _ in 0..<100 where !moved {
@@ -50,6 +52,7 @@ struct AgentRestartTests {
 
         agent = try startAgent()
         defer { if agent.isRunning { agent.terminate(); agent.waitUntilExit() } }
+        try agentRun.waitUntilAttached()
         Thread.sleep(forTimeInterval: 1.5)
         let runAfter = try busyRun()
         #expect(runAfter > runBefore + 500_000_000, "totals should continue from \(runBefore) ns, got \(runAfter) ns")
@@ -85,6 +88,7 @@ struct AgentRestartTests {
         let parent = try TemporaryCgroup(prefix: "mbcas-restart-test")
         defer { parent.remove() }
         // floor = cap: the agent cannot lift the limit, so the pod stays throttled ~80 % of each period.
+        try parent.delegateCPU()
         let pod = try parent.directory.createChild("busy")
         try CPULimit(millicores: 200).write(cgroupPath: pod.path, version: parent.hierarchy.version)
         let id = try cgroupID(of: pod.path)
@@ -128,7 +132,7 @@ struct AgentRestartTests {
         let expected = Double(kernel1.throttledNanos - kernel0.throttledNanos - unseen)
         let measured = Double(probe1.since(probe0).throttledNanoseconds)
         let error = abs(measured - expected) / expected
-        print("throttled across the SIGKILL: probe \(measured / 1e6) ms, cpu.stat \(expected / 1e6) ms (\(unseen / 1_000_000) ms unseen while down)")
+        print("[figure] throttled time across a SIGKILL and restart: probe \(measured / 1e6) ms, cpu.stat \(expected / 1e6) ms (\(unseen / 1_000_000) ms unseen while down)")
         #expect(error <= 0.10, "throttled time across the restart: probe \(measured) ns vs cpu.stat \(expected) ns (\(Int(error * 100))% apart)")
         let expectedEpisodes = Double(kernel1.nrThrottled - kernel0.nrThrottled - (kernelAtAttach.nrThrottled - kernelAtKill.nrThrottled))
         let episodes = Double(probe1.since(probe0).throttleEpisodes)
@@ -167,9 +171,10 @@ struct AgentRun {
         return agent
     }
 
-    /// Waits for the log line that says the programs are attached (they count from then on).
+    /// Waits for the log line that says the programs are attached (they count from then on). Up to
+    /// a minute: under emulation (make test-vm) loading takes seconds.
     func waitUntilAttached() throws {
-        for _ in 0..<500 {
+        for _ in 0..<6000 {
             if let text = try? String(contentsOfFile: log, encoding: .utf8), text.contains("probe attached") { return }
             usleep(10_000)
         }

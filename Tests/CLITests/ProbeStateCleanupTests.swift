@@ -16,7 +16,9 @@ struct ProbeStateCleanupTests {
         let mbcas = try #require(builtProduct("mbcas"), "the mbcas executable was not built next to the tests")
         let parent = try TemporaryCgroup(prefix: "mbcas-churn-test")
         defer { parent.remove() }
+        try parent.delegateCPU()
         let pods = try (0..<4).map { try parent.directory.createChild("pod\($0)") }
+        for pod in pods { try parent.delegateCPU(to: pod) }  // containers get their own cpu cgroup (v2)
         let containers = try pods.map { try $0.createChild("container") }
         let agentRun = try AgentRun(mbcas: mbcas, parent: parent.path, floor: 100, cap: 1000)
         defer { agentRun.cleanUp() }

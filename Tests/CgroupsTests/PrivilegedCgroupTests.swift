@@ -1,3 +1,4 @@
+import Foundation
 import Glibc
 import TestSupport
 import Testing
@@ -54,8 +55,20 @@ struct PrivilegedCgroupTests {
             CPULimit(quotaMicros: 300_000, periodMicros: 1_000_000),
             CPULimit.unlimited(periodMicros: 100_000),
         ]
+        // The oracle is the kernel's own text in the files, read raw, not CPULimit.read.
+        func raw(_ file: String) throws -> String {
+            try String(contentsOfFile: "\(path)/\(file)", encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)
+        }
         for limit in limits {
             try limit.write(cgroupPath: path, version: version)
+            let quota = limit.quotaMicros.map(String.init)
+            switch version {
+            case .v2:
+                #expect(try raw("cpu.max") == "\(quota ?? "max") \(limit.periodMicros)", "\(limit)")
+            case .v1:
+                #expect(try raw("cpu.cfs_quota_us") == quota ?? "-1", "\(limit)")
+                #expect(try raw("cpu.cfs_period_us") == "\(limit.periodMicros)", "\(limit)")
+            }
             #expect(try CPULimit.read(cgroupPath: path, version: version) == limit)
         }
         #expect(try CPULimit.read(cgroupPath: path, version: version).millicores == nil)
@@ -86,6 +99,7 @@ struct PrivilegedCgroupTests {
         let cgroup = try TempCgroup()
         defer { cgroup.remove() }
         let version = cgroup.hierarchy.version
+        try delegateCPU(to: cgroup.directory, version: version)  // v2: the child gets its own cpu.max
         let child = try cgroup.directory.createChild("child")
         try CPULimit(quotaMicros: 50_000).write(cgroupPath: cgroup.directory.path, version: version)
         let tooMuch = CPULimit(quotaMicros: 60_000)
@@ -112,6 +126,7 @@ struct PrivilegedCgroupTests {
         defer { cgroup.remove() }
         let version = cgroup.hierarchy.version
         let parent = cgroup.directory
+        try delegateCPU(to: parent, version: version)  // v2: the child gets its own cpu.max
         let child = try parent.createChild("child")
         try CPULimit(quotaMicros: 50_000, periodMicros: 100_000).write(cgroupPath: parent.path, version: version)
         try CPULimit(quotaMicros: 40_000, periodMicros: 100_000).write(cgroupPath: child.path, version: version)

@@ -23,7 +23,18 @@ struct KernelAccuracyTests {
     func expectClose(_ measured: Double, _ oracle: Double, _ what: Comment) {
         #expect(oracle > 0, "the kernel saw no \(what): the workload did not run")
         let error = abs(measured - oracle) / oracle
+        // Beside each other in the log (make test-vm collects these lines): the kernel's own figure and the probe's.
+        print("[figure] \(uname()) \(what): probe \(Int(measured)), kernel \(Int(oracle)), \(String(format: "%.1f", error * 100)) % apart")
         #expect(error <= Self.tolerance, "\(what): BPF \(measured) vs kernel \(oracle) (\(Int(error * 100))% apart)")
+    }
+
+    /// The kernel release and the cgroup version the cpu controller is on, e.g. "6.1.0-28-amd64 cgroup v2".
+    func uname() -> String {
+        var u = utsname()
+        Glibc.uname(&u)
+        let release = withUnsafeBytes(of: u.release) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
+        let version = (try? CgroupHierarchy.discover(controller: "cpu").version)?.rawValue ?? "?"
+        return "\(release) cgroup-\(version)"
     }
 
     /// Runs a burner in a cgroup limited to 20 % of one CPU for `seconds`,
@@ -73,16 +84,17 @@ struct KernelAccuracyTests {
         let kernelThrottled = Double(run.kernel.throttledNanos - run.kernelBefore.throttledNanos)
         let kernelEpisodes = Double(run.kernel.nrThrottled - run.kernelBefore.nrThrottled)
         let delta = run.bpf.since(run.bpfBefore)
-        expectClose(Double(delta.throttledNanoseconds), kernelThrottled, "throttled time (ns)")
-        expectClose(Double(delta.throttleEpisodes), kernelEpisodes, "throttle episodes")
+        expectClose(Double(delta.throttledNanoseconds), kernelThrottled, "\(mode): throttled time (ns)")
+        expectClose(Double(delta.throttleEpisodes), kernelEpisodes, "\(mode): throttle episodes")
 
-        // Push: one start and one end event per episode, none lost.
-        #expect(events.count(.throttleStart, cgroupID: run.id) == Int(delta.throttleEpisodes))
-        #expect(events.count(.throttleEnd, cgroupID: run.id) == Int(delta.throttleEpisodes))
+        // Push, checked against the kernel too: one start event per throttled period, and the
+        // end events' durations add up to cpu.stat's throttled time.
         let starts = events.all.filter { $0.kind == .throttleStart && $0.cgroupID == run.id }
-        #expect(starts.allSatisfy { $0.latencyNanoseconds > 0 && $0.stallStart == $0.kernelTimestamp })
         let ends = events.all.filter { $0.kind == .throttleEnd && $0.cgroupID == run.id }
-        #expect(UInt64(ends.map(\.deltaNanoseconds).reduce(0, +)) == delta.throttledNanoseconds)
+        expectClose(Double(starts.count), kernelEpisodes, "\(mode): pushed throttle starts")
+        expectClose(Double(ends.map(\.deltaNanoseconds).reduce(0, +)), kernelThrottled, "\(mode): pushed episode durations (ns)")
+        #expect(ends.count == starts.count, "every pushed start has its end")
+        #expect(starts.allSatisfy { $0.latencyNanoseconds > 0 }, "received before it was sent")
         #expect(try probe.maps.snapshot().counters.ringBufferDrops == 0)
     }
 
@@ -108,8 +120,8 @@ struct KernelAccuracyTests {
 
         for (id, s0, s1, name) in [(ids.0, schedA0, schedA1, "A"), (ids.1, schedB0, schedB1, "B")] {
             let bpf = try #require(after.cgroups[id]).since(try #require(before.cgroups[id]))
-            expectClose(Double(bpf.waitNanoseconds), Double(s1.waitNanos - s0.waitNanos), "run-queue wait of cgroup \(name) (ns)")
-            expectClose(Double(bpf.runNanoseconds), Double(s1.runNanos - s0.runNanos), "run time of cgroup \(name) (ns)")
+            expectClose(Double(bpf.waitNanoseconds), Double(s1.waitNanos - s0.waitNanos), "\(mode): run-queue wait of cgroup \(name) (ns)")
+            expectClose(Double(bpf.runNanoseconds), Double(s1.runNanos - s0.runNanos), "\(mode): run time of cgroup \(name) (ns)")
         }
     }
 
@@ -131,8 +143,8 @@ struct KernelAccuracyTests {
         #expect(events.all.count < Int(counters.eventsPushed + counters.ringBufferDrops))
         let delta = run.bpf.since(run.bpfBefore)
         expectClose(Double(delta.throttledNanoseconds), Double(run.kernel.throttledNanos - run.kernelBefore.throttledNanos),
-                    "throttled time despite drops (ns)")
+                    "btf, overflowing: throttled time despite drops (ns)")
         expectClose(Double(delta.throttleEpisodes), Double(run.kernel.nrThrottled - run.kernelBefore.nrThrottled),
-                    "throttle episodes despite drops")
+                    "btf, overflowing: throttle episodes despite drops")
     }
 }
