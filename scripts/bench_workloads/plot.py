@@ -13,6 +13,19 @@ COLOURS = {"static": "#7f7f7f", "static-burst": "#bcbd22", "fair": "#1f77b4", "f
 PODS = ["#4c72b0", "#dd8452", "#55a868", "#c44e52"]
 
 
+def _save(fig, path, dpi):
+    """A small PNG: reduced to a 64-colour palette when Pillow is there (results go into git)."""
+    fig.savefig(path, dpi=dpi)
+    plt.close(fig)
+    try:
+        from PIL import Image
+        with Image.open(path) as image:
+            image.convert("RGB").quantize(colors=64).save(path, optimize=True)
+    except ImportError:
+        pass
+    return path
+
+
 def _headlines(entry):
     """(title, metric keys) pairs to show for a scenario."""
     keys = []
@@ -73,9 +86,7 @@ def plot_summary(summary, path):
         for axis, (title, keys) in zip(row, _headlines(entry)):
             _bars(axis, entry, keys, f"{entry['name']}: {title}")
     fig.tight_layout()
-    fig.savefig(path, dpi=80)
-    plt.close(fig)
-    return path
+    return _save(fig, path, dpi=80)
 
 
 def plot_timeseries(scenario_name, runs, path):
@@ -101,9 +112,7 @@ def plot_timeseries(scenario_name, runs, path):
     axes[0, 0].legend(fontsize=6, ncol=4, loc="upper left")
     axes[-1, 0].set_xlabel("seconds from the measurement's start (millicores per 100 ms; dashed: limit)", fontsize=8)
     fig.tight_layout()
-    fig.savefig(path, dpi=72)
-    plt.close(fig)
-    return path
+    return _save(fig, path, dpi=72)
 
 
 def plot_all(out, summary, runs):

@@ -128,12 +128,14 @@ def _fmt(value, key):
     return f"{value:.2f}" if value < 10 else f"{value:.1f}"
 
 
-def _cell(stats, key):
+def _cell(stats, key, runs):
+    """median (min–max); "[n/N runs]" when only n of the N runs have the figure (e.g. never reached)."""
     if not stats or stats["n"] == 0:
         return "–"
-    if stats["n"] == 1 or stats["min"] == stats["max"]:
-        return _fmt(stats["median"], key)
-    return f"{_fmt(stats['median'], key)} ({_fmt(stats['min'], key)}–{_fmt(stats['max'], key)})"
+    text = _fmt(stats["median"], key)
+    if stats["n"] > 1 and stats["min"] != stats["max"]:
+        text += f" ({_fmt(stats['min'], key)}–{_fmt(stats['max'], key)})"
+    return text + (f" [{stats['n']}/{runs} runs]" if stats["n"] < runs else "")
 
 
 def _columns(entry, suffixes, extra):
@@ -155,7 +157,8 @@ def markdown(summary):
              "as the budget) and weight % (share of the pods' CFS weights) cover the measurement; changes (samples "
              "at which the pod's quota or weight had changed, 100 ms sampling), dir/min (reversals of their "
              "direction per minute) and the cap check (1 s windows sliding by 100 ms whose use exceeded the pod's "
-             "cap by more than 10 %) cover the whole time the policy ran.", ""]
+             "cap by more than 10 %) cover the whole time the policy ran. [n/N runs]: only n of the N "
+             "repetitions have the figure (burners to 90% s: the others never got there).", ""]
     for entry in summary["scenarios"]:
         lines += [f"## {entry['title']} ({entry['name']}), budget {entry['budget_m']}m", ""]
         pods = ", ".join(f"{p['name']} ({p['program'] or 'empty'}, {p['class']}, floor {p['floor_m']}m, cap {p['cap_m']}m, "
@@ -173,7 +176,7 @@ def markdown(summary):
             lines += [f"**{title}**", "", "| policy | " + " | ".join(columns) + " |",
                       "| --- |" + " --: |" * len(columns)]
             for policy in entry["policies"]:
-                cells = [_cell(policy["metrics"].get(k), k) for k in columns]
+                cells = [_cell(policy["metrics"].get(k), k, policy["runs"]) for k in columns]
                 lines.append(f"| {policy['policy']} | " + " | ".join(cells) + " |")
             lines.append("")
         errors = [(p["policy"], e) for p in entry["policies"] for e in p["errors"]]
