@@ -27,11 +27,11 @@ public struct ClassBoost: Sendable, Hashable {
     /// (latency pods weighted 10× under the kernel's fair share).
     public var declared: Double
     /// For a learned class: the learner can take a batch job that pauses for a server, so its
-    /// word moves less CPU. Default 2: a learned server bids as if its request were doubled.
+    /// word moves less CPU. Default 2.5.
     public var learned: Double
 
     /// Creates boosts (each ≥ 1).
-    public init(declared: Double = 10, learned: Double = 2) {
+    public init(declared: Double = 10, learned: Double = 2.5) {
         self.declared = declared
         self.learned = learned
     }

@@ -102,7 +102,9 @@ class KoordinatorLoop:
                     base = _quota_us(spec.static)
                     current = round(cgroup.quota_millicores() * PERIOD_US / 1000)
                     target = current * (self.INCREASE if was_throttled and not overloaded else self.DECREASE)
-                    target = int(max(base, min(target, base * self.CEILING)))
+                    # Never above the budget on the parent: cgroup v1 refuses a child quota above its parent's.
+                    ceiling = min(base * self.CEILING, _quota_us(self.scenario.budget))
+                    target = int(max(min(base, ceiling), min(target, ceiling)))
                     if target == current:
                         continue
                     if target > current:
