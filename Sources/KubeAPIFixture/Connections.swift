@@ -7,7 +7,11 @@ final class Connections: Sendable {
     private struct State {
         var open: [ObjectIdentifier: any Channel] = [:]
         var closed = false
+        var accepted = 0
     }
+
+    /// Connections accepted so far (tests of client connection reuse).
+    var acceptedCount: Int { state.withLock { $0.accepted } }
 
     private let state = Mutex(State())
 
@@ -17,6 +21,7 @@ final class Connections: Sendable {
         let id = ObjectIdentifier(channel)
         let accepted = state.withLock { state in
             guard !state.closed else { return false }
+            state.accepted += 1
             state.open[id] = channel
             return true
         }

@@ -60,6 +60,9 @@ public final class FakeKubeAPIServer: Sendable {
     private let channel: any Channel
     private let connections: Connections
 
+    /// TCP connections accepted so far: how many a client opened (keep-alive reuses one).
+    public var acceptedConnections: Int { connections.acceptedCount }
+
     /// The base URL, `http://<host>:<port>`.
     public var baseURL: String { "http://\(Self.authority(host: host, port: port))" }
 

@@ -30,6 +30,12 @@ public final class KubeletStandIn: Sendable {
     public typealias Policy = @Sendable (PodResize) -> ResizeDecision
     /// Makes a resize real (e.g. writes a cgroup limit). Throwing fails the attempt.
     public typealias Actuator = @Sendable (PodResize) async throws -> Void
+    /// The kubelet's pod sync (and the runtime's container update it drives): called on every
+    /// pass for each started pod of the node, with the pod as stored, so a test can rewrite the
+    /// pod and container cgroups from the resources the kubelet actuated
+    /// (`status.containerStatuses[].resources`), as `SyncPod` → `UpdatePodCgroup` /
+    /// `UpdateContainerResources` do whatever wrote them meanwhile.
+    public typealias Sync = @Sendable (JSON) async -> Void
 
     /// The node whose pods this kubelet runs (`spec.nodeName`).
     public let nodeName: String
@@ -37,6 +43,7 @@ public final class KubeletStandIn: Sendable {
     private let actuate: Actuator
     private let startsPendingPods: Bool
     private let conditionsCarryGeneration: Bool
+    private let sync: Sync?
     private let logger: Logger
     private let currentPolicy: Mutex<Policy>
     private let triggers: AsyncStream<Void>.Continuation
@@ -62,9 +69,10 @@ public final class KubeletStandIn: Sendable {
     /// `KubeletStandIn(store: store, nodeName: "n") { resize in ... }`.
     public init(store: ObjectStore, nodeName: String, policy: @escaping Policy = { _ in .accept },
                 reevaluationInterval: Duration = .milliseconds(250), startsPendingPods: Bool = false,
-                conditionsCarryGeneration: Bool = true, logger: Logger = Logger(label: "kubelet-stand-in"),
+                conditionsCarryGeneration: Bool = true, sync: Sync? = nil, logger: Logger = Logger(label: "kubelet-stand-in"),
                 actuate: @escaping Actuator) {
         self.conditionsCarryGeneration = conditionsCarryGeneration
+        self.sync = sync
         self.store = store
         self.nodeName = nodeName
         self.actuate = actuate
@@ -103,7 +111,7 @@ public final class KubeletStandIn: Sendable {
     /// through `/status`.
     /// - Throws: 404 if the pod does not exist, 400 if it is bound to another node.
     @discardableResult
-    public func markRunning(namespace: String, name: String) throws(StatusError) -> JSON {
+    public func markRunning(namespace: String, name: String, containerIDs: [String: String] = [:]) throws(StatusError) -> JSON {
         let node = nodeName
         return try store.modify(.pods, namespace: namespace, name: name, subresource: .status) { pod throws(StatusError) in
             let bound = pod[path: ["spec", "nodeName"]]?.string ?? ""
@@ -111,7 +119,7 @@ public final class KubeletStandIn: Sendable {
                 throw StatusError.badRequest("pod \(namespace)/\(name) is bound to node \"\(bound)\", not to this kubelet's node \"\(node)\"")
             }
             var running = pod
-            KubeletStatus.markRunning(&running)
+            KubeletStatus.markRunning(&running, containerIDs: containerIDs)
             return running
         }
     }
@@ -131,6 +139,7 @@ public final class KubeletStandIn: Sendable {
         let pods = (try? store.list(.pods, namespace: nil, options: ListOptions(labelSelector: LabelSelector(), fieldSelector: FieldSelector())))?["items"]?.array ?? []
         for pod in pods where pod[path: ["spec", "nodeName"]]?.string == nodeName {
             await reconcile(pod)
+            if let sync, pod[path: ["status", "containerStatuses"]] != nil { await sync(pod) }
         }
     }
 

@@ -63,7 +63,7 @@ enum KubeletStatus {
 
     /// A started pod: phase Running, the usual True conditions, one ready container status per
     /// container running with the resources of its spec, and the QoS class of the spec.
-    static func markRunning(_ pod: inout JSON) {
+    static func markRunning(_ pod: inout JSON, containerIDs: [String: String] = [:]) {
         let now = JSON.string(ObjectStore.timestamp())
         let uid = pod[path: ["metadata", "uid"]]?.string ?? ""
         var status = pod["status"] ?? [:]
@@ -79,7 +79,7 @@ enum KubeletStatus {
             let resources = ContainerResources(name: name, resources: container["resources"])
             var entry: JSON = [
                 "name": .string(name), "image": container["image"] ?? "", "imageID": "",
-                "containerID": .string("containerd://\(uid)-\(name)"), "ready": true, "started": true, "restartCount": 0,
+                "containerID": .string("containerd://\(containerIDs[name] ?? "\(uid)-\(name)")"), "ready": true, "started": true, "restartCount": 0,
                 "state": ["running": ["startedAt": now]], "resources": resources.json,
             ]
             if !resources.requests.isEmpty { entry["allocatedResources"] = .object(resources.requests.mapValues { .string($0) }) }

@@ -75,13 +75,22 @@ public struct TLSOptions: Sendable, Equatable {
 /// Plain HTTP(S) over libcurl's easy interface, which blocks: whole requests run on a global
 /// dispatch queue and streams (watches) on a thread of their own, never on the caller's thread,
 /// so a slow API server never holds up the agent's ring-buffer thread.
+///
+/// Connections are reused: whole requests take an idle easy handle from a pool shared by every
+/// copy of the transport (an easy handle keeps its connections alive, with their TLS sessions,
+/// between transfers), so a stream of requests costs one TCP and TLS handshake, not one each.
+/// HTTPS negotiates HTTP/2 when the server offers it (ALPN), HTTP/1.1 keep-alive otherwise.
+/// Watches get a handle of their own (they hold their connection for minutes).
 public struct CurlTransport: Sendable {
     /// Certificates and verification.
     public var tls: TLSOptions
+    private let pool: HandlePool?
 
-    /// Creates a transport.
-    public init(tls: TLSOptions) {
+    /// Creates a transport. `reuseConnections` false opens a connection per request (the
+    /// baseline the benchmark compares with).
+    public init(tls: TLSOptions, reuseConnections: Bool = true) {
         self.tls = tls
+        pool = reuseConnections ? HandlePool() : nil
         _ = CurlTransport.globalInit
     }
 
@@ -127,10 +136,13 @@ public struct CurlTransport: Sendable {
     }
 
     private func run(_ request: HTTPRequest, sink: CurlSink) -> Result<HTTPResponse, KubernetesError> {
-        guard let handle = curl_easy_init() else {
+        let pooled = sink.onChunk == nil ? pool : nil
+        guard let handle = pooled?.take() ?? curl_easy_init() else {
             return .failure(KubernetesError(.transport, "libcurl could not create a handle for \(request.method) \(request.url)"))
         }
-        defer { curl_easy_cleanup(handle) }
+        defer {
+            if let pooled { pooled.give(handle) } else { curl_easy_cleanup(handle) }
+        }
         sink.handle = handle
         var headerList: UnsafeMutablePointer<curl_slist>?
         defer { curl_slist_free_all(headerList) }
@@ -149,6 +161,8 @@ public struct CurlTransport: Sendable {
             setup.long(CURLOPT_TIMEOUT_MS, Int(max(1, request.timeout.milliseconds)))
             setup.long(CURLOPT_CONNECTTIMEOUT_MS, 10_000)
             setup.long(CURLOPT_NOSIGNAL, 1)  // threads: no SIGALRM
+            setup.long(CURLOPT_HTTP_VERSION, CURL_HTTP_VERSION_2TLS)
+            setup.long(CURLOPT_TCP_KEEPALIVE, 1)
             setup.tls(tls)
             sink.install(on: &setup)
             return setup.result == CURLE_OK ? curl_easy_perform(handle) : setup.result
@@ -162,6 +176,36 @@ public struct CurlTransport: Sendable {
             return .failure(KubernetesError(.transport, "\(request.method) \(request.url): \(reason)"))
         }
         return .success(HTTPResponse(status: status, headers: sink.headers, body: sink.body))
+    }
+}
+
+/// Idle easy handles, each with its live connections; at most `capacity` are kept (as many as
+/// requests ever run at once, in practice a few).
+private final class HandlePool: Sendable {
+    /// An easy handle, used by one transfer at a time (the pool hands each to one taker).
+    private struct Handle: @unchecked Sendable { let pointer: UnsafeMutableRawPointer }
+    private let idle = Mutex<[Handle]>([])
+    private let capacity = 16
+
+    func take() -> UnsafeMutableRawPointer? {
+        idle.withLock { $0.popLast()?.pointer }
+    }
+
+    /// Returns a handle after a transfer: its options are reset (the next request sets its
+    /// own), its connection and TLS session caches stay.
+    func give(_ pointer: UnsafeMutableRawPointer) {
+        curl_easy_reset(pointer)
+        let handle = Handle(pointer: pointer)
+        let kept = idle.withLock { handles -> Bool in
+            guard handles.count < capacity else { return false }
+            handles.append(handle)
+            return true
+        }
+        if !kept { curl_easy_cleanup(pointer) }
+    }
+
+    deinit {
+        for handle in idle.withLock({ $0 }) { curl_easy_cleanup(handle.pointer) }
     }
 }
 

@@ -130,6 +130,11 @@ struct AgentCommand: AsyncParsableCommand {
                                valueName: "ms"))
     var writeIntervalMs = 500
 
+    @Flag(help: ArgumentHelp("Kubernetes mode: also write a guardrail raise straight into the pod's cgroups (pod level, "
+                             + "then its containers), held until the resize lands through the API and re-asserted if the "
+                             + "kubelet rewrites it first (off by default; the cgroup mount must then be writable)."))
+    var directCgroupRaise = false
+
     func run() async throws {
         let logger = makeStderrLogger(label: "mbcas.agent", level: logLevel)
         let hierarchy: CgroupHierarchy
@@ -224,6 +229,7 @@ struct AgentCommand: AsyncParsableCommand {
             for (flag, value) in [("--kubeconfig", kubeconfig), ("--node-name", nodeName), ("--cgroup-root", cgroupRoot)] where value != nil {
                 throw ValidationError("\(flag) is for Kubernetes mode: add --kubernetes")
             }
+            if directCgroupRaise { throw ValidationError("--direct-cgroup-raise is for Kubernetes mode: add --kubernetes") }
         } else if cgroupParent != nil {
             throw ValidationError("--cgroup-parent is for standalone mode; in Kubernetes mode use --cgroup-root (where the kubelet's pod cgroups are)")
         }
@@ -276,7 +282,8 @@ struct KubernetesSide {
         inventory = KubernetesPodInventory(client: client, nodeName: node, defaults: configuration.defaults, logger: logger)
         writer = PodAllocationWriter(client: client, pods: inventory.informer, nodeName: node,
                                      files: CgroupActuator(version: hierarchy.version),
-                                     minInterval: .milliseconds(command.writeIntervalMs), logger: logger)
+                                     minInterval: .milliseconds(command.writeIntervalMs),
+                                     directCgroupRaise: command.directCgroupRaise, logger: logger)
     }
 }
 

@@ -21,6 +21,8 @@ struct KubernetesEndToEndTests {
         /// Kernel stall → the agent's decision, from the PodAllocation's spec.
         var decisionMicroseconds: Int64
         var reason: String
+        /// When `--direct-cgroup-raise` wrote the pod cgroup for this stall (CLOCK_MONOTONIC), if it did.
+        var direct: UInt64?
     }
 
     /// Filled by the kubelet stand-in's task, read by the test.
@@ -44,13 +46,16 @@ struct KubernetesEndToEndTests {
         let pinRoot = "/sys/fs/bpf/mbcas-e2e-\(UInt32.random(in: 0...UInt32.max))"
         var processes: [(String, Process, String)] = []
 
-        init(pods names: [String]) async throws {
+        /// `kubeletSync`: the stand-in also plays the kubelet's pod sync and the runtime, writing
+        /// the pod and container cgroups from the actuated limits on every pass (what races a
+        /// direct raise on a real node).
+        init(pods names: [String], kubeletSync: Bool = false) async throws {
             root = try TemporaryCgroup(prefix: "mbcas-e2e")
             server = try await FakeKubeAPIServer.start()
             serverNow = server
             client = APIClient(configuration: ClusterConfiguration(server: server.baseURL), logger: Logger(label: "e2e"))
             let version = root.hierarchy.version
-            var cgroups: [String: String] = [:], uids: [String: String] = [:]
+            var cgroups: [String: String] = [:], uids: [String: String] = [:], containers: [String: String] = [:]
             for name in names {
                 let pod = try await client.resources(Pod.self, namespace: "shop").create(Pod(
                     metadata: ObjectMeta(name: name, namespace: "shop"),
@@ -63,15 +68,26 @@ struct KubernetesEndToEndTests {
                     directory = CgroupDirectory(path: directory.path + "/" + component)
                     if !directory.exists { _ = try CgroupDirectory(path: String(directory.path.dropLast(component.count + 1))).createChild(component) }
                 }
-                _ = try directory.createChild(String(repeating: "c\(names.firstIndex(of: name)!)", count: 32))
+                let containerID = String(repeating: "c\(names.firstIndex(of: name)!)", count: 32)
+                _ = try directory.createChild(containerID)
+                containers[name] = containerID
                 try CPULimit(millicores: 200).write(cgroupPath: directory.path, version: version)
+                try CPULimit(millicores: 200).write(cgroupPath: directory.path + "/" + containerID, version: version)
                 cgroups[name] = directory.path
                 uids[uid] = name
             }
             podCgroups = cgroups
             self.uids = uids
-            let samples = self.samples, store = server.store, byUID = uids, cgroupsByName = cgroups
-            kubelet = KubeletStandIn(store: server.store, nodeName: "node-e2e", actuate: { resize in
+            let samples = self.samples, store = server.store, byUID = uids, cgroupsByName = cgroups, containerIDs = containers
+            // The kubelet's pod sync and the runtime: cgroups rewritten from what the kubelet actuated.
+            let sync: KubeletStandIn.Sync? = !kubeletSync ? nil : { @Sendable pod in
+                guard let name = pod[path: ["metadata", "name"]]?.string, let path = cgroupsByName[name],
+                      let text = pod[path: ["status", "containerStatuses"]]?.array?.first?[path: ["resources", "limits", "cpu"]]?.string,
+                      let limit = try? CPUQuantity(parsing: text).millicores else { return }
+                try? CPULimit(millicores: limit).write(cgroupPath: path, version: version)
+                try? CPULimit(millicores: limit).write(cgroupPath: path + "/" + containerIDs[name]!, version: version)
+            }
+            kubelet = KubeletStandIn(store: server.store, nodeName: "node-e2e", sync: sync, actuate: { resize in
                 // The kubelet's actuation: the pod cgroup's quota is the sum of its containers' limits.
                 let total = try resize.containers.reduce(Int64(0)) { sum, container in
                     sum + (try CPUQuantity(parsing: container.limits["cpu"] ?? "0").millicores)
@@ -79,16 +95,20 @@ struct KubernetesEndToEndTests {
                 guard let name = byUID[resize.uid], let path = cgroupsByName[name] else { return }
                 try CPULimit(millicores: total).write(cgroupPath: path, version: version)
                 let written = monotonicNanoseconds()
+                // The runtime's UpdateContainerResources: the container's own quota.
+                try CPULimit(millicores: total).write(cgroupPath: path + "/" + containerIDs[name]!, version: version)
                 // Pair the write with the decision it carries out (the agent may have decided again since).
                 if let allocation = try? store.get(.podAllocations, namespace: resize.namespace, name: resize.name),
                    let stall = allocation[path: ["metadata", "annotations", PodAllocationWriterAnnotation.stall]]?.string.flatMap(UInt64.init),
                    stall > 0 {
                     samples.append(Sample(stall: stall, written: written, millicores: total,
                                           decisionMicroseconds: allocation[path: ["spec", "decisionLatencyMicroseconds"]]?.int ?? 0,
-                                          reason: allocation[path: ["spec", "reason"]]?.string ?? "?"))
+                                          reason: allocation[path: ["spec", "reason"]]?.string ?? "?",
+                                          direct: allocation[path: ["metadata", "annotations", PodAllocationWriterAnnotation.direct]]?
+                                              .string.flatMap(UInt64.init).flatMap { $0 == 0 ? nil : $0 }))
                 }
             })
-            for name in names { try kubelet.markRunning(namespace: "shop", name: name) }
+            for name in names { try kubelet.markRunning(namespace: "shop", name: name, containerIDs: ["app": containers[name]!]) }
             kubeconfig = NSTemporaryDirectory() + "mbcas-e2e-\(UUID().uuidString).kubeconfig"
             try """
                 apiVersion: v1
@@ -257,6 +277,50 @@ struct KubernetesEndToEndTests {
         await node.tearDown()
     }
 
+    @Test("--direct-cgroup-raise: kernel stall → pod cgroup without the API round trip, raced by the kubelet's pod sync; the API path converges to the same value")
+    func directCgroupRaise() async throws {
+        let node = try await Node(pods: ["web"], kubeletSync: true)
+        do {
+            try node.startAgentAndController(agentArguments: ["--direct-cgroup-raise"])
+            let burner = try Burner(cgroupPath: node.podCgroups["web"]! + "/" + (try #require(try CgroupDirectory(path: node.podCgroups["web"]!).children().first)))
+            defer { burner.stop() }
+            let raised = await eventually(timeout: .seconds(40)) {
+                node.samples.all.filter { $0.direct != nil }.count >= 2 && ((try? node.cgroupLimit("web")) ?? nil).map { $0 >= 400 } == true
+            }
+            #expect(raised, "no direct raises recorded:\n\(node.logs)")
+            burner.stop()
+            let direct = node.samples.all.compactMap { sample in sample.direct.map { Double($0 &- sample.stall) / 1e6 } }.sorted()
+            let api = node.samples.all.map { Double($0.written &- $0.stall) / 1e6 }.sorted()
+            #expect(node.samples.all.allSatisfy { ($0.direct ?? .max) > $0.stall },
+                    "\(node.samples.all.map { "stall \($0.stall) direct \($0.direct.map(String.init) ?? "-") written \($0.written) \($0.reason)" })")
+            func percentile(_ values: [Double], _ p: Double) -> Double {
+                values.isEmpty ? .nan : values[min(values.count - 1, Int((Double(values.count) * p).rounded(.up)) - 1)]
+            }
+            print(String(format: "kernel stall → pod cgroup, direct raise: n=%d median %.3f ms p99 %.3f ms; through the API: n=%d median %.1f ms p99 %.1f ms",
+                         direct.count, percentile(direct, 0.5), percentile(direct, 0.99), api.count, percentile(api, 0.5), percentile(api, 0.99)))
+
+            // Converged: the agent's last decision = PodAllocation = pod spec = actuated = cgroup.
+            let maps = try AgentStateMaps.openPinned(at: node.pinRoot)
+            var last = ""
+            let converged = await eventually(timeout: .seconds(30)) {
+                let agent = ((try? maps.allocations()) ?? [:]).values.first { $0.name == "shop/web" }.map { Int64($0.limitMillicores) }
+                let desired = (try? await node.client.resources(PodAllocation.self, namespace: "shop").get("web"))?
+                    .spec.containers.reduce(Int64(0)) { $0 + $1.cpuLimit.millicores }
+                let pod = try? await node.client.resources(Pod.self, namespace: "shop").get("web")
+                let actuated = pod?.status?.containerStatuses?.first.flatMap { try? $0.resources?.cpuLimit()?.millicores }
+                let cgroup = (try? node.cgroupLimit("web")) ?? nil
+                last = "agent \(agent.map(String.init) ?? "-") allocation \(desired.map(String.init) ?? "-") status \(actuated.map(String.init) ?? "-") cgroup \(cgroup.map(String.init) ?? "-")"
+                return agent != nil && desired == agent && actuated == agent && cgroup == agent
+            }
+            #expect(converged, "not converged: \(last)\n\(node.logs)")
+            let statuses = node.stop()
+            #expect(statuses == ["agent": 0, "controller": 0], "exit statuses \(statuses):\n\(node.logs)")
+        } catch {
+            Issue.record("\(error)\n\(node.logs)")
+        }
+        await node.tearDown()
+    }
+
     @Test("the API server killed and restarted mid-run: afterwards each pod's PodAllocation, spec and cgroup equal the agent's last decision")
     func apiServerRestart() async throws {
         let node = try await Node(pods: ["busy", "calm"])
@@ -314,4 +378,5 @@ struct KubernetesEndToEndTests {
 /// The annotation the agent's PodAllocation writer puts the stall's kernel time in.
 enum PodAllocationWriterAnnotation {
     static let stall = "mbcas.io/stall-monotonic-ns"
+    static let direct = "mbcas.io/direct-raise-monotonic-ns"
 }

@@ -21,6 +21,9 @@ struct KubernetesFlagsTests {
         let both = try mbcas(["agent", "--kubernetes", "--cgroup-parent", "/sys/fs/cgroup/cpu/x"])
         #expect(both.status != 0)
         #expect(both.stderr.contains("--cgroup-parent is for standalone mode"), "\(both.stderr)")
+        let direct = try mbcas(["agent", "--direct-cgroup-raise"])
+        #expect(direct.status != 0)
+        #expect(direct.stderr.contains("--direct-cgroup-raise is for Kubernetes mode"), "\(direct.stderr)")
     }
 
     @Test("no node name, no kubeconfig: the errors say what to give")

@@ -145,15 +145,18 @@ public struct PodStatus: Codable, Sendable, Hashable {
 
 public struct ContainerStatus: Codable, Sendable, Hashable {
     public var name: String
+    /// `<runtime>://<id>` (e.g. `containerd://4f1c…`): the id names the container's cgroup.
+    public var containerID: String?
     public var ready: Bool?
     /// What the kubelet actuated (in-place resize).
     public var resources: ResourceRequirements?
     /// What the node allocated (requests).
     public var allocatedResources: [String: String]?
 
-    public init(name: String, ready: Bool? = nil, resources: ResourceRequirements? = nil,
+    public init(name: String, containerID: String? = nil, ready: Bool? = nil, resources: ResourceRequirements? = nil,
                 allocatedResources: [String: String]? = nil) {
         self.name = name
+        self.containerID = containerID
         self.ready = ready
         self.resources = resources
         self.allocatedResources = allocatedResources

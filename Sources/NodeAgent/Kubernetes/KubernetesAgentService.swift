@@ -51,6 +51,10 @@ public struct KubernetesAgentService: Service {
                 }
                 group.addTask { await writer.run() }
                 group.addTask {
+                    // Direct raises (if on): held until the resize lands, re-asserted meanwhile.
+                    while (try? await Task.sleep(for: .milliseconds(100))) != nil { writer.reassertDirectRaises() }
+                }
+                group.addTask {
                     // The controller's answers: a refused decision leaves the pod at its old limit.
                     await writer.allocations.run { event in
                         switch event {

@@ -18,6 +18,8 @@ public final class PodAllocationWriter: Actuator {
     public static let fieldManager = "mbcas-agent"
     /// Where the kernel time of the triggering stall goes (CLOCK_MONOTONIC ns; node-local).
     public static let stallAnnotation = "mbcas.io/stall-monotonic-ns"
+    /// When `--direct-cgroup-raise` wrote the pod cgroup for that stall (CLOCK_MONOTONIC ns).
+    public static let directRaiseAnnotation = "mbcas.io/direct-raise-monotonic-ns"
     /// Per pod, after a failed write (the API's Retry-After wins).
     private static let backoff = RetryPolicy(initialBackoff: .milliseconds(200), maxBackoff: .seconds(10))
 
@@ -28,6 +30,10 @@ public final class PodAllocationWriter: Actuator {
         var written: [String: (path: String, limit: Int)] = [:]
         var notBefore: [String: ContinuousClock.Instant] = [:]
         var failures: [String: Int] = [:]
+        /// Pod → the stall of its last direct raise and when that wrote the pod cgroup.
+        var directWrittenAt: [String: (stall: UInt64, at: UInt64)] = [:]
+        /// Pods whose last decision the cluster refused since the last direct-raise pass.
+        var refused: Set<String> = []
     }
 
     private let state = Mutex(State())
@@ -40,14 +46,18 @@ public final class PodAllocationWriter: Actuator {
     private let files: CgroupActuator
     private let logger: Logger
     private let written = Atomic<Int>(0)
+    private let direct: DirectCgroupRaise?
     /// This node's PodAllocations (`fieldSelector=spec.nodeName=<node>`), for the controller's
     /// answers; ``KubernetesAgentService`` runs it and hands updates to ``observe(_:)``.
     public let allocations: Informer<PodAllocation>
 
     /// Creates a writer. `pods` resolves a decision's pod (`namespace/name`) to its object;
     /// `files` reads limits the agent has not decided yet (what the kubelet set).
+    /// `directCgroupRaise`: also write guardrail raises straight into the pod's cgroups, held
+    /// until the resize lands (see ``DirectCgroupRaise``).
     public init(client: APIClient, pods: Informer<Pod>, nodeName: String, files: CgroupActuator,
-                minInterval: Duration = .milliseconds(500), logger: Logger) {
+                minInterval: Duration = .milliseconds(500), directCgroupRaise: Bool = false, logger: Logger) {
+        direct = directCgroupRaise ? DirectCgroupRaise(version: files.version) : nil
         self.client = client
         self.pods = pods
         self.nodeName = nodeName
@@ -78,6 +88,7 @@ public final class PodAllocationWriter: Actuator {
             s.written[pod] = nil
             return true
         }
+        if forgotten { state.withLock { _ = $0.refused.insert(pod) } }
         if forgotten {
             logger.notice("the cluster refused a decision; the pod keeps its limit", metadata: [
                 "pod": "\(pod)", "phase": "\(phase.rawValue)", "why": "\(status.message ?? "")",
@@ -90,12 +101,41 @@ public final class PodAllocationWriter: Actuator {
     public var writes: Int { written.load(ordering: .relaxed) }
 
     public func apply(_ change: LimitChange) throws(AgentError) {
+        // The fast path: a pushed guardrail raise reaches the cgroups now (a few write(2)s, as in
+        // standalone mode), the PodAllocation follows.
+        var writtenAt: UInt64?
+        if let direct, change.reason == .guardrail, change.newMillicores > change.oldMillicores, let pod = pods.object(change.pod) {
+            writtenAt = direct.raise(pod: change.pod, object: pod, podCgroupPath: change.cgroupPath, millicores: change.newMillicores)
+        }
         state.withLock { s in
             s.pending[change.pod] = change
             s.desired[change.cgroupPath] = change.newMillicores
+            if let writtenAt { s.directWrittenAt[change.pod] = (change.stallTimestamp, writtenAt) }
         }
         wake.yield()
     }
+
+    /// One pass over the direct raises held (``DirectCgroupRaise/reassert(now:landed:refused:)``):
+    /// released once the pod's status reports limits that reach them, written back when the
+    /// cluster refused the decision, re-asserted (boundedly) when the kubelet rewrote them.
+    func reassertDirectRaises() {
+        guard let direct else { return }
+        let refused = state.withLock { s in
+            defer { s.refused = [] }
+            return s.refused
+        }
+        direct.reassert(landed: { key, hold in
+            guard let pod = pods.object(key), let cpu = try? PodCPU(pod.spec) else { return true }  // gone: nothing to hold
+            let actuated = pod.spec.containers.reduce(Int64(0)) { sum, container in
+                let status = pod.status?.containerStatuses?.first { $0.name == container.name }
+                return sum + (((try? status?.resources?.cpuLimit()) ?? nil)?.millicores ?? 0)
+            }
+            return actuated + cpu.sidecarLimits + cpu.overhead + 10 >= hold.podMillicores
+        }, refused: { refused.contains($0) })
+    }
+
+    /// Direct raises held now (tests, status).
+    public var directRaisesHeld: Int { direct?.held.count ?? 0 }
 
     /// The limit the agent last decided for this cgroup (the truth it acts on, even before the
     /// controller and kubelet have carried it out); otherwise what the cgroup file says.
@@ -159,6 +199,12 @@ public final class PodAllocationWriter: Actuator {
         ])
         metadata.labels = ["app.kubernetes.io/managed-by": "mbcas"]
         metadata.annotations = change.stallTimestamp == 0 ? nil : [Self.stallAnnotation: String(change.stallTimestamp)]
+        // Only when the decision written is the one the direct raise carried out (a later one
+        // won); "0" otherwise, so an earlier raise's time never stays beside a later stall.
+        let direct = state.withLock { $0.directWrittenAt.removeValue(forKey: change.pod) }
+        if self.direct != nil, change.stallTimestamp != 0 {
+            metadata.annotations?[Self.directRaiseAnnotation] = direct.flatMap { $0.stall == change.stallTimestamp ? String($0.at) : nil } ?? "0"
+        }
         let allocation = PodAllocation(metadata: metadata, spec: PodAllocationSpec(
             podName: pod.metadata.name, podUID: uid, nodeName: nodeName, containers: containers,
             reason: change.reason.rawValue, shadowPrice: change.shadowPrice.map { max(0, $0) },
