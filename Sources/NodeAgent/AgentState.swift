@@ -8,6 +8,22 @@ struct PodTotals: Sendable {
     var runNanos: UInt64 = 0
     var episodes: UInt64 = 0
     var switches: UInt64 = 0
+
+    /// What happened since `earlier`, never negative: a pod's totals shrink when one of its
+    /// container cgroups goes away (its counts leave the sum), and a wrapped difference would read
+    /// as centuries of CPU.
+    func since(_ earlier: PodTotals) -> PodTotals {
+        PodTotals(throttledNanos: throttledNanos.saturatingMinus(earlier.throttledNanos),
+                  waitNanos: waitNanos.saturatingMinus(earlier.waitNanos),
+                  runNanos: runNanos.saturatingMinus(earlier.runNanos),
+                  episodes: episodes.saturatingMinus(earlier.episodes),
+                  switches: switches.saturatingMinus(earlier.switches))
+    }
+}
+
+extension UInt64 {
+    /// self − other, or 0 when other is larger.
+    func saturatingMinus(_ other: UInt64) -> UInt64 { self > other ? self - other : 0 }
 }
 
 /// Everything the agent's paths share, behind one lock: the hot path takes

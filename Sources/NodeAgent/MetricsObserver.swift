@@ -36,9 +36,11 @@ public final class MetricsObserver: AgentObserver {
             for pod in report.pods {
                 let before = last[pod.name] ?? PodReport(name: pod.name, throttledNanos: pod.throttledNanos,
                                                          waitNanos: pod.waitNanos, runNanos: pod.runNanos, episodes: pod.episodes)
-                metrics.recordStall(pod: pod.name, throttledNanos: pod.throttledNanos &- before.throttledNanos,
-                                    waitNanos: pod.waitNanos &- before.waitNanos, runNanos: pod.runNanos &- before.runNanos,
-                                    episodes: pod.episodes &- before.episodes)
+                // Saturating: a pod's totals shrink when a container cgroup of it goes away.
+                metrics.recordStall(pod: pod.name, throttledNanos: pod.throttledNanos.saturatingMinus(before.throttledNanos),
+                                    waitNanos: pod.waitNanos.saturatingMinus(before.waitNanos),
+                                    runNanos: pod.runNanos.saturatingMinus(before.runNanos),
+                                    episodes: pod.episodes.saturatingMinus(before.episodes))
                 for _ in 0..<min(pod.directionChanges &- min(before.directionChanges, pod.directionChanges), 1000) {
                     classes?.recordReversal(pod: pod.name)
                 }

@@ -81,10 +81,9 @@ extension NodeAgent {
             for pod in s.table.sortedPods {
                 let now = totals[pod.slot] ?? PodTotals()
                 guard let last = s.lastTotals[pod.slot], snapshot.takenAt > last.at + 1_000_000 else { continue }
+                let delta = now.since(last.totals)
                 let sample = DemandSample(
-                    throttledNanos: now.throttledNanos &- last.totals.throttledNanos,
-                    waitNanos: now.waitNanos &- last.totals.waitNanos,
-                    runNanos: now.runNanos &- last.totals.runNanos,
+                    throttledNanos: delta.throttledNanos, waitNanos: delta.waitNanos, runNanos: delta.runNanos,
                     limitMillicores: Double(pod.limit), windowNanos: snapshot.takenAt - last.at)
                 inputs.append(RoundInput(
                     member: MarketMember(slot: pod.slot, name: pod.name, floor: pod.settings.floor,

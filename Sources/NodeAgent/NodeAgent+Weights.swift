@@ -76,10 +76,10 @@ extension NodeAgent {
                                              directionChanges: s.reversalTotals[pod.slot] ?? 0))
                 var window: SchedulerWindow?
                 if let last = s.lastTotals[pod.slot], now > last.at + 1_000_000 {
-                    window = SchedulerWindow(
-                        runNanos: current.runNanos &- last.totals.runNanos, waitNanos: current.waitNanos &- last.totals.waitNanos,
-                        throttledNanos: current.throttledNanos &- last.totals.throttledNanos,
-                        switches: current.switches &- last.totals.switches, windowNanos: now - last.at)
+                    let delta = current.since(last.totals)
+                    window = SchedulerWindow(runNanos: delta.runNanos, waitNanos: delta.waitNanos,
+                                             throttledNanos: delta.throttledNanos, switches: delta.switches,
+                                             windowNanos: now - last.at)
                     // A throttle the push path did not see (dropped event, polling mode) still lifts a limit below the cap.
                     if window!.throttledNanos > 0, pod.limit < effectiveCap(pod.settings) { missedRaises.append(pod.cgroupID) }
                 }

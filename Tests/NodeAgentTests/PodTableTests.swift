@@ -30,3 +30,15 @@ struct PodTableTests {
         #expect(table.pod(db.slot)?.name == "db")
     }
 }
+
+@Suite("Pod totals")
+struct PodTotalsTests {
+    @Test("a pod's totals that shrink (a container cgroup went away) give an empty window, not a wrapped one")
+    func shrinkingTotals() {
+        let before = PodTotals(throttledNanos: 5_000, waitNanos: 9_000, runNanos: 10_000, episodes: 3, switches: 40)
+        let after = PodTotals(throttledNanos: 6_000, waitNanos: 1_000, runNanos: 12_000, episodes: 2, switches: 41)
+        let d = after.since(before)
+        #expect(d.throttledNanos == 1_000 && d.runNanos == 2_000 && d.switches == 1)
+        #expect(d.waitNanos == 0 && d.episodes == 0)
+    }
+}
