@@ -15,6 +15,9 @@ enum WatchStream {
         var headers = HTTPHeaders()
         headers.add(name: "Content-Type", value: "application/json")
         headers.add(name: "Transfer-Encoding", value: "chunked")
+        // The fixture closes the connection when a watch ends: say so, or a keep-alive client (urllib3)
+        // may pool the connection and send its next request into the close (connection reset).
+        headers.add(name: "Connection", value: "close")
         let head = HTTPResponseHead(version: request.version, status: .ok, headers: headers)
         channel.write(HTTPServerResponsePart.head(head), promise: nil)
         channel.flush()
