@@ -285,7 +285,9 @@ struct KubernetesEndToEndTests {
             let burner = try Burner(cgroupPath: node.podCgroups["web"]! + "/" + (try #require(try CgroupDirectory(path: node.podCgroups["web"]!).children().first)))
             defer { burner.stop() }
             let raised = await eventually(timeout: .seconds(40)) {
-                node.samples.all.filter { $0.direct != nil }.count >= 2 && ((try? node.cgroupLimit("web")) ?? nil).map { $0 >= 400 } == true
+                // At least one raise went straight to the cgroup (market rounds may raise the pod past the
+                // guardrail's next push, so a second direct raise is not guaranteed), and the limit grew.
+                node.samples.all.contains { $0.direct != nil } && ((try? node.cgroupLimit("web")) ?? nil).map { $0 >= 400 } == true
             }
             #expect(raised, "no direct raises recorded:\n\(node.logs)")
             burner.stop()
