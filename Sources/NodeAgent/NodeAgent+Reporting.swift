@@ -27,6 +27,25 @@ extension NodeAgent {
         observer?.applied(record)
     }
 
+    /// The node's market as `mbcas top` and bpftool see it, from the state after a round at `at`.
+    func marketRecord(_ s: AgentState, at: UInt64) -> NodeMarketRecord {
+        NodeMarketRecord(
+            capacityMillicores: UInt64(capacity), reserveMillicores: UInt64(configuration.reserveMillicores),
+            allocatedMillicores: UInt64(max(0, s.allocatedMillicores)), shadowPrice: s.shadowPrice,
+            rounds: s.rounds, decisions: UInt64(s.decisionsByReason.values.reduce(0, +)),
+            updatedAt: at, agentPID: UInt64(getpid()))
+    }
+
+    /// What every round ends with, whichever actuation: the pinned maps, the health clock, the observer.
+    func finishRound(_ report: RoundReport, market: NodeMarketRecord) {
+        publishAllocations()
+        lastRoundAt.store(monotonicNanoseconds(), ordering: .relaxed)
+        try? probe.agentState.publish(market)
+        var report = report
+        report.shadowPrice = market.shadowPrice
+        observer?.roundFinished(report)
+    }
+
     func publishAllocations() {
         let now = monotonicNanoseconds()
         let records = state.withLock { s in

@@ -126,18 +126,10 @@ extension NodeAgent {
         let published: NodeMarketRecord = state.withLock { s in
             for (slot, old) in failed { s.guardrail.setLimit(slot, to: old) }  // the file still holds the old limit
             for (slot, record, _) in applied where s.table.pod(slot) != nil { s.record(record, slot: slot) }
-            return NodeMarketRecord(
-                capacityMillicores: UInt64(capacity), reserveMillicores: UInt64(configuration.reserveMillicores),
-                allocatedMillicores: UInt64(max(0, s.allocatedMillicores)), shadowPrice: s.shadowPrice,
-                rounds: s.rounds, decisions: UInt64(s.decisionsByReason.values.reduce(0, +)),
-                updatedAt: snapshot.takenAt, agentPID: UInt64(getpid()))
+            return marketRecord(s, at: snapshot.takenAt)
         }
         for (_, record, path) in applied { self.applied(record, cgroupPath: path) }
-        publishAllocations()
-        lastRoundAt.store(monotonicNanoseconds(), ordering: .relaxed)
-        try? probe.agentState.publish(published)
-        report.shadowPrice = published.shadowPrice
-        observer?.roundFinished(report)
+        finishRound(report, market: published)
     }
 
     /// Sums the snapshot's per-cgroup totals into per-pod totals.

@@ -136,18 +136,10 @@ extension NodeAgent {
                 s.record(record, slot: pod.slot)
                 s.noteMove(pod.slot, reversed: plan.reversesDirection, now: record.appliedAt)
             }
-            return NodeMarketRecord(
-                capacityMillicores: UInt64(capacity), reserveMillicores: UInt64(configuration.reserveMillicores),
-                allocatedMillicores: UInt64(max(0, s.allocatedMillicores)), shadowPrice: s.shadowPrice,
-                rounds: s.rounds, decisions: UInt64(s.decisionsByReason.values.reduce(0, +)),
-                updatedAt: now, agentPID: UInt64(getpid()))
+            return marketRecord(s, at: now)
         }
         for (record, pod, _) in applied { self.applied(record, cgroupPath: pod.cgroupPath) }
-        publishAllocations()
-        lastRoundAt.store(monotonicNanoseconds(), ordering: .relaxed)
-        try? probe.agentState.publish(published)
-        report.shadowPrice = published.shadowPrice
-        observer?.roundFinished(report)
+        finishRound(report, market: published)
     }
 
     /// Puts the node budget on the managed parent (weights actuation), unless the parent is the
