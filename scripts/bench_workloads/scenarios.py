@@ -62,14 +62,18 @@ def build(name, budget=1600, quick=False, idle_pods=None):
     if name == "web-batch":
         cycles, on, off = (2, 1.0, 1.0) if quick else (3, 2.0, 2.0)
         return Scenario(name, "Bursty web beside batch", budget, [
+            # Caps are the budget, as in the issue's own measurement (caps 1600m) and as under fair share
+            # (no per-pod limits): the comparison is about decisions, not about a cap only some policies have.
             Pod("web", "server", "latency", floor=m(200), cap=budget, static=m(400), program="nginx"),
-            Pod("batch", "batch", "batch", floor=m(200), cap=m(1400), static=m(1200), program="stress", workers=2),
+            Pod("batch", "batch", "batch", floor=m(200), cap=budget, static=m(1200), program="stress", workers=2),
         ], measure_s=cycles * (on + off), bursts={"web": [i * (on + off) for i in range(cycles)]}, burst_s=on)
     if name == "alternating":
         cycles, slot = (2, 1.0) if quick else (3, 2.0)
         return Scenario(name, "Two servers whose bursts alternate", budget, [
-            Pod("web", "server", "latency", floor=m(200), cap=m(1400), static=m(800), program="nginx"),
-            Pod("cache", "server", "latency", floor=m(200), cap=m(1400), static=m(800), program="redis"),
+            # Caps are the budget: each server may take all of it while the other sleeps, as under the
+            # kernel's fair share (no per-pod limits); a lower cap would measure the cap, not the decisions.
+            Pod("web", "server", "latency", floor=m(200), cap=budget, static=m(800), program="nginx"),
+            Pod("cache", "server", "latency", floor=m(200), cap=budget, static=m(800), program="redis"),
         ], measure_s=cycles * 2 * slot, burst_s=slot,
             bursts={"web": [i * 2 * slot for i in range(cycles)], "cache": [i * 2 * slot + slot for i in range(cycles)]})
     if name == "weighted-batch":
