@@ -6,12 +6,16 @@ public struct CFSPodConfig: Sendable, Hashable {
     public var threads: Double
     /// Its CPU limit at the start, millicores; nil for no limit (cpu.max "max").
     public var limit: Int?
+    /// Its mean run slice, nanoseconds: CPU time between two switch-ins (schedstat's `pcount`),
+    /// which the class learner reads. Default ``CFSNode/defaultSlice``.
+    public var slice: Double
 
     /// Creates a pod.
-    public init(weight: Double, threads: Double, limit: Int?) {
+    public init(weight: Double, threads: Double, limit: Int?, slice: Double = CFSNode.defaultSlice) {
         self.weight = weight
         self.threads = threads
         self.limit = limit
+        self.slice = slice
     }
 }
 
@@ -33,8 +37,20 @@ public struct CFSPodConfig: Sendable, Hashable {
 /// rate = min(limit, threads) CPUs: the time to work off the queue at the rate the limit allows.
 ///
 /// **Node.** When the pods together want more than the node's CPUs, the node is divided by
-/// weighted max-min fairness (``CPUShare``); the part of a pod's want it does not get is run-queue
-/// wait (summed over threads).
+/// weighted max-min fairness (``CPUShare``): water-filling by weight, each pod capped by what it
+/// wants, what one leaves going to the others; the part of a pod's want it does not get is
+/// run-queue wait (summed over threads). Weights can be rewritten at any time (``setWeight(_:to:)``,
+/// as an agent writes `cpu.shares` / `cpu.weight`); the next event divides by them.
+///
+/// **A node budget on the parent.** `capacity` is what the pods may use together: the node's CPUs,
+/// or, when the budget (capacity − reserve) is the managed parent's quota, that budget, modelled
+/// as a fluid limit on the sum of the pods' rates. The kernel instead lets the parent run on every
+/// CPU until its quota for the period is gone and then throttles the whole group; the fluid model
+/// smooths that sub-period pattern out (with a 3.9-CPU budget on 4 CPUs, at most 2.5 ms per
+/// period). The children's own quotas (their caps) still throttle per period as above.
+///
+/// **Switches.** Each pod runs in slices of its configured mean length, so its switch-in count
+/// grows by CPU used / slice: the evidence the class learner takes for "runs briefly and blocks".
 ///
 /// **Stepping.** Between two events every rate is constant, so the model jumps from event to
 /// event: period boundaries, trace steps, a pod's quota running out (at remaining quota / rate,
@@ -44,11 +60,15 @@ public struct CFSPodConfig: Sendable, Hashable {
 public struct CFSNode: Sendable {
     /// The kernel's default CFS period, 100 ms.
     public static let defaultPeriod = 100 * SimTime.millisecond
+    /// The default mean run slice, 3 ms: what a busy task gets between preemptions under contention
+    /// (measured here for both a saturated nginx and a stress-ng hog; docs/decisions.md).
+    public static let defaultSlice = 3.0 * Double(SimTime.millisecond)
 
     private struct Pod {
         var weight: Double
         var threads: Double
         var limit: Int?
+        var slice: Double
         var runtime: Double        // quota left in this period, CPU-ns (infinite without a limit)
         var throttled = false
         var backlog = 0.0          // queued work, CPU-ns
@@ -95,8 +115,9 @@ public struct CFSNode: Sendable {
             throw .invalidSetting("\(pods.count) pods for a trace of \(trace.pods.count)")
         }
         for pod in pods {
-            guard pod.weight > 0, pod.weight.isFinite, pod.threads > 0, pod.threads.isFinite else {
-                throw .invalidSetting("pod weights and threads must be positive")
+            guard pod.weight > 0, pod.weight.isFinite, pod.threads > 0, pod.threads.isFinite,
+                  pod.slice > 0, pod.slice.isFinite else {
+                throw .invalidSetting("pod weights, threads and slices must be positive")
             }
             if let limit = pod.limit, limit < 1 { throw .invalidSetting("limits must be at least 1 millicore") }
         }
@@ -104,7 +125,7 @@ public struct CFSNode: Sendable {
         self.period = period
         self.waitThreshold = Double(waitThreshold)
         self.trace = trace
-        self.pods = pods.map { Pod(weight: $0.weight, threads: $0.threads, limit: $0.limit, runtime: 0) }
+        self.pods = pods.map { Pod(weight: $0.weight, threads: $0.threads, limit: $0.limit, slice: $0.slice, runtime: 0) }
         arrivals = Array(repeating: 0, count: pods.count)
         wants = arrivals
         rates = arrivals
@@ -120,6 +141,9 @@ public struct CFSNode: Sendable {
 
     /// Pod `pod`'s limit, millicores (nil: none).
     public func limit(of pod: Int) -> Int? { pods[pod].limit }
+
+    /// Pod `pod`'s CFS weight now.
+    public func weight(of pod: Int) -> Double { weights[pod] }
 
     /// Pod `pod`'s kernel counters.
     public func counters(of pod: Int) -> PodCounters { pods[pod].counters }
@@ -155,6 +179,14 @@ public struct CFSNode: Sendable {
         pods[pod].limit = limit.map { Swift.max(1, $0) }
         refill(pod)
         pods[pod].peakLatency = Swift.max(pods[pod].peakLatency, Self.latency(pods[pod]))
+    }
+
+    /// Sets pod `pod`'s CFS weight now (> 0; as when `cpu.shares` is written): the CPUs are
+    /// divided by it from the next event on. Quotas and queues are untouched.
+    public mutating func setWeight(_ pod: Int, to weight: Double) {
+        precondition(weight > 0 && weight.isFinite, "a CFS weight must be a positive number")
+        pods[pod].weight = weight
+        weights[pod] = weight
     }
 
     /// Advances to the next event, at most to `horizon`, and returns what the kernel would push
@@ -208,6 +240,7 @@ public struct CFSNode: Sendable {
             pod.backlog = work - used
             if pod.backlog < 1e-6 { pod.backlog = 0 }
             pod.counters.usageNanos += used
+            pod.counters.switches += used / pod.slice
             pod.ledger.offeredNanos += arrival * dt
             let granted = pod.limit.map { Swift.min(Double($0) / 1000, capacity) } ?? capacity
             pod.ledger.allocatedNanos += granted * dt

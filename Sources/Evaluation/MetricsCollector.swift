@@ -7,8 +7,11 @@
 ///   and the period's index is Jain's over used / fair share; the run's is the mean over such periods.
 /// - SLO: a pod violates its SLO in a second when its peak modelled latency in that second exceeds
 ///   the threshold.
-/// - Oscillation: changes count limit writes that changed the value; reversals count changes in the
-///   opposite direction to the same pod's previous change.
+/// - SLO of latency pods: the same, over the pods the scenario declares latency-sensitive.
+/// - Oscillation: changes count limit writes that changed the value, weight writes the CFS weight
+///   writes that did; reversals count changes of a limit or a weight in the opposite direction to
+///   the same pod's previous change of that knob.
+/// - Reaction: the first raise of the probe pod's limit or weight at or after the jump.
 struct MetricsCollector {
     private let scenario: Scenario
     private let slo: Double
@@ -22,9 +25,13 @@ struct MetricsCollector {
     private var jainSum = 0.0
     private var contendedPeriods = 0
     private var sloSeconds = 0
+    private var latencySLOSeconds = 0
+    private let latencyPods: [Bool]
     private var changes = 0
+    private var weightWrites = 0
     private var reversals = 0
     private var lastDirection: [Int]
+    private var lastWeightDirection: [Int]
     private var reaction: Int?
     private(set) var series: [SecondSample] = []
 
@@ -38,6 +45,8 @@ struct MetricsCollector {
         periodStart = (0..<node.podCount).map { (node.counters(of: $0).usageNanos, node.ledger(of: $0).offeredNanos, node.backlog(of: $0)) }
         secondStart = (0..<node.podCount).map { _ in (0, 0, 0, 0) }
         lastDirection = Array(repeating: 0, count: node.podCount)
+        lastWeightDirection = lastDirection
+        latencyPods = scenario.pods.map { $0.latencyClass == .latency }
         if recordsSeries { series.reserveCapacity(node.podCount * (scenario.duration / SimTime.second + 1)) }
     }
 
@@ -53,10 +62,23 @@ struct MetricsCollector {
         let oldValue = old ?? Int.max
         guard new != oldValue else { return }
         changes += 1
-        let direction = new > oldValue ? 1 : -1
-        if lastDirection[pod] != 0, direction != lastDirection[pod] { reversals += 1 }
-        lastDirection[pod] = direction
-        if reaction == nil, let probe = scenario.probe, probe.pod == pod, direction > 0, time >= probe.time {
+        noteMove(pod: pod, up: new > oldValue, at: time, last: \.lastDirection)
+    }
+
+    /// Records a weight write that changed pod `pod`'s weight from `old` to `new` at `time`.
+    mutating func recordWeightChange(pod: Int, from old: Double, to new: Double, at time: Int) {
+        guard new != old else { return }
+        weightWrites += 1
+        noteMove(pod: pod, up: new > old, at: time, last: \.lastWeightDirection)
+    }
+
+    /// A reversal if the move goes against the pod's previous one of the same knob; the reaction
+    /// time if it is the probe pod's first raise after the jump.
+    private mutating func noteMove(pod: Int, up: Bool, at time: Int, last: WritableKeyPath<Self, [Int]>) {
+        let direction = up ? 1 : -1
+        if self[keyPath: last][pod] != 0, direction != self[keyPath: last][pod] { reversals += 1 }
+        self[keyPath: last][pod] = direction
+        if reaction == nil, let probe = scenario.probe, probe.pod == pod, up, time >= probe.time {
             reaction = time - probe.time
         }
     }
@@ -76,7 +98,9 @@ struct MetricsCollector {
             efficiency: allocated > 0 ? used / allocated : 0,
             jain: contendedPeriods > 0 ? jainSum / Double(contendedPeriods) : nil,
             changes: changes, reversals: reversals, reactionSeconds: reaction.map { SimTime.seconds($0) },
-            usedCPUSeconds: used / 1e9, allocatedCPUSeconds: allocated / 1e9, contendedPeriods: contendedPeriods)
+            usedCPUSeconds: used / 1e9, allocatedCPUSeconds: allocated / 1e9, contendedPeriods: contendedPeriods,
+            weightWrites: weightWrites,
+            latencySLOViolationSeconds: latencyPods.contains(true) ? Double(latencySLOSeconds) : nil)
     }
 
     private mutating func closePeriod(_ node: CFSNode) {
@@ -113,7 +137,10 @@ struct MetricsCollector {
             let ledger = node.ledger(of: pod)
             let start = secondStart[pod]
             let peak = node.takePeakLatency(of: pod)
-            if peak > slo { sloSeconds += 1 }
+            if peak > slo {
+                sloSeconds += 1
+                if latencyPods[pod] { latencySLOSeconds += 1 }
+            }
             if recordsSeries {
                 series.append(SecondSample(
                     second: second, pod: pod, demand: (ledger.offeredNanos - start.offered) / 1e9,

@@ -1,3 +1,5 @@
+import Market
+
 /// Settings of a run that are not the scenario's nor the policy's.
 public struct SimulationOptions: Sendable, Hashable {
     /// The latency SLO: a pod violates it in a second whose peak modelled latency exceeds this,
@@ -38,7 +40,9 @@ public struct RunResult: Sendable, Hashable {
 /// The loop: find the next moment something outside the node happens (the policy's wake-up, a
 /// push reaching the policy, the end), let the node run up to it event by event, queue the signals
 /// the node pushed (delivered `pushLatency` later, if the policy listens), then deliver the pushes
-/// that are due and wake the policy if it is due, writing the limits they return. At one instant,
+/// that are due and wake the policy if it is due, writing the limits they return and the weights
+/// it then wants. The node is laid out as the policy's ``NodeSetup`` says: the whole node or the
+/// budget on the parent, initial limits or none; weights start at the kubelet's, from requests. At one instant,
 /// period refill comes first, then pushes, then the wake-up. Everything is deterministic.
 public enum Simulator {
     /// Runs `policy` on `scenario`.
@@ -55,9 +59,13 @@ public enum Simulator {
     public static func run<P: Policy>(_ scenario: Scenario, policy: inout P,
                                       options: SimulationOptions = SimulationOptions()) throws(EvaluationError) -> RunResult {
         guard options.slo >= 0 else { throw .invalidSetting("the SLO must not be negative") }
+        let setup = policy.setup
         var node = try CFSNode(
-            capacity: scenario.capacity,
-            pods: scenario.pods.map { CFSPodConfig(weight: Double($0.request), threads: $0.threads, limit: $0.initialLimit) },
+            capacity: setup.budgetOnParent ? scenario.capacity - scenario.reserve : scenario.capacity,
+            pods: scenario.pods.map {
+                CFSPodConfig(weight: Double(CPUWeight(millicores: Double($0.request)).shares), threads: $0.threads,
+                             limit: setup.initialLimits ? $0.initialLimit : nil)
+            },
             trace: scenario.trace, period: options.period)
         var collector = MetricsCollector(scenario: scenario, node: node, slo: options.slo, recordsSeries: options.recordsSeries)
         let latency = policy.pushLatency
@@ -65,28 +73,38 @@ public enum Simulator {
         var nextPush = 0
         let end = scenario.duration
 
-        func apply(_ changes: [LimitChange]) {
+        func apply(_ changes: [LimitChange]) throws(EvaluationError) {
             for change in changes {
                 let old = node.limit(of: change.pod)
                 guard change.limit != old else { continue }
                 node.setLimit(change.pod, to: change.limit)
                 collector.recordChange(pod: change.pod, from: old, to: change.limit, at: node.time)
             }
+            guard let weights = policy.weights else { return }
+            guard weights.count == node.podCount, weights.allSatisfy({ $0 > 0 && $0.isFinite }) else {
+                throw .invalidSetting("policy \(policy.name) asked for \(weights.count) weights (need \(node.podCount), each > 0)")
+            }
+            for (pod, weight) in weights.enumerated() where weight != node.weight(of: pod) {
+                collector.recordWeightChange(pod: pod, from: node.weight(of: pod), to: weight, at: node.time)
+                node.setWeight(pod, to: weight)
+            }
         }
+
+        try apply([])
 
         while true {
             // Everything due now: pushes, then the policy's wake-up.
             while nextPush < pushes.count, pushes[nextPush].due <= node.time {
                 let signal = pushes[nextPush].signal
                 nextPush += 1
-                apply(try policy.push(signal, view: NodeView(node)))
+                try apply(try policy.push(signal, view: NodeView(node)))
             }
             if nextPush > 256, nextPush * 2 > pushes.count {
                 pushes.removeFirst(nextPush)
                 nextPush = 0
             }
             if let wake = policy.nextWake, wake <= node.time {
-                apply(try policy.wake(NodeView(node)))
+                try apply(try policy.wake(NodeView(node)))
                 if let again = policy.nextWake, again <= node.time {
                     throw .invalidSetting("policy \(policy.name) did not move its wake-up past \(node.time) ns")
                 }

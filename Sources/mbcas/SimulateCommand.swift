@@ -2,26 +2,36 @@ import ArgumentParser
 import Evaluation
 import Foundation
 
-/// `mbcas simulate`: replay CPU demand traces through a CFS bandwidth model under five policies and
-/// compare throttling, latency, efficiency, fairness, oscillation and reaction time.
+/// `mbcas simulate`: replay CPU demand traces through a CFS model (bandwidth control and weighted
+/// fair sharing) under policies that move limits or weights, and compare throttling, latency,
+/// efficiency, fairness, oscillation and reaction time.
 struct SimulateCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "simulate",
-        abstract: "Compare static, HPA-like, VPA-like and MBCAS (1 s polling, push) limits on simulated traces.",
+        abstract: "Compare static, HPA-like, VPA-like, kernel fair share and MBCAS (limits or weights; 1 s polling or push) on simulated traces.",
         discussion: """
             Replays each pod's CPU demand on one node through a model of CFS bandwidth control \
-            (100 ms periods, exact quota-exhaustion times, weighted sharing of the node) with a \
-            queue of unmet work that turns into latency, under each policy:
+            (100 ms periods, exact quota-exhaustion times) and weighted fair sharing (CFS weights, \
+            water-filled over what each pod wants) with a queue of unmet work that turns into \
+            latency, under each policy:
 
-              static    the initial limits, never changed
-              hpa-like  usage / 0.7 every 15 s, on usage 15-30 s old
-              vpa-like  p90 of usage over 5 min + 15 %, every 60 s
-              poll-1s   MBCAS (NodeMarket + Guardrail), cpu.stat read every 1 s
-              push      MBCAS, each throttle pushed within 100 µs
+              static              the initial limits, never changed
+              hpa-like            usage / 0.7 every 15 s, on usage 15-30 s old
+              vpa-like            p90 of usage over 5 min + 15 %, every 60 s
+              poll-1s             MBCAS limits (NodeMarket + Guardrail), cpu.stat read every 1 s
+              push                MBCAS limits, each throttle pushed within 100 µs
+              fair-share          budget (capacity - reserve) on the parent, no pod limits,
+                                  weights from requests: the kernel alone
+              fair-share-hand     the same, declared latency pods weighted 10x
+              poll-weights-1s     MBCAS weights (WeightPlanner) + caps, every 1 s
+              push-weights        MBCAS weights + caps on pushes, classes learned (the agent)
+              push-weights-hints  the same with the declared classes as hints
 
-            Traces are generated from --seed (step, spike, seasonal, bursty; the same seed gives the \
-            same numbers) or read with --trace from CSV: a header "time_s,<pod>,<pod>,..." then one \
-            row per step, evenly spaced from 0, with each pod's offered load in CPUs.
+            The -hand and -hints policies run only on traces that declare classes (web-batch). \
+            Traces are generated from --seed (step, spike, seasonal, bursty, web-batch; the same \
+            seed gives the same numbers) or read with --trace from CSV: a header \
+            "time_s,<pod>,<pod>,..." then one row per step, evenly spaced from 0, with each pod's \
+            offered load in CPUs.
 
             Prints a Markdown table (or JSON with --json). With --out DIR it also writes \
             summary.json, summary.md, per-second time series and the traces as CSV; \
@@ -35,7 +45,7 @@ struct SimulateCommand: ParsableCommand {
             """)
 
     @Option(name: .customLong("scenario"), help: ArgumentHelp(
-        "A generated trace to run: step, spike, seasonal or bursty (repeatable; default: all four, unless --trace is given).",
+        "A generated trace to run: step, spike, seasonal, bursty or web-batch (repeatable; default: all, unless --trace is given).",
         valueName: "name"))
     var scenarios: [String] = []
 
@@ -43,7 +53,7 @@ struct SimulateCommand: ParsableCommand {
     var traces: [String] = []
 
     @Option(name: .customLong("policy"), help: ArgumentHelp(
-        "A policy to run: static, hpa-like, vpa-like, poll-1s or push (repeatable; default: all five).",
+        "A policy to run (repeatable; default: all): \(PolicyKind.allCases.map(\.rawValue).joined(separator: ", ")).",
         valueName: "name"))
     var policies: [String] = []
 
@@ -77,7 +87,7 @@ struct SimulateCommand: ParsableCommand {
     var pushLatencyMicroseconds: Double = 100
 
     @Flag(name: .customLong("ablate-wait"),
-          help: "MBCAS policies leave run-queue wait out of their demand samples (an ablation; the agent includes it).")
+          help: "MBCAS limits policies leave run-queue wait out of their demand samples (an ablation; the agent includes it).")
     var ablateWait = false
 
     @Option(help: ArgumentHelp("Write summary, time series and traces into this directory.", valueName: "dir"))
