@@ -34,7 +34,7 @@ public struct WeightsMarketPolicy: Policy {
 
     /// `push-weights`, `push-weights-hints` or `poll-weights-1s`.
     public let name: String
-    /// The settings (push latency, debounce, slow pass, poll interval).
+    /// The settings (push latency, debounce, slow pass, poll interval, the planner's configuration).
     public let settings: MBCASSettings
     /// Budget on the parent; pods start at their initial limits, which become caps once they throttle.
     public var setup: NodeSetup { NodeSetup(budgetOnParent: true, initialLimits: true) }
@@ -84,7 +84,7 @@ public struct WeightsMarketPolicy: Policy {
             let interval = settings.pollInterval == SimTime.second ? "1s" : "\(settings.pollInterval / SimTime.millisecond)ms"
             name = (classHints ? "poll-weights-hints-" : "poll-weights-") + interval
         }
-        do { planner = try WeightPlanner() } catch { throw .market(error) }
+        do { planner = try WeightPlanner(config: settings.weightPlanner) } catch { throw .market(error) }
     }
 
     /// The kernel → agent latency (push only).

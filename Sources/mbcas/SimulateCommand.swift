@@ -90,6 +90,14 @@ struct SimulateCommand: ParsableCommand {
           help: "MBCAS limits policies leave run-queue wait out of their demand samples (an ablation; the agent includes it).")
     var ablateWait = false
 
+    @Option(name: .customLong("weight-deadband"),
+            help: "MBCAS weights policies: rewrite a weight only when it moves by at least this fraction (the agent's 0.1).")
+    var weightDeadband: Double?
+
+    @Option(name: .customLong("learned-boost"),
+            help: "MBCAS weights policies: how much more a pod learned latency-sensitive bids (the agent's 2.5).")
+    var learnedBoost: Double?
+
     @Option(help: ArgumentHelp("Write summary, time series and traces into this directory.", valueName: "dir"))
     var out: String?
 
@@ -105,6 +113,8 @@ struct SimulateCommand: ParsableCommand {
         if let duration { guard duration > 0, duration <= 86_400 else { throw ValidationError("--duration must be in (0, 86400] seconds") } }
         guard sloMilliseconds >= 0 else { throw ValidationError("--slo-ms must not be negative") }
         guard pushLatencyMicroseconds >= 0 else { throw ValidationError("--push-latency-us must not be negative") }
+        if let weightDeadband { guard weightDeadband >= 0, weightDeadband < 1 else { throw ValidationError("--weight-deadband must be in [0, 1)") } }
+        if let learnedBoost { guard learnedBoost >= 1, learnedBoost.isFinite else { throw ValidationError("--learned-boost must be at least 1") } }
         for name in scenarios where TraceKind(rawValue: name) == nil {
             throw ValidationError("unknown scenario \"\(name)\"; choose from \(TraceKind.allCases.map(\.rawValue).joined(separator: ", "))")
         }
@@ -134,6 +144,8 @@ struct SimulateCommand: ParsableCommand {
         var settings = PolicySettings()
         settings.mbcas.pushLatency = Int((pushLatencyMicroseconds * 1000).rounded())
         settings.mbcas.demandIncludesWait = !ablateWait
+        if let weightDeadband { settings.mbcas.weightPlanner.deadband = weightDeadband }
+        if let learnedBoost { settings.mbcas.weightPlanner.boost.learned = learnedBoost }
         let options = SimulationOptions(slo: Int((sloMilliseconds * 1e6).rounded()), recordsSeries: out != nil)
 
         let results = try Evaluation.run(scenarios: list, policies: kindsToRun, settings: settings, options: options)
