@@ -66,6 +66,15 @@ public struct Scenario: Sendable, Hashable {
     /// Whether some pod's class is declared (hand weights and class hints apply).
     public var declaresClasses: Bool { pods.contains { $0.latencyClass != nil } }
 
+    /// This scenario with the pods named in `classes` declared of that class (others unchanged).
+    public func declaring(_ classes: [String: LatencyClass]) -> Scenario {
+        var copy = self
+        for index in copy.pods.indices {
+            if let declared = classes[copy.pods[index].name] { copy.pods[index].latencyClass = declared }
+        }
+        return copy
+    }
+
     /// Creates a scenario.
     /// - Throws: ``EvaluationError/invalidSetting(_:)`` when the pods do not match the trace's
     ///   columns, or for a capacity, reserve, duration or pod setting out of range.

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Evaluation
 import Foundation
+import Market
 
 /// `mbcas simulate`: replay CPU demand traces through a CFS model (bandwidth control and weighted
 /// fair sharing) under policies that move limits or weights, and compare throttling, latency,
@@ -27,7 +28,8 @@ struct SimulateCommand: ParsableCommand {
               push-weights        MBCAS weights + caps on pushes, classes learned (the agent)
               push-weights-hints  the same with the declared classes as hints
 
-            The -hand and -hints policies run only on traces that declare classes (web-batch). \
+            The -hand and -hints policies run only on traces that declare classes (web-batch, or \
+            any trace given --class POD=latency|batch). \
             Traces are generated from --seed (step, spike, seasonal, bursty, web-batch; the same \
             seed gives the same numbers) or read with --trace from CSV: a header \
             "time_s,<pod>,<pod>,..." then one row per step, evenly spaced from 0, with each pod's \
@@ -56,6 +58,11 @@ struct SimulateCommand: ParsableCommand {
         "A policy to run (repeatable; default: all): \(PolicyKind.allCases.map(\.rawValue).joined(separator: ", ")).",
         valueName: "name"))
     var policies: [String] = []
+
+    @Option(name: .customLong("class"), help: ArgumentHelp(
+        "Declare a pod's class, POD=latency or POD=batch (repeatable): fair-share-hand and push-weights-hints then run on its traces.",
+        valueName: "pod=class"))
+    var classes: [String] = []
 
     @Option(help: "Seed of the generated traces.")
     var seed: UInt64 = 1
@@ -118,9 +125,23 @@ struct SimulateCommand: ParsableCommand {
         for name in scenarios where TraceKind(rawValue: name) == nil {
             throw ValidationError("unknown scenario \"\(name)\"; choose from \(TraceKind.allCases.map(\.rawValue).joined(separator: ", "))")
         }
+        _ = try declaredClasses()
         for name in policies where PolicyKind(rawValue: name) == nil {
             throw ValidationError("unknown policy \"\(name)\"; choose from \(PolicyKind.allCases.map(\.rawValue).joined(separator: ", "))")
         }
+    }
+
+    /// `--class` as pod name → class.
+    func declaredClasses() throws -> [String: LatencyClass] {
+        var out: [String: LatencyClass] = [:]
+        for entry in classes {
+            let parts = entry.split(separator: "=", maxSplits: 1).map(String.init)
+            guard parts.count == 2, !parts[0].isEmpty, let declared = LatencyClass(rawValue: parts[1]) else {
+                throw ValidationError("--class \"\(entry)\": expected POD=latency or POD=batch")
+            }
+            out[parts[0]] = declared
+        }
+        return out
     }
 
     func run() throws {
@@ -140,6 +161,11 @@ struct SimulateCommand: ParsableCommand {
             list.append(try Scenario.replaying(trace, name: name, duration: durationNanos, capacity: capacity,
                                                reserve: reserve, initialLimit: initialLimit, threads: threads))
         }
+        let declared = try declaredClasses()
+        for name in declared.keys where !list.contains(where: { $0.pods.contains { $0.name == name } }) {
+            throw ValidationError("--class names pod \"\(name)\", which no trace has (pods: \(Set(list.flatMap { $0.pods.map(\.name) }).sorted().joined(separator: ", ")))")
+        }
+        list = list.map { $0.declaring(declared) }
         let kindsToRun = policies.isEmpty ? PolicyKind.allCases : policies.compactMap(PolicyKind.init(rawValue:))
         var settings = PolicySettings()
         settings.mbcas.pushLatency = Int((pushLatencyMicroseconds * 1000).rounded())
