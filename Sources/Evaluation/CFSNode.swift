@@ -33,8 +33,9 @@ public struct CFSPodConfig: Sendable, Hashable {
 /// nothing queued wants to run min(a, threads) CPUs; once work is queued (its backlog, in
 /// CPU-nanoseconds) it wants all its threads. Work it cannot run (throttled, or short of CPUs)
 /// joins the backlog, which drains when it can run faster than work arrives: unmet CPU is delayed,
-/// not lost. The latency of work arriving now is modelled as backlog / service rate with service
-/// rate = min(limit, threads) CPUs: the time to work off the queue at the rate the limit allows.
+/// not lost. ``latency(of:)`` estimates the wait of work arriving now as backlog / min(limit,
+/// threads), the rate the limit allows; the metrics use the exact FIFO delay instead
+/// (``QueueDelay``), which also counts the node's contention.
 ///
 /// **Node.** When the pods together want more than the node's CPUs, the node is divided by
 /// weighted max-min fairness (``CPUShare``): water-filling by weight, each pod capped by what it
@@ -74,7 +75,6 @@ public struct CFSNode: Sendable {
         var backlog = 0.0          // queued work, CPU-ns
         var counters = PodCounters()
         var ledger = PodLedger()
-        var peakLatency = 0.0      // ns, since the last takePeakLatency
         var periodWait = 0.0       // run-queue wait in this period, thread-ns
         var waitSignalled = false  // a waiting signal went out this period
     }
@@ -160,16 +160,9 @@ public struct CFSNode: Sendable {
     /// Pod `pod`'s quota left in this period, CPU-nanoseconds (infinite without a limit).
     public func runtimeLeft(of pod: Int) -> Double { pods[pod].runtime }
 
-    /// The modelled latency of work arriving at pod `pod` now, nanoseconds: backlog / min(limit, threads).
+    /// An estimate of the wait of work arriving at pod `pod` now, nanoseconds: backlog / min(limit,
+    /// threads), ignoring the node's contention.
     public func latency(of pod: Int) -> Double { Self.latency(pods[pod]) }
-
-    /// The highest latency of pod `pod` since the previous call (sampled at every event; the
-    /// backlog is linear between events, so that is the exact peak), and starts a new interval.
-    public mutating func takePeakLatency(of pod: Int) -> Double {
-        let peak = Swift.max(pods[pod].peakLatency, Self.latency(pods[pod]))
-        pods[pod].peakLatency = Self.latency(pods[pod])
-        return peak
-    }
 
     // MARK: Acting
 
@@ -178,7 +171,6 @@ public struct CFSNode: Sendable {
     public mutating func setLimit(_ pod: Int, to limit: Int?) {
         pods[pod].limit = limit.map { Swift.max(1, $0) }
         refill(pod)
-        pods[pod].peakLatency = Swift.max(pods[pod].peakLatency, Self.latency(pods[pod]))
     }
 
     /// Sets pod `pod`'s CFS weight now (> 0; as when `cpu.shares` is written): the CPUs are
@@ -254,7 +246,6 @@ public struct CFSNode: Sendable {
                     signals.append(.throttled(pod: index, at: end))
                 }
             }
-            pod.peakLatency = Swift.max(pod.peakLatency, Self.latency(pod))
             pods[index] = pod
         }
         time = end
