@@ -9,13 +9,16 @@ public struct CFSPodConfig: Sendable, Hashable {
     /// Its mean run slice, nanoseconds: CPU time between two switch-ins (schedstat's `pcount`),
     /// which the class learner reads. Default ``CFSNode/defaultSlice``.
     public var slice: Double
+    /// Its CFS burst at the start, millicores (`cpu.cfs_burst_us` as a rate; 0: none).
+    public var burst: Int
 
     /// Creates a pod.
-    public init(weight: Double, threads: Double, limit: Int?, slice: Double = CFSNode.defaultSlice) {
+    public init(weight: Double, threads: Double, limit: Int?, slice: Double = CFSNode.defaultSlice, burst: Int = 0) {
         self.weight = weight
         self.threads = threads
         self.limit = limit
         self.slice = slice
+        self.burst = burst
     }
 }
 
@@ -27,7 +30,9 @@ public struct CFSPodConfig: Sendable, Hashable {
 /// (`nr_throttled` + 1, `throttled_usec` grows by the remaining wall time). At each period boundary
 /// the quota is refilled. Writing a new limit (as an agent writes `cpu.max`) refills the quota to
 /// the new value at once and unthrottles the pod, as the kernel's `tg_set_cfs_bandwidth` does;
-/// the period boundaries stay where they are.
+/// the period boundaries stay where they are. **CFS burst** (5.14+): a refill adds one quota to
+/// what is left, up to quota + burst, so quota a pod left unused in earlier periods is banked
+/// (`__refill_cfs_bandwidth_runtime`); with no burst every refill is exactly one quota.
 ///
 /// **Demand and queueing.** Work arrives at the trace's offered load a(t) (CPUs). A pod with
 /// nothing queued wants to run min(a, threads) CPUs; once work is queued (its backlog, in
@@ -70,6 +75,7 @@ public struct CFSNode: Sendable {
         var threads: Double
         var limit: Int?
         var slice: Double
+        var burst: Int
         var runtime: Double        // quota left in this period, CPU-ns (infinite without a limit)
         var throttled = false
         var backlog = 0.0          // queued work, CPU-ns
@@ -120,12 +126,13 @@ public struct CFSNode: Sendable {
                 throw .invalidSetting("pod weights, threads and slices must be positive")
             }
             if let limit = pod.limit, limit < 1 { throw .invalidSetting("limits must be at least 1 millicore") }
+            guard pod.burst >= 0 else { throw .invalidSetting("bursts must not be negative") }
         }
         self.capacity = Double(capacity) / 1000
         self.period = period
         self.waitThreshold = Double(waitThreshold)
         self.trace = trace
-        self.pods = pods.map { Pod(weight: $0.weight, threads: $0.threads, limit: $0.limit, slice: $0.slice, runtime: 0) }
+        self.pods = pods.map { Pod(weight: $0.weight, threads: $0.threads, limit: $0.limit, slice: $0.slice, burst: $0.burst, runtime: 0) }
         arrivals = Array(repeating: 0, count: pods.count)
         wants = arrivals
         rates = arrivals
@@ -166,10 +173,11 @@ public struct CFSNode: Sendable {
 
     // MARK: Acting
 
-    /// Sets pod `pod`'s limit now (nil removes it): its quota is refilled to the new limit's and
-    /// it is unthrottled, as when `cpu.max` is written.
-    public mutating func setLimit(_ pod: Int, to limit: Int?) {
+    /// Sets pod `pod`'s limit now (nil removes it) and its burst (millicores): its quota is
+    /// refilled for the new limit and it is unthrottled, as when `cpu.max` is written.
+    public mutating func setLimit(_ pod: Int, to limit: Int?, burst: Int = 0) {
         pods[pod].limit = limit.map { Swift.max(1, $0) }
+        pods[pod].burst = Swift.max(0, burst)
         refill(pod)
     }
 
@@ -270,7 +278,9 @@ public struct CFSNode: Sendable {
 
     private mutating func refill(_ index: Int) {
         if let limit = pods[index].limit {
-            pods[index].runtime = Double(limit) / 1000 * Double(period)
+            let quota = Double(limit) / 1000 * Double(period)
+            let banked = pods[index].runtime.isFinite ? pods[index].runtime : 0
+            pods[index].runtime = Swift.min(banked + quota, quota + Double(pods[index].burst) / 1000 * Double(period))
         } else {
             pods[index].runtime = .infinity
         }

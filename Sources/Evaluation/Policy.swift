@@ -55,16 +55,40 @@ public struct LimitChange: Sendable, Hashable {
 
 /// How the node is laid out before a policy's first call.
 public struct NodeSetup: Sendable, Hashable {
+    /// The CFS burst written with every limit.
+    public enum Burst: Sendable, Hashable {
+        /// None (`cpu.cfs_burst_us` 0).
+        case none
+        /// One whole quota, the most the kernel allows.
+        case oneQuota
+        /// As MBCAS writes it (`CPUBurst.micros(for:capMillicores:)`): as much as keeps quota +
+        /// burst within the pod's cap (bounded by the budget), at most one quota.
+        case withinCap
+    }
+
     /// Whether the node budget (capacity − reserve) is the managed parent's quota, so the pods
     /// together never use more (else they share the whole node).
     public var budgetOnParent: Bool
     /// Whether the pods start at the scenario's initial limits (else with no per-pod limit).
     public var initialLimits: Bool
+    /// The burst written with every limit (at the start and after every limit write).
+    public var burst: Burst
 
     /// Creates a layout.
-    public init(budgetOnParent: Bool, initialLimits: Bool) {
+    public init(budgetOnParent: Bool, initialLimits: Bool, burst: Burst = .none) {
         self.budgetOnParent = budgetOnParent
         self.initialLimits = initialLimits
+        self.burst = burst
+    }
+
+    /// The burst, millicores, for a limit of `limit` under a cap of `cap`.
+    public func burst(limit: Int?, cap: Int) -> Int {
+        guard let limit else { return 0 }
+        switch burst {
+        case .none: return 0
+        case .oneQuota: return limit
+        case .withinCap: return Swift.max(0, Swift.min(limit, cap - limit))
+        }
     }
 
     /// The limits policies': the whole node, every pod at its initial limit.

@@ -1,8 +1,10 @@
-/// The policies compared, by their names in the results: five that move limits, five that divide
-/// a node budget by CFS weights.
+/// The policies compared, by their names in the results: six that set limits (one with the
+/// kernel's CFS burst), five that divide a node budget by CFS weights.
 public enum PolicyKind: String, Sendable, Hashable, CaseIterable {
     /// ``StaticPolicy``.
     case `static` = "static"
+    /// ``StaticPolicy`` with the kernel's CFS burst at one quota.
+    case staticBurst = "static-burst"
     /// ``HPALikePolicy``.
     case hpaLike = "hpa-like"
     /// ``VPALikePolicy``.
@@ -35,6 +37,7 @@ public enum PolicyKind: String, Sendable, Hashable, CaseIterable {
     public func make(for scenario: Scenario, settings: PolicySettings = PolicySettings()) throws(EvaluationError) -> any Policy {
         switch self {
         case .static: StaticPolicy()
+        case .staticBurst: StaticPolicy(burst: true)
         case .hpaLike: try HPALikePolicy(scenario: scenario, settings: settings.hpa)
         case .vpaLike: try VPALikePolicy(scenario: scenario, settings: settings.vpa)
         case .poll:

@@ -60,11 +60,15 @@ public enum Simulator {
                                       options: SimulationOptions = SimulationOptions()) throws(EvaluationError) -> RunResult {
         guard options.slo >= 0 else { throw .invalidSetting("the SLO must not be negative") }
         let setup = policy.setup
+        let budget = setup.budgetOnParent ? scenario.capacity - scenario.reserve : scenario.capacity
+        let caps = scenario.pods.map { Swift.min($0.cap, budget) }
         var node = try CFSNode(
-            capacity: setup.budgetOnParent ? scenario.capacity - scenario.reserve : scenario.capacity,
-            pods: scenario.pods.map {
-                CFSPodConfig(weight: Double(CPUWeight(millicores: Double($0.request)).shares), threads: $0.threads,
-                             limit: setup.initialLimits ? $0.initialLimit : nil)
+            capacity: budget,
+            pods: scenario.pods.indices.map { index in
+                let pod = scenario.pods[index]
+                let limit = setup.initialLimits ? pod.initialLimit : nil
+                return CFSPodConfig(weight: Double(CPUWeight(millicores: Double(pod.request)).shares), threads: pod.threads,
+                                    limit: limit, burst: setup.burst(limit: limit, cap: caps[index]))
             },
             trace: scenario.trace, period: options.period)
         var collector = MetricsCollector(scenario: scenario, node: node, slo: options.slo, recordsSeries: options.recordsSeries)
@@ -77,7 +81,7 @@ public enum Simulator {
             for change in changes {
                 let old = node.limit(of: change.pod)
                 guard change.limit != old else { continue }
-                node.setLimit(change.pod, to: change.limit)
+                node.setLimit(change.pod, to: change.limit, burst: setup.burst(limit: change.limit, cap: caps[change.pod]))
                 collector.recordChange(pod: change.pod, from: old, to: change.limit, at: node.time)
             }
             guard let weights = policy.weights else { return }

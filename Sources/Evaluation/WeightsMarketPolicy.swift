@@ -36,8 +36,9 @@ public struct WeightsMarketPolicy: Policy {
     public let name: String
     /// The settings (push latency, debounce, slow pass, poll interval, the planner's configuration).
     public let settings: MBCASSettings
-    /// Budget on the parent; pods start at their initial limits, which become caps once they throttle.
-    public var setup: NodeSetup { NodeSetup(budgetOnParent: true, initialLimits: true) }
+    /// Budget on the parent; pods start at their initial limits, which go to their caps once they
+    /// throttle; the CFS burst as the agent writes it (banked quota within the cap).
+    public var setup: NodeSetup { NodeSetup(budgetOnParent: true, initialLimits: true, burst: .withinCap) }
     /// The weights decided so far (nil until the first look: the kubelet's).
     public private(set) var weights: [Double]?
     /// Rounds, weight writes, cap raises, pods the learner holds latency-sensitive at the end.

@@ -50,6 +50,24 @@ struct CFSWeightTests {
         #expect(signals.filter { if case .throttled = $0 { true } else { false } }.count == 10)
     }
 
+    @Test("CFS burst: quota left unused is banked up to one burst, so a burst after an idle period runs longer")
+    func burst() throws {
+        // 500 m with 500 m of burst: idle for the first period (50 ms of quota banked), then 2 CPUs.
+        // The second period starts with 100 ms of CPU: used up at 2 CPUs 50 ms in, throttled for
+        // 50 ms (without burst: 25 ms in, 75 ms). The third period has only its own 50 ms again.
+        let steps = (0..<30).map { $0 < 10 ? 0.0 : 2.0 }
+        let trace = try DemandTrace(pods: ["p0"], resolution: 10 * SimTime.millisecond, cpus: [steps])
+        var banked = try CFSNode(capacity: 4000, pods: [CFSPodConfig(weight: 1, threads: 2, limit: 500, burst: 500)], trace: trace)
+        _ = banked.run(until: 200 * SimTime.millisecond)
+        #expect(abs(banked.counters(of: 0).usageNanos - 100 * ms) < 1)
+        #expect(abs(banked.counters(of: 0).throttledNanos - 50 * ms) < 1)
+        _ = banked.run(until: 300 * SimTime.millisecond)
+        #expect(abs(banked.counters(of: 0).usageNanos - 150 * ms) < 1)
+        var plain = try node(trace, pods: [(2, 500)])
+        _ = plain.run(until: 200 * SimTime.millisecond)
+        #expect(abs(plain.counters(of: 0).throttledNanos - 75 * ms) < 1)
+    }
+
     @Test("switch-ins grow by CPU used / slice")
     func switches() throws {
         let trace = try constantTrace([1, 1], seconds: 1)

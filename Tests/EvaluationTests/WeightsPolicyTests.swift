@@ -57,6 +57,17 @@ struct WeightsPolicyTests {
         #expect(handResult.metrics.weightWrites == 1) // the hand weight, written once before the start
     }
 
+    @Test("CFS burst as the agent writes it: banked quota within the cap, none at the cap; static-burst: one quota")
+    func burstRule() throws {
+        let agent = try WeightsMarketPolicy(scenario: try stepScenario(), cadence: .push).setup
+        #expect(agent.burst(limit: 1000, cap: 3900) == 1000)
+        #expect(agent.burst(limit: 3000, cap: 3900) == 900)
+        #expect(agent.burst(limit: 3900, cap: 3900) == 0)
+        #expect(StaticPolicy(burst: true).setup.burst(limit: 700, cap: 4000) == 700)
+        #expect(StaticPolicy().setup.burst(limit: 700, cap: 4000) == 0)
+        #expect(FairSharePolicy(scenario: try stepScenario()).setup.burst(limit: nil, cap: 3900) == 0)
+    }
+
     @Test("push-weights: a throttle below the cap raises the limit to the cap, 100 µs after the quota runs out")
     func pushRaisesToCap() throws {
         let scenario = try stepScenario()
