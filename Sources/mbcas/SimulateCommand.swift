@@ -12,20 +12,21 @@ struct SimulateCommand: ParsableCommand {
         abstract: "Compare static, HPA-like, VPA-like, kernel fair share and MBCAS (limits or weights; 1 s polling or push) on simulated traces.",
         discussion: """
             Replays each pod's CPU demand on one node through a model of CFS bandwidth control \
-            (100 ms periods, exact quota-exhaustion times) and weighted fair sharing (CFS weights, \
-            water-filled over what each pod wants) with a queue of unmet work that turns into \
-            latency, under each policy:
+            (100 ms periods, exact quota-exhaustion times, CFS burst) and weighted fair sharing (CFS weights, \
+            water-filled over what each pod wants) with a FIFO queue of unmet work whose delay is \
+            the latency, under each policy:
 
               static              the initial limits, never changed
+              static-burst        the same with the kernel's CFS burst at one quota
               hpa-like            usage / 0.7 every 15 s, on usage 15-30 s old
               vpa-like            p90 of usage over 5 min + 15 %, every 60 s
-              poll-1s             MBCAS limits (NodeMarket + Guardrail), cpu.stat read every 1 s
+              poll-1s             MBCAS limits (NodeMarket + Guardrail), every 1 s
               push                MBCAS limits, each throttle pushed within 100 µs
               fair-share          budget (capacity - reserve) on the parent, no pod limits,
                                   weights from requests: the kernel alone
               fair-share-hand     the same, declared latency pods weighted 10x
-              poll-weights-1s     MBCAS weights (WeightPlanner) + caps, every 1 s
-              push-weights        MBCAS weights + caps on pushes, classes learned (the agent)
+              poll-weights-1s     MBCAS weights (WeightPlanner), caps, burst; every 1 s
+              push-weights        the same on pushes, classes learned (the agent)
               push-weights-hints  the same with the declared classes as hints
 
             The -hand and -hints policies run only on traces that declare classes (web-batch, or \
