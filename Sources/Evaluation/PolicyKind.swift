@@ -1,10 +1,12 @@
-/// The policies compared, by their names in the results: six that set limits (one with the
+/// The policies compared, by their names in the results: seven that set limits (two with the
 /// kernel's CFS burst), five that divide a node budget by CFS weights.
 public enum PolicyKind: String, Sendable, Hashable, CaseIterable {
     /// ``StaticPolicy``.
     case `static` = "static"
     /// ``StaticPolicy`` with the kernel's CFS burst at one quota.
     case staticBurst = "static-burst"
+    /// ``KoordinatorLikePolicy``: CFS burst and a 1 s loop scaling throttled pods' quota × 1.2.
+    case koordinatorLike = "koordinator-like"
     /// ``HPALikePolicy``.
     case hpaLike = "hpa-like"
     /// ``VPALikePolicy``.
@@ -38,6 +40,7 @@ public enum PolicyKind: String, Sendable, Hashable, CaseIterable {
         switch self {
         case .static: StaticPolicy()
         case .staticBurst: StaticPolicy(burst: true)
+        case .koordinatorLike: KoordinatorLikePolicy(scenario: scenario)
         case .hpaLike: try HPALikePolicy(scenario: scenario, settings: settings.hpa)
         case .vpaLike: try VPALikePolicy(scenario: scenario, settings: settings.vpa)
         case .poll:

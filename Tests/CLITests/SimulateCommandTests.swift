@@ -17,7 +17,7 @@ struct SimulateCommandTests {
         let object = try #require(try JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as? [String: Any])
         let scenario = try #require((object["scenarios"] as? [[String: Any]])?.first)
         let policies = try #require(scenario["policies"] as? [[String: Any]])
-        #expect(policies.map { $0["policy"] as? String } == ["static", "static-burst", "hpa-like", "vpa-like", "poll-1s", "push", "fair-share",
+        #expect(policies.map { $0["policy"] as? String } == ["static", "static-burst", "koordinator-like", "hpa-like", "vpa-like", "poll-1s", "push", "fair-share",
                                                              "fair-share-hand", "poll-weights-1s", "push-weights",
                                                              "push-weights-hints"])
         #expect(policies.allSatisfy { $0["latency_slo_violation_s"] is NSNumber })

@@ -23,8 +23,9 @@ struct ReportTests {
         for scenario in scenarios {
             let policies = try #require(scenario["policies"] as? [[String: Any]])
             // Hand weights and class hints need declared classes, which these traces do not carry.
-            #expect(policies.map { $0["policy"] as? String } == ["static", "static-burst", "hpa-like", "vpa-like", "poll-1s",
-                                                                 "push", "fair-share", "poll-weights-1s", "push-weights"])
+            #expect(policies.map { $0["policy"] as? String } == ["static", "static-burst", "koordinator-like", "hpa-like",
+                                                                 "vpa-like", "poll-1s", "push", "fair-share", "poll-weights-1s",
+                                                                 "push-weights"])
             for policy in policies {
                 #expect(Set(policy.keys) == keys)
                 #expect(policy["throttled_s"] is NSNumber && policy["changes"] is NSNumber && policy["weight_writes"] is NSNumber)
@@ -36,7 +37,7 @@ struct ReportTests {
         #expect(seasonal.allSatisfy { $0["reaction_s"] is NSNull })
         let step = try #require(scenarios[0]["policies"] as? [[String: Any]])
         #expect(step[0]["reaction_s"] is NSNull)
-        #expect(step[5]["policy"] as? String == "push" && step[5]["reaction_s"] is NSNumber)
+        #expect(step[6]["policy"] as? String == "push" && step[6]["reaction_s"] is NSNumber)
     }
 
     @Test("JSON with a sweep adds its points; Markdown has a row per scenario and policy")
@@ -47,7 +48,7 @@ struct ReportTests {
         let object = try #require(try JSONSerialization.jsonObject(with: Data(Report.json([], sweep: points).utf8)) as? [String: Any])
         #expect((object["sweep"] as? [Any])?.count == points.count)
         let table = Report.markdown(try Self.results())
-        #expect(table.split(separator: "\n").count == 2 + 2 * 9)
+        #expect(table.split(separator: "\n").count == 2 + 2 * 10)
         #expect(table.contains("| step | push |"))
         #expect(table.contains("| step | push-weights |"))
     }
@@ -63,7 +64,7 @@ struct ReportTests {
                           "timeseries-seasonal.csv", "trace-seasonal.csv"])
         let series = try String(contentsOfFile: directory + "/timeseries-step.csv", encoding: .utf8)
         #expect(series.hasPrefix("policy,time_s,pod,demand_cpus,used_cpus,limit_cpus,throttled_s,latency_ms\n"))
-        #expect(series.split(separator: "\n").count == 1 + 9 * 30 * 4)
+        #expect(series.split(separator: "\n").count == 1 + 10 * 30 * 4)
         let trace = try TraceCSV.parse(try String(contentsOfFile: directory + "/trace-step.csv", encoding: .utf8))
         #expect(trace.pods == results[0].scenario.trace.pods)
         #expect(trace.steps == results[0].scenario.trace.steps)
