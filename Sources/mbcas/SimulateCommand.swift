@@ -9,7 +9,7 @@ import Market
 struct SimulateCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "simulate",
-        abstract: "Compare static, HPA-like, VPA-like, kernel fair share and MBCAS (limits or weights; 1 s polling or push) on simulated traces.",
+        abstract: "Compare static, Koordinator-like, HPA-like, VPA-like, kernel fair share and MBCAS (limits or weights; 1 s polling or push) on simulated traces.",
         discussion: """
             Replays each pod's CPU demand on one node through a model of CFS bandwidth control \
             (100 ms periods, exact quota-exhaustion times, CFS burst) and weighted fair sharing (CFS weights, \
@@ -18,6 +18,7 @@ struct SimulateCommand: ParsableCommand {
 
               static              the initial limits, never changed
               static-burst        the same with the kernel's CFS burst at one quota
+              koordinator-like    that burst; each 1 s: x1.2 if throttled (to 3x), else x0.8
               hpa-like            usage / 0.7 every 15 s, on usage 15-30 s old
               vpa-like            p90 of usage over 5 min + 15 %, every 60 s
               poll-1s             MBCAS limits (NodeMarket + Guardrail), every 1 s
