@@ -18,7 +18,7 @@ struct SimulateCommand: ParsableCommand {
 
               static              the initial limits, never changed
               static-burst        the same with the kernel's CFS burst at one quota
-              koordinator-like    that burst; each 1 s: x1.2 if throttled (to 3x), else x0.8
+              koordinator-like    burst; per 1 s: x1.2 if throttled, else x0.8 (1x-3x)
               hpa-like            usage / 0.7 every 15 s, on usage 15-30 s old
               vpa-like            p90 of usage over 5 min + 15 %, every 60 s
               poll-1s             MBCAS limits (NodeMarket + Guardrail), every 1 s
