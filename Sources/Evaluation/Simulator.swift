@@ -2,8 +2,8 @@ import Market
 
 /// Settings of a run that are not the scenario's nor the policy's.
 public struct SimulationOptions: Sendable, Hashable {
-    /// The latency SLO: a pod violates it in a second whose peak modelled latency exceeds this,
-    /// nanoseconds. Default 100 ms.
+    /// The latency SLO: a pod violates it in a second whose work waited longer than this in its
+    /// queue (``QueueDelay``), nanoseconds. Default 100 ms.
     public var slo: Int
     /// The CFS period, nanoseconds. Default 100 ms.
     public var period: Int
@@ -40,10 +40,11 @@ public struct RunResult: Sendable, Hashable {
 /// The loop: find the next moment something outside the node happens (the policy's wake-up, a
 /// push reaching the policy, the end), let the node run up to it event by event, queue the signals
 /// the node pushed (delivered `pushLatency` later, if the policy listens), then deliver the pushes
-/// that are due and wake the policy if it is due, writing the limits they return and the weights
-/// it then wants. The node is laid out as the policy's ``NodeSetup`` says: the whole node or the
-/// budget on the parent, initial limits or none; weights start at the kubelet's, from requests. At one instant,
-/// period refill comes first, then pushes, then the wake-up. Everything is deterministic.
+/// that are due and wake the policy if it is due, writing the limits they return (with the burst
+/// its setup pairs with them) and the weights it then wants. At one instant, period refill comes
+/// first, then pushes, then the wake-up. Everything is deterministic. The node is laid out as the
+/// policy's ``NodeSetup`` says: the whole node or the budget on the parent, initial limits or
+/// none; weights start at the kubelet's, from the requests.
 public enum Simulator {
     /// Runs `policy` on `scenario`.
     /// - Throws: ``EvaluationError`` from the scenario, the policy or the market; or when a policy

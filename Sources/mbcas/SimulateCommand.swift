@@ -89,7 +89,7 @@ struct SimulateCommand: ParsableCommand {
     @Option(help: "Runnable threads per pod: the most CPUs a pod with queued work can use at once.")
     var threads: Double = 4
 
-    @Option(name: .customLong("slo-ms"), help: "Latency SLO: a second whose peak modelled latency exceeds it is a violation.")
+    @Option(name: .customLong("slo-ms"), help: "Latency SLO: a pod-second whose work waited longer in the pod's queue is a violation.")
     var sloMilliseconds: Double = 100
 
     @Option(name: .customLong("push-latency-us"), help: "Push policy: kernel event to agent, microseconds.")
