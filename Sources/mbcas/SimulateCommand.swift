@@ -104,7 +104,7 @@ struct SimulateCommand: ParsableCommand {
     var weightDeadband: Double?
 
     @Option(name: .customLong("learned-boost"),
-            help: "MBCAS weights policies: how much more a pod learned latency-sensitive bids (the agent's 2.5).")
+            help: "MBCAS weights policies: how much more a pod learned latency-sensitive bids (the agent's 4).")
     var learnedBoost: Double?
 
     @Option(help: ArgumentHelp("Write summary, time series and traces into this directory.", valueName: "dir"))

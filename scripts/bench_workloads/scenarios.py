@@ -48,7 +48,7 @@ NAMES = ["web-batch", "alternating", "weighted-batch", "idle-pods"]
 DESCRIPTIONS = {
     "web-batch": "bursty nginx (wrk: 2 s at 8 connections, 2 s idle) beside stress-ng --cpu 2",
     "alternating": "nginx and redis-server whose bursts alternate (2 s each)",
-    "weighted-batch": "three stress-ng --cpu 2 pods with floors and weights 1:2:4, steady contention",
+    "weighted-batch": "three stress-ng --cpu 2 pods with floors (requests, hence weights) 1:2:4, steady contention",
     "idle-pods": "150 idle pods (floor 10m) beside 4 stress-ng --cpu 1 burners that start with the measurement",
 }
 
@@ -78,7 +78,9 @@ def build(name, budget=1600, quick=False, idle_pods=None):
             bursts={"web": [i * 2 * slot for i in range(cycles)], "cache": [i * 2 * slot + slot for i in range(cycles)]})
     if name == "weighted-batch":
         pods = [Pod(f"batch-w{w}", "batch", "batch", floor=m(200 * w), cap=m(1200), static=int(budget * w / 7),
-                    weight=float(w), program="stress", workers=2) for w in (1, 2, 4)]
+                    program="stress", workers=2) for w in (1, 2, 4)]
+        # The floors (requests) carry the weights 1:2:4 for every policy, as requests do on Kubernetes;
+        # the agents' own `weight` (a multiplier on top of the request) stays 1, or they would bid 1:4:16.
         return Scenario(name, "Steady contention between batch pods weighted 1:2:4", budget, pods,
                         measure_s=4.0 if quick else 10.0)
     if name == "idle-pods":
