@@ -111,6 +111,8 @@ public struct WeightPlanner: Sendable {
     /// The configuration in force.
     public let config: WeightPlannerConfig
     private let batchHalfLifeNanos: Double
+    /// A learner with no history (its configuration validated once, in `init`).
+    private let freshLearner: ClassLearner
     private var pods: [PodSlot: PodMemory] = [:]
 
     private struct PodMemory {
@@ -132,7 +134,7 @@ public struct WeightPlanner: Sendable {
         guard config.boost.declared >= 1, config.boost.learned >= 1, config.boost.declared.isFinite, config.boost.learned.isFinite else {
             throw .configuration("boost", "class boosts must be numbers ≥ 1")
         }
-        _ = try ClassLearner(config: config.learner)
+        freshLearner = try ClassLearner(config: config.learner)
         self.config = config
         batchHalfLifeNanos = Double(try config.batchDemandHalfLife.nanoseconds(field: "batchDemandHalfLife"))
         guard batchHalfLifeNanos > 0 else { throw .configuration("batchDemandHalfLife", "must be positive") }
@@ -140,6 +142,23 @@ public struct WeightPlanner: Sendable {
 
     /// The class a pod holds now (declared classes are not remembered here), nil if unknown.
     public func learnedClass(of slot: PodSlot) -> LatencyClass? { pods[slot]?.learner.learned }
+
+    /// Takes in one window of a pod between rounds: its class learner and demand estimate follow
+    /// the scheduler at the window's own length, and the next round plans from them. Short windows
+    /// are what let the learner see a server asleep between bursts; a round's window then covers only
+    /// the time since the last observation.
+    public mutating func observe(_ slot: PodSlot, window: SchedulerWindow) {
+        var memory = pods[slot] ?? PodMemory(learner: freshLearner)
+        absorb(window, into: &memory)
+        pods[slot] = memory
+    }
+
+    private func absorb(_ window: SchedulerWindow, into memory: inout PodMemory) {
+        memory.learner.observe(window)
+        // Rises at once with a stall (the bid reflects the burst now), falls by half-lives.
+        let decayed = memory.batchDemand * exp2(-Double(window.windowNanos) / batchHalfLifeNanos)
+        memory.batchDemand = Swift.max(window.demandMillicores, decayed)
+    }
 
     /// Plans one round over `budget` millicores (capacity − reserve). Pods absent from `inputs`
     /// are forgotten.
@@ -155,14 +174,8 @@ public struct WeightPlanner: Sendable {
             guard input.weight.isFinite, input.weight > 0 else {
                 throw MarketError(.negative, pod: input.name, field: "weight", message: "weight must be a positive number")
             }
-            var memory: PodMemory
-            if let known = pods[input.slot] { memory = known } else { memory = PodMemory(learner: try ClassLearner(config: config.learner)) }
-            if let window = input.window {
-                memory.learner.observe(window)
-                // Rises at once with a stall (the bid reflects the burst now), falls by half-lives.
-                let decayed = memory.batchDemand * exp2(-Double(window.windowNanos) / batchHalfLifeNanos)
-                memory.batchDemand = Swift.max(window.demandMillicores, decayed)
-            }
+            var memory = pods[input.slot] ?? PodMemory(learner: freshLearner)
+            if let window = input.window { absorb(window, into: &memory) }
             next[input.slot] = memory
             let latencyClass = input.declaredClass ?? memory.learner.learned
             // A server is offered its recent peak: its weight costs nothing while it sleeps, and it

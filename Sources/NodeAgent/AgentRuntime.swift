@@ -69,6 +69,7 @@ public final class AgentRuntime: Sendable {
                     group.addTask { await agent.runPolling(interval: interval) }
                 } else {
                     group.addTask { await agent.runMarketRounds() }
+                    group.addTask { await agent.runObservation() }
                 }
                 group.addTask { await agent.runReclaimPass() }
             }

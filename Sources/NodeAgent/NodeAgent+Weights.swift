@@ -54,6 +54,55 @@ extension NodeAgent {
         applied(record, cgroupPath: target.pod.cgroupPath)
     }
 
+    /// The scheduler's window of `pod` since it was last observed (the maps' totals at `now`), and
+    /// the bookkeeping for the next; nil when the pod is seen for the first time or the snapshot is
+    /// not newer than the last one taken in (rounds and observation ticks race for the lock).
+    func takeWindow(_ pod: ManagedPod, current: PodTotals, at now: UInt64, state s: inout AgentState,
+                    missedRaises: inout [UInt64]) -> SchedulerWindow? {
+        guard let last = s.lastTotals[pod.slot] else {
+            s.lastTotals[pod.slot] = (current, now)
+            return nil
+        }
+        guard now > last.at + 1_000_000 else { return nil }
+        let delta = current.since(last.totals)
+        s.lastTotals[pod.slot] = (current, now)
+        // A throttle the push path did not see (dropped event, polling mode) still lifts a limit below the cap.
+        if delta.throttledNanos > 0, pod.limit < effectiveCap(pod.settings) { missedRaises.append(pod.cgroupID) }
+        return SchedulerWindow(runNanos: delta.runNanos, waitNanos: delta.waitNanos, throttledNanos: delta.throttledNanos,
+                               switches: delta.switches, windowNanos: now - last.at)
+    }
+
+    /// An observation tick (push mode, every debounce interval): each pod that ever ran gets its
+    /// window into the planner's class learner and demand estimate, so they see the scheduler in
+    /// windows of at most `debounce_ms` (a server asleep between bursts shows as asleep) while
+    /// rounds, which plan every pod and write, run only on news. Pods with no entry in the maps
+    /// (never ran) cost nothing here.
+    func observeWindows() {
+        guard configuration.actuation == .weights else { return }
+        let snapshot: ProbeSnapshot
+        do { snapshot = try probe.maps.snapshot() } catch { return }  // the next round names the error
+        var missedRaises: [UInt64] = []
+        state.withLock { s in
+            for (slot, current) in Self.podTotals(snapshot, table: s.table) {
+                guard let pod = s.table.pod(slot),
+                      let window = takeWindow(pod, current: current, at: snapshot.takenAt, state: &s, missedRaises: &missedRaises)
+                else { continue }
+                s.planner.observe(slot, window: window)
+            }
+        }
+        for id in missedRaises { raiseToCap(cgroupID: id, stallTimestamp: nil) }
+    }
+
+    /// Observation ticks every debounce interval until cancelled (push mode, weights actuation).
+    public func runObservation() async {
+        guard configuration.actuation == .weights else { return }
+        let interval = Duration.milliseconds(configuration.market.debounceMs)
+        while !Task.isCancelled {
+            do { try await Task.sleep(for: interval) } catch { return }
+            observeWindows()
+        }
+    }
+
     /// One weights round: windows → planner → weight writes (only those beyond the deadband).
     func weightRound(stallTimestamp: UInt64?) {
         let snapshot: ProbeSnapshot
@@ -74,16 +123,7 @@ extension NodeAgent {
                 report.pods.append(PodReport(name: pod.name, throttledNanos: current.throttledNanos, waitNanos: current.waitNanos,
                                              runNanos: current.runNanos, episodes: current.episodes,
                                              directionChanges: s.reversalTotals[pod.slot] ?? 0))
-                var window: SchedulerWindow?
-                if let last = s.lastTotals[pod.slot], now > last.at + 1_000_000 {
-                    let delta = current.since(last.totals)
-                    window = SchedulerWindow(runNanos: delta.runNanos, waitNanos: delta.waitNanos,
-                                             throttledNanos: delta.throttledNanos, switches: delta.switches,
-                                             windowNanos: now - last.at)
-                    // A throttle the push path did not see (dropped event, polling mode) still lifts a limit below the cap.
-                    if window!.throttledNanos > 0, pod.limit < effectiveCap(pod.settings) { missedRaises.append(pod.cgroupID) }
-                }
-                if window != nil || s.lastTotals[pod.slot] == nil { s.lastTotals[pod.slot] = (current, now) }
+                let window = takeWindow(pod, current: current, at: now, state: &s, missedRaises: &missedRaises)
                 inputs.append(PlannerInput(
                     slot: pod.slot, name: pod.name, floor: pod.settings.floor, cap: effectiveCap(pod.settings),
                     weight: pod.settings.weight, qos: pod.settings.qos, declaredClass: pod.settings.latencyClass,
