@@ -98,6 +98,13 @@ struct KubernetesEndToEndTests {
                       let limit = try? CPUQuantity(parsing: text).millicores else { return }
                 try? CPULimit(millicores: limit).write(cgroupPath: path, version: version)
                 try? CPULimit(millicores: limit).write(cgroupPath: path + "/" + containerIDs[name]!, version: version)
+                // And the weight from the actuated request.
+                if let text = pod[path: ["status", "containerStatuses"]]?.array?.first?[path: ["resources", "requests", "cpu"]]?.string,
+                   let request = try? CPUQuantity(parsing: text).millicores {
+                    for cgroup in [path, path + "/" + containerIDs[name]!] {
+                        try? CPUShares.write(Node.kubeletShares(request), cgroupPath: cgroup, version: version)
+                    }
+                }
             }
             var policy: KubeletStandIn.Policy = { _ in .accept }
             if let allocatableMillicores {

@@ -11,15 +11,19 @@ import Testing
 /// real API's rules and a kubelet stand-in answering them as the kubelet's admission does for
 /// the node's allocatable.
 extension KubernetesEndToEndTests {
-    @Test("--actuation weights: a busy pod's request (its weight) and limit (its cap) are resized in place; Σ requests ≤ allocatable − reserve, QoS classes unchanged, Guaranteed and idle pods untouched; the weight flows back")
-    func weightsThroughRequests() async throws {
+    /// `direct`: with `--direct-cgroup-raise`, the kubelet stand-in also playing the pod sync
+    /// (rewriting quotas and weights from what it actuated, racing the direct writes).
+    @Test("--actuation weights: a busy pod's request (its weight) and limit (its cap) are resized in place; Σ requests ≤ allocatable − reserve, QoS classes unchanged, Guaranteed and idle pods untouched; the weight flows back",
+          arguments: [false, true])
+    func weightsThroughRequests(direct: Bool) async throws {
         let allocatable: Int64 = 1000, reserve: Int64 = 100
         // web is declared batch (mbcas.io/class), so its share follows its demand down within seconds.
         let node = try await Node(pods: ["web", "idle", "gold"], guaranteed: ["gold"],
-                                  annotations: ["web": ["mbcas.io/class": "batch"]], allocatableMillicores: allocatable)
+                                  annotations: ["web": ["mbcas.io/class": "batch"]], kubeletSync: direct,
+                                  allocatableMillicores: allocatable)
         do {
             try node.startAgentAndController(agentArguments: ["--actuation", "weights", "--capacity", "\(allocatable)",
-                                                              "--reserve", "\(reserve)"])
+                                                              "--reserve", "\(reserve)"] + (direct ? ["--direct-cgroup-raise"] : []))
             let pods = node.client.resources(Pod.self, namespace: "shop")
             let allocations = node.client.resources(PodAllocation.self, namespace: "shop")
             func request(_ pod: Pod?) -> Int64? { pod.flatMap { try? $0.spec.containers[0].resources?.cpuRequest()?.millicores } }
@@ -63,6 +67,15 @@ extension KubernetesEndToEndTests {
             #expect(request(try await pods.get("idle")) == 100)
             let refused = try await allocations.listAll().items.filter { $0.status?.phase == .failed }
             #expect(refused.isEmpty, "resizes refused: \(refused.map { "\($0.metadata.name): \($0.status?.message ?? "")" })")
+            if direct {
+                // The weight reached the cgroup straight from the push (the annotation pairs it with the stall).
+                var seen = Set<UInt64>()  // one per stall: several resizes may carry the same decision's annotation
+                let viaDirect = node.samples.all.filter { $0.direct != nil && seen.insert($0.stall).inserted }
+                #expect(!viaDirect.isEmpty, "no direct raise recorded: \(node.samples.all.map { "\($0.reason) direct \($0.direct.map(String.init) ?? "-")" })")
+                let times = viaDirect.map { Double($0.direct! &- $0.stall) / 1e6 }.sorted()
+                print(String(format: "weights, kernel stall → pod cgroup by the direct path: n=%d, median %.3f ms, max %.3f ms (%@)",
+                             times.count, times[times.count / 2], times.last!, viaDirect.map(\.reason).joined(separator: ", ")))
+            }
             let schema = try node.checkPodAllocationsAgainstCRD()
             #expect(schema?.status == 0, "a PodAllocation as written does not fit deploy/crd's schema:\n\(schema?.stdout ?? "")\(schema?.stderr ?? "")")
 

@@ -130,11 +130,19 @@ public final class PodAllocationWriter: Actuator {
     /// Records a weight decision (no I/O, as ``apply(_:)``): the pod's request becomes the market's
     /// share, never below its floor (the kubelet gives it the weight `CPUWeight(millicores:)` of
     /// that request).
+    /// With `--direct-cgroup-raise`, a raise decided for a pushed stall also reaches the cgroups' weights now.
     public func applyWeight(_ change: WeightChange, version: CgroupVersion) throws(AgentError) {
+        let request = Self.request(for: change)
+        var writtenAt: UInt64?
+        if let direct, change.stallTimestamp != 0, let pod = pods.object(change.pod),
+           request > (state.withLock { $0.desiredRequests[change.cgroupPath] } ?? ((try? PodCPU(pod.spec).request).map(Int.init) ?? .max)) {
+            writtenAt = direct.raiseWeight(pod: change.pod, object: pod, podCgroupPath: change.cgroupPath, podRequest: Int64(request))
+        }
         state.withLock { s in
             s.pendingWeights[change.pod] = change
-            s.desiredRequests[change.cgroupPath] = Self.request(for: change)
+            s.desiredRequests[change.cgroupPath] = request
             s.floors[change.pod] = change.floorMillicores
+            if let writtenAt { s.directWrittenAt[change.pod] = (change.stallTimestamp, writtenAt) }
         }
         wake.yield()
     }
@@ -175,10 +183,21 @@ public final class PodAllocationWriter: Actuator {
             }
             return actuated + cpu.sidecarLimits + cpu.overhead + 10 >= hold.podMillicores
         }, refused: { refused.contains($0) })
+        direct.reassertWeights(landed: { key, hold in
+            guard let pod = pods.object(key), let cpu = try? PodCPU(pod.spec) else { return true }
+            var fixed = cpu.request, actuated: Int64 = 0  // sidecars and overhead: what the regular containers' requests are not
+            for container in pod.spec.containers {
+                let spec = ((try? container.resources?.cpuRequest()) ?? nil) ?? ((try? container.resources?.cpuLimit()) ?? nil)
+                fixed -= spec?.millicores ?? 0
+                let status = pod.status?.containerStatuses?.first { $0.name == container.name }
+                actuated += (((try? status?.resources?.cpuRequest()) ?? nil)?.millicores ?? 0)
+            }
+            return actuated + fixed + 10 >= hold.requestMillicores
+        }, refused: { refused.contains($0) })
     }
 
-    /// Direct raises held now (tests, status).
-    public var directRaisesHeld: Int { direct?.held.count ?? 0 }
+    /// Direct raises held now, limits and weights (tests, status).
+    public var directRaisesHeld: Int { (direct?.held.count ?? 0) + (direct?.heldWeights.count ?? 0) }
 
     /// The limit the agent last decided for this cgroup (the truth it acts on, even before the
     /// controller and kubelet have carried it out); otherwise what the cgroup file says.
