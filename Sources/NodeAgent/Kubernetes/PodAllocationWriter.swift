@@ -153,10 +153,16 @@ public final class PodAllocationWriter: Actuator {
         max(change.floorMillicores, Int(change.shareMillicores.rounded(.down)))
     }
 
-    /// The weight the kubelet gives the pod: from the request the agent decided last, else what
-    /// the pod cgroup holds now (what the kubelet set from the pod's requests).
+    /// The weight the kubelet gives the pod: from the request the agent decided last, else from
+    /// the pod's own request (the pod found by the UID in its cgroup path), else what the pod
+    /// cgroup holds (on cgroup v2 `cpu.weight` converts back to shares only roughly, which would
+    /// make every pod look moved by more than the deadband).
     public func currentWeight(cgroupPath: String, version: CgroupVersion) -> Int? {
         if let request = state.withLock({ $0.desiredRequests[cgroupPath] }) { return CPUWeight(millicores: Double(request)).shares }
+        if case .success(let identity) = KubeletPath.parseResult(cgroupPath),
+           let pod = pods.objects.first(where: { $0.metadata.uid == identity.podUID }), let cpu = try? PodCPU(pod.spec) {
+            return CPUWeight(millicores: Double(cpu.request)).shares
+        }
         return try? CPUShares.read(cgroupPath: cgroupPath, version: version)
     }
 
