@@ -65,6 +65,23 @@ struct KubernetesWeightsTests {
         await rig.stop()
     }
 
+    @Test("the kubelet's Infeasible for a raised request drops the agent's intent: the weight is the pod's own request's again")
+    func infeasibleRequestIsDropped() async throws {
+        let rig = try await Mode.WriterRig.start(pods: [Mode.pod("web", containers: [("app", "250m", "1")])])
+        try rig.writer.applyWeight(WeightChange(pod: "shop/web", cgroupPath: "/cg/web", shares: 1024, shareMillicores: 1000,
+                                                floorMillicores: 250), version: .v1)
+        #expect(rig.writer.desiredRequest(cgroupPath: "/cg/web") == 1000)
+        #expect(await eventually { (try? await rig.allocations.get("web")) != nil && rig.writer.pendingCount == 0 })
+        var answered = try await rig.allocations.get("web")
+        answered.status = PodAllocationStatus(phase: .deferred, observedGeneration: answered.metadata.generation)
+        #expect(!rig.writer.observe(answered))  // Deferred: the kubelet retries as room frees up
+        answered.status = PodAllocationStatus(phase: .infeasible, observedGeneration: answered.metadata.generation,
+                                              message: "Node didn't have enough capacity: cpu, requested: 1000, capacity: 900")
+        #expect(rig.writer.observe(answered))
+        #expect(rig.writer.desiredRequest(cgroupPath: "/cg/web") == nil)
+        await rig.stop()
+    }
+
     @Test("inventory: floor from mbcas.io/cpu-floor, else the recorded floor of the same pod, else its request; class from mbcas.io/class")
     func floorsAndClasses() throws {
         let defaults = AgentConfiguration.PodSettings(floor: 100, cap: 2000, weight: 1, qos: .burstable)
