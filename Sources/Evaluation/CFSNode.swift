@@ -6,12 +6,19 @@ public struct CFSPodConfig: Sendable, Hashable {
     public var threads: Double
     /// Its CPU limit at the start, millicores; nil for no limit (cpu.max "max").
     public var limit: Int?
+    /// Its mean run slice, nanoseconds: CPU time between two switch-ins (schedstat's `pcount`),
+    /// which the class learner reads. Default ``CFSNode/defaultSlice``.
+    public var slice: Double
+    /// Its CFS burst at the start, millicores (`cpu.cfs_burst_us` as a rate; 0: none).
+    public var burst: Int
 
     /// Creates a pod.
-    public init(weight: Double, threads: Double, limit: Int?) {
+    public init(weight: Double, threads: Double, limit: Int?, slice: Double = CFSNode.defaultSlice, burst: Int = 0) {
         self.weight = weight
         self.threads = threads
         self.limit = limit
+        self.slice = slice
+        self.burst = burst
     }
 }
 
@@ -23,18 +30,33 @@ public struct CFSPodConfig: Sendable, Hashable {
 /// (`nr_throttled` + 1, `throttled_usec` grows by the remaining wall time). At each period boundary
 /// the quota is refilled. Writing a new limit (as an agent writes `cpu.max`) refills the quota to
 /// the new value at once and unthrottles the pod, as the kernel's `tg_set_cfs_bandwidth` does;
-/// the period boundaries stay where they are.
+/// the period boundaries stay where they are. **CFS burst** (5.14+): a refill adds one quota to
+/// what is left, up to quota + burst, so quota a pod left unused in earlier periods is banked
+/// (`__refill_cfs_bandwidth_runtime`); with no burst every refill is exactly one quota.
 ///
 /// **Demand and queueing.** Work arrives at the trace's offered load a(t) (CPUs). A pod with
 /// nothing queued wants to run min(a, threads) CPUs; once work is queued (its backlog, in
 /// CPU-nanoseconds) it wants all its threads. Work it cannot run (throttled, or short of CPUs)
 /// joins the backlog, which drains when it can run faster than work arrives: unmet CPU is delayed,
-/// not lost. The latency of work arriving now is modelled as backlog / service rate with service
-/// rate = min(limit, threads) CPUs: the time to work off the queue at the rate the limit allows.
+/// not lost. ``latency(of:)`` estimates the wait of work arriving now as backlog / min(limit,
+/// threads), the rate the limit allows; the metrics use the exact FIFO delay instead
+/// (``QueueDelay``), which also counts the node's contention.
 ///
 /// **Node.** When the pods together want more than the node's CPUs, the node is divided by
-/// weighted max-min fairness (``CPUShare``); the part of a pod's want it does not get is run-queue
-/// wait (summed over threads).
+/// weighted max-min fairness (``CPUShare``): water-filling by weight, each pod capped by what it
+/// wants, what one leaves going to the others; the part of a pod's want it does not get is
+/// run-queue wait (summed over threads). Weights can be rewritten at any time (``setWeight(_:to:)``,
+/// as an agent writes `cpu.shares` / `cpu.weight`); the next event divides by them.
+///
+/// **A node budget on the parent.** `capacity` is what the pods may use together: the node's CPUs,
+/// or, when the budget (capacity − reserve) is the managed parent's quota, that budget, modelled
+/// as a fluid limit on the sum of the pods' rates. The kernel instead lets the parent run on every
+/// CPU until its quota for the period is gone and then throttles the whole group; the fluid model
+/// smooths that sub-period pattern out (with a 3.9-CPU budget on 4 CPUs, at most 2.5 ms per
+/// period). The children's own quotas (their caps) still throttle per period as above.
+///
+/// **Switches.** Each pod runs in slices of its configured mean length, so its switch-in count
+/// grows by CPU used / slice: the evidence the class learner takes for "runs briefly and blocks".
 ///
 /// **Stepping.** Between two events every rate is constant, so the model jumps from event to
 /// event: period boundaries, trace steps, a pod's quota running out (at remaining quota / rate,
@@ -44,17 +66,21 @@ public struct CFSPodConfig: Sendable, Hashable {
 public struct CFSNode: Sendable {
     /// The kernel's default CFS period, 100 ms.
     public static let defaultPeriod = 100 * SimTime.millisecond
+    /// The default mean run slice, 3 ms: what a busy task gets between preemptions under contention
+    /// (measured here for both a saturated nginx and a stress-ng hog; docs/decisions.md).
+    public static let defaultSlice = 3.0 * Double(SimTime.millisecond)
 
     private struct Pod {
         var weight: Double
         var threads: Double
         var limit: Int?
+        var slice: Double
+        var burst: Int
         var runtime: Double        // quota left in this period, CPU-ns (infinite without a limit)
         var throttled = false
         var backlog = 0.0          // queued work, CPU-ns
         var counters = PodCounters()
         var ledger = PodLedger()
-        var peakLatency = 0.0      // ns, since the last takePeakLatency
         var periodWait = 0.0       // run-queue wait in this period, thread-ns
         var waitSignalled = false  // a waiting signal went out this period
     }
@@ -95,16 +121,18 @@ public struct CFSNode: Sendable {
             throw .invalidSetting("\(pods.count) pods for a trace of \(trace.pods.count)")
         }
         for pod in pods {
-            guard pod.weight > 0, pod.weight.isFinite, pod.threads > 0, pod.threads.isFinite else {
-                throw .invalidSetting("pod weights and threads must be positive")
+            guard pod.weight > 0, pod.weight.isFinite, pod.threads > 0, pod.threads.isFinite,
+                  pod.slice > 0, pod.slice.isFinite else {
+                throw .invalidSetting("pod weights, threads and slices must be positive")
             }
             if let limit = pod.limit, limit < 1 { throw .invalidSetting("limits must be at least 1 millicore") }
+            guard pod.burst >= 0 else { throw .invalidSetting("bursts must not be negative") }
         }
         self.capacity = Double(capacity) / 1000
         self.period = period
         self.waitThreshold = Double(waitThreshold)
         self.trace = trace
-        self.pods = pods.map { Pod(weight: $0.weight, threads: $0.threads, limit: $0.limit, runtime: 0) }
+        self.pods = pods.map { Pod(weight: $0.weight, threads: $0.threads, limit: $0.limit, slice: $0.slice, burst: $0.burst, runtime: 0) }
         arrivals = Array(repeating: 0, count: pods.count)
         wants = arrivals
         rates = arrivals
@@ -121,6 +149,9 @@ public struct CFSNode: Sendable {
     /// Pod `pod`'s limit, millicores (nil: none).
     public func limit(of pod: Int) -> Int? { pods[pod].limit }
 
+    /// Pod `pod`'s CFS weight now.
+    public func weight(of pod: Int) -> Double { weights[pod] }
+
     /// Pod `pod`'s kernel counters.
     public func counters(of pod: Int) -> PodCounters { pods[pod].counters }
 
@@ -136,25 +167,26 @@ public struct CFSNode: Sendable {
     /// Pod `pod`'s quota left in this period, CPU-nanoseconds (infinite without a limit).
     public func runtimeLeft(of pod: Int) -> Double { pods[pod].runtime }
 
-    /// The modelled latency of work arriving at pod `pod` now, nanoseconds: backlog / min(limit, threads).
+    /// An estimate of the wait of work arriving at pod `pod` now, nanoseconds: backlog / min(limit,
+    /// threads), ignoring the node's contention.
     public func latency(of pod: Int) -> Double { Self.latency(pods[pod]) }
-
-    /// The highest latency of pod `pod` since the previous call (sampled at every event; the
-    /// backlog is linear between events, so that is the exact peak), and starts a new interval.
-    public mutating func takePeakLatency(of pod: Int) -> Double {
-        let peak = Swift.max(pods[pod].peakLatency, Self.latency(pods[pod]))
-        pods[pod].peakLatency = Self.latency(pods[pod])
-        return peak
-    }
 
     // MARK: Acting
 
-    /// Sets pod `pod`'s limit now (nil removes it): its quota is refilled to the new limit's and
-    /// it is unthrottled, as when `cpu.max` is written.
-    public mutating func setLimit(_ pod: Int, to limit: Int?) {
+    /// Sets pod `pod`'s limit now (nil removes it) and its burst (millicores): its quota is
+    /// refilled for the new limit and it is unthrottled, as when `cpu.max` is written.
+    public mutating func setLimit(_ pod: Int, to limit: Int?, burst: Int = 0) {
         pods[pod].limit = limit.map { Swift.max(1, $0) }
+        pods[pod].burst = Swift.max(0, burst)
         refill(pod)
-        pods[pod].peakLatency = Swift.max(pods[pod].peakLatency, Self.latency(pods[pod]))
+    }
+
+    /// Sets pod `pod`'s CFS weight now (> 0; as when `cpu.shares` is written): the CPUs are
+    /// divided by it from the next event on. Quotas and queues are untouched.
+    public mutating func setWeight(_ pod: Int, to weight: Double) {
+        precondition(weight > 0 && weight.isFinite, "a CFS weight must be a positive number")
+        pods[pod].weight = weight
+        weights[pod] = weight
     }
 
     /// Advances to the next event, at most to `horizon`, and returns what the kernel would push
@@ -208,6 +240,7 @@ public struct CFSNode: Sendable {
             pod.backlog = work - used
             if pod.backlog < 1e-6 { pod.backlog = 0 }
             pod.counters.usageNanos += used
+            pod.counters.switches += used / pod.slice
             pod.ledger.offeredNanos += arrival * dt
             let granted = pod.limit.map { Swift.min(Double($0) / 1000, capacity) } ?? capacity
             pod.ledger.allocatedNanos += granted * dt
@@ -221,7 +254,6 @@ public struct CFSNode: Sendable {
                     signals.append(.throttled(pod: index, at: end))
                 }
             }
-            pod.peakLatency = Swift.max(pod.peakLatency, Self.latency(pod))
             pods[index] = pod
         }
         time = end
@@ -246,7 +278,9 @@ public struct CFSNode: Sendable {
 
     private mutating func refill(_ index: Int) {
         if let limit = pods[index].limit {
-            pods[index].runtime = Double(limit) / 1000 * Double(period)
+            let quota = Double(limit) / 1000 * Double(period)
+            let banked = pods[index].runtime.isFinite ? pods[index].runtime : 0
+            pods[index].runtime = Swift.min(banked + quota, quota + Double(pods[index].burst) / 1000 * Double(period))
         } else {
             pods[index].runtime = .infinity
         }

@@ -28,7 +28,8 @@ public struct EvaluationResult: Sendable, Hashable {
 
 /// Runs scenarios × policies.
 public enum Evaluation {
-    /// Runs every policy on every scenario (each run starts from a fresh policy and node).
+    /// Runs every policy on every scenario it applies to (``PolicyKind/applies(to:)``; each run
+    /// starts from a fresh policy and node).
     /// - Throws: ``EvaluationError`` from any run.
     public static func run(scenarios: [Scenario], policies: [PolicyKind] = PolicyKind.allCases,
                            settings: PolicySettings = PolicySettings(),
@@ -36,7 +37,7 @@ public enum Evaluation {
         var results: [ScenarioResult] = []
         for scenario in scenarios {
             var runs: [RunResult] = []
-            for kind in policies {
+            for kind in policies where kind.applies(to: scenario) {
                 runs.append(try Simulator.run(scenario, policy: try kind.make(for: scenario, settings: settings), options: options))
             }
             results.append(ScenarioResult(scenario: scenario, runs: runs))

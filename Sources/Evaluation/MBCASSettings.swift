@@ -1,4 +1,6 @@
-/// The knobs of the two MBCAS policies; defaults are the agent's. Times are nanoseconds.
+import Market
+
+/// The knobs of the MBCAS policies; defaults are the agent's. Times are nanoseconds.
 public struct MBCASSettings: Sendable, Hashable {
     /// Guardrail raise per throttle, as a fraction of the limit. Default 0.3.
     public var guardrailStep: Double
@@ -23,6 +25,9 @@ public struct MBCASSettings: Sendable, Hashable {
     /// Whether run-queue wait enters the demand samples, as in the agent. Default true; false is an
     /// ablation that shows how much of the demand estimate the wait makes up.
     public var demandIncludesWait: Bool
+    /// Weights policies: the `WeightPlanner`'s configuration (deadband, class boosts, learner).
+    /// Default the agent's.
+    public var weightPlanner: WeightPlannerConfig
 
     /// Creates settings; every parameter has the default documented on its property.
     public init(guardrailStep: Double = 0.3, guardrailInterval: Int = 250 * SimTime.millisecond,
@@ -30,7 +35,7 @@ public struct MBCASSettings: Sendable, Hashable {
                 debounce: Int = 100 * SimTime.millisecond, slowPass: Int = 2 * SimTime.second,
                 pushLatency: Int = 100_000, pollInterval: Int = SimTime.second,
                 cooldown: Int = 30 * SimTime.second, warmup: Int = 60 * SimTime.second,
-                demandIncludesWait: Bool = true) {
+                demandIncludesWait: Bool = true, weightPlanner: WeightPlannerConfig = WeightPlannerConfig()) {
         self.guardrailStep = guardrailStep
         self.guardrailInterval = guardrailInterval
         self.halfLife = halfLife
@@ -42,6 +47,7 @@ public struct MBCASSettings: Sendable, Hashable {
         self.cooldown = cooldown
         self.warmup = warmup
         self.demandIncludesWait = demandIncludesWait
+        self.weightPlanner = weightPlanner
     }
 
     /// Checks the simulator's own settings (Market checks its own when the driver is built).

@@ -9,6 +9,8 @@ public struct PodCounters: Sendable, Hashable {
     public var throttleCount: Int = 0
     /// Time its runnable threads waited for a CPU, summed over threads, nanoseconds (schedstat).
     public var waitNanos: Double = 0
+    /// Times one of its tasks was switched in (schedstat `pcount`; fractional in the fluid model).
+    public var switches: Double = 0
 
     /// Creates zeroed counters.
     public init() {}

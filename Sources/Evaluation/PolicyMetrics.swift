@@ -12,7 +12,10 @@ public struct PolicyMetrics: Sendable, Hashable {
     public var jain: Double?
     /// Limit writes that changed a limit, summed over pods.
     public var changes: Int
-    /// Changes whose direction (up or down) differs from the same pod's previous change.
+    /// CFS weight writes that changed a weight, summed over pods.
+    public var weightWrites: Int
+    /// Changes of a limit or a weight whose direction (up or down) differs from the same pod's
+    /// previous change of that knob.
     public var reversals: Int
     /// Seconds from the probe's jump to the first raise of that pod's limit (nil: no probe, or
     /// never raised).
@@ -23,11 +26,14 @@ public struct PolicyMetrics: Sendable, Hashable {
     public var allocatedCPUSeconds: Double
     /// Periods (100 ms) in which the pods wanted more than the node.
     public var contendedPeriods: Int
+    /// SLO-violation seconds of the pods the scenario declares latency-sensitive (nil: none declared).
+    public var latencySLOViolationSeconds: Double?
 
     /// Creates metrics.
     public init(policy: String, throttledSeconds: Double, sloViolationSeconds: Double, efficiency: Double,
                 jain: Double?, changes: Int, reversals: Int, reactionSeconds: Double?,
-                usedCPUSeconds: Double, allocatedCPUSeconds: Double, contendedPeriods: Int) {
+                usedCPUSeconds: Double, allocatedCPUSeconds: Double, contendedPeriods: Int,
+                weightWrites: Int = 0, latencySLOViolationSeconds: Double? = nil) {
         self.policy = policy
         self.throttledSeconds = throttledSeconds
         self.sloViolationSeconds = sloViolationSeconds
@@ -39,5 +45,7 @@ public struct PolicyMetrics: Sendable, Hashable {
         self.usedCPUSeconds = usedCPUSeconds
         self.allocatedCPUSeconds = allocatedCPUSeconds
         self.contendedPeriods = contendedPeriods
+        self.weightWrites = weightWrites
+        self.latencySLOViolationSeconds = latencySLOViolationSeconds
     }
 }

@@ -13,48 +13,31 @@ public struct PushMarketPolicy: Policy {
 
     /// Market rounds, scarce rounds, decisions by reason, guardrail raises and refusals by cause.
     public var diagnostics: [String: Int] { driver.diagnostics }
-    private var started = false
-    private var lastRoundAt: Int?
-    private var pendingRoundAt: Int?
-    private var nextSlowPass: Int
+    private var cadence: PushCadence
 
     /// Creates the policy for a scenario.
     /// - Throws: ``EvaluationError`` for settings out of range.
     public init(scenario: Scenario, settings: MBCASSettings = MBCASSettings()) throws(EvaluationError) {
         driver = try MarketDriver(scenario: scenario, settings: settings)
         self.settings = settings
-        nextSlowPass = settings.slowPass
+        cadence = PushCadence(settings: settings)
     }
 
     /// The kernel → agent latency.
     public var pushLatency: Int? { settings.pushLatency }
 
     /// Start-up, then the next debounced round or slow pass.
-    public var nextWake: Int? {
-        guard started else { return 0 }
-        guard let pendingRoundAt else { return nextSlowPass }
-        return Swift.min(pendingRoundAt, nextSlowPass)
-    }
+    public var nextWake: Int? { cadence.nextWake }
 
     /// Start-up (the first window's baseline), a debounced round, or the slow pass.
     public mutating func wake(_ view: NodeView) throws(EvaluationError) -> [LimitChange] {
-        let now = view.time
-        guard started else {
-            started = true
+        switch cadence.wake(at: view.time) {
+        case .start:
             driver.baseline(view)
-            lastRoundAt = now
             return []
+        case .round: return try driver.round(view)
+        case .nothing: return []
         }
-        var due = false
-        if let pending = pendingRoundAt, pending <= now {
-            pendingRoundAt = nil
-            due = true
-        }
-        if nextSlowPass <= now {
-            while nextSlowPass <= now { nextSlowPass += settings.slowPass }
-            due = true
-        }
-        return due ? try round(view) : []
     }
 
     /// A pushed throttle: guardrail raise now; any push: ask for a round.
@@ -63,17 +46,6 @@ public struct PushMarketPolicy: Policy {
         if case .throttled(let pod, _) = signal, let raise = driver.guardrailRaise(pod: pod, now: view.time) {
             changes.append(raise)
         }
-        guard pendingRoundAt == nil else { return changes }
-        let now = view.time
-        if let lastRoundAt, now - lastRoundAt < settings.debounce {
-            pendingRoundAt = lastRoundAt + settings.debounce
-            return changes
-        }
-        return changes + (try round(view))
-    }
-
-    private mutating func round(_ view: NodeView) throws(EvaluationError) -> [LimitChange] {
-        lastRoundAt = view.time
-        return try driver.round(view)
+        return cadence.push(at: view.time) ? changes + (try driver.round(view)) : changes
     }
 }

@@ -2,16 +2,20 @@
 public enum Report {
     // MARK: Markdown
 
-    /// One table, a row per scenario and policy.
+    /// One table, a row per scenario and policy. "latency-pod SLO" is the SLO-violation seconds of
+    /// the pods the scenario declares latency-sensitive (– when it declares none).
     public static func markdown(_ results: [ScenarioResult]) -> String {
-        var out = "| scenario | policy | throttled (s) | SLO violation (s) | efficiency | Jain | changes | reversals | reaction (s) |\n"
-        out += "|---|---|--:|--:|--:|--:|--:|--:|--:|\n"
+        var out = "| scenario | policy | throttled (s) | SLO violation (s) | latency-pod SLO (s) | efficiency | Jain "
+        out += "| limit changes | weight writes | reversals | reaction (s) |\n"
+        out += "|---|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|\n"
         for result in results {
             for run in result.runs {
                 let m = run.metrics
                 out += "| \(result.scenario.name) | \(m.policy) | \(FixedFormat.string(m.throttledSeconds, digits: 1)) "
-                out += "| \(FixedFormat.string(m.sloViolationSeconds, digits: 0)) | \(FixedFormat.string(m.efficiency, digits: 3)) "
-                out += "| \(m.jain.map { FixedFormat.string($0, digits: 3) } ?? "–") | \(m.changes) | \(m.reversals) "
+                out += "| \(FixedFormat.string(m.sloViolationSeconds, digits: 0)) "
+                out += "| \(m.latencySLOViolationSeconds.map { FixedFormat.string($0, digits: 0) } ?? "–") "
+                out += "| \(FixedFormat.string(m.efficiency, digits: 3)) "
+                out += "| \(m.jain.map { FixedFormat.string($0, digits: 3) } ?? "–") | \(m.changes) | \(m.weightWrites) | \(m.reversals) "
                 out += "| \(m.reactionSeconds.map { FixedFormat.string($0, digits: 3) } ?? "–") |\n"
             }
         }
@@ -30,11 +34,12 @@ public enum Report {
         return out
     }
 
-    /// What the MBCAS policies did and why, a row per scenario and MBCAS policy: market rounds
+    /// What the MBCAS policies did and why, a row per scenario and MBCAS limits policy: market rounds
     /// (and how many found CPU scarce), the safety rules' cooldown holds and refusals of raises
     /// found ineffective (counted per pod and round), guardrail raises, and the throttles the
     /// guardrail turned down, by cause (no free headroom, raises found ineffective, the per-pod
-    /// interval, the cap).
+    /// interval, the cap); then a row per MBCAS weights policy: planning rounds, weight writes,
+    /// raises to the cap, and how many pods the class learner holds latency-sensitive at the end.
     public static func diagnosticsMarkdown(_ results: [ScenarioResult]) -> String {
         let columns = ["rounds", "rounds-scarce", "decision-cooldown-hold", "decision-ineffective", "guardrail-raises",
                        "guardrail-refused-no-headroom", "guardrail-refused-ineffective", "guardrail-refused-interval",
@@ -43,9 +48,18 @@ public enum Report {
         out += "| guardrail raises | guardrail refused: no headroom | refused: ineffective | refused: interval | refused: at cap |\n"
         out += "|---|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|\n"
         for result in results {
-            for run in result.runs where !run.diagnostics.isEmpty {
+            for run in result.runs where !run.diagnostics.isEmpty && run.diagnostics["learned-latency-pods"] == nil {
                 out += "| \(result.scenario.name) | \(run.metrics.policy) |"
                 out += columns.map { " \(run.diagnostics[$0] ?? 0) |" }.joined() + "\n"
+            }
+        }
+        out += "\n| scenario | policy | planning rounds | weight writes | raises to the cap | pods learned latency-sensitive |\n"
+        out += "|---|---|--:|--:|--:|--:|\n"
+        for result in results {
+            for run in result.runs where run.diagnostics["learned-latency-pods"] != nil {
+                out += "| \(result.scenario.name) | \(run.metrics.policy) |"
+                out += ["rounds", "weight-writes", "cap-raises", "learned-latency-pods"].map { " \(run.diagnostics[$0] ?? 0) |" }.joined()
+                out += "\n"
             }
         }
         return out
@@ -54,8 +68,9 @@ public enum Report {
     // MARK: JSON
 
     /// `{"scenarios": [{"scenario", "policies": [{"policy", "throttled_s", "slo_violation_s",
-    /// "efficiency", "jain", "changes", "reversals", "reaction_s"}]}]}`, plus `"sweep": [...]` when
-    /// there are sweep points. `jain` and `reaction_s` are null when undefined.
+    /// "latency_slo_violation_s", "efficiency", "jain", "changes", "weight_writes", "reversals",
+    /// "reaction_s"}]}]}`, plus `"sweep": [...]` when there are sweep points. `jain`, `reaction_s`
+    /// and `latency_slo_violation_s` are null when undefined (the last: no declared latency pod).
     public static func json(_ results: [ScenarioResult], sweep: [SweepPoint] = []) -> String {
         var out = "{\"scenarios\": ["
         for (index, result) in results.enumerated() {
@@ -65,8 +80,10 @@ public enum Report {
                 let m = run.metrics
                 out += position == 0 ? "\n    " : ",\n    "
                 out += "{\"policy\": \(quoted(m.policy)), \"throttled_s\": \(json(m.throttledSeconds)), "
-                out += "\"slo_violation_s\": \(json(m.sloViolationSeconds)), \"efficiency\": \(json(m.efficiency)), "
-                out += "\"jain\": \(json(m.jain)), \"changes\": \(m.changes), \"reversals\": \(m.reversals), "
+                out += "\"slo_violation_s\": \(json(m.sloViolationSeconds)), "
+                out += "\"latency_slo_violation_s\": \(json(m.latencySLOViolationSeconds)), \"efficiency\": \(json(m.efficiency)), "
+                out += "\"jain\": \(json(m.jain)), \"changes\": \(m.changes), \"weight_writes\": \(m.weightWrites), "
+                out += "\"reversals\": \(m.reversals), "
                 out += "\"reaction_s\": \(json(m.reactionSeconds))}"
             }
             out += "\n  ]}"

@@ -1,3 +1,5 @@
+import Market
+
 /// The moment a pod's demand jumps: the reaction time is how long until its limit first rises.
 public struct ReactionProbe: Sendable, Hashable {
     /// The pod whose demand jumps.
@@ -27,16 +29,20 @@ public struct PodSpec: Sendable, Hashable {
     public var weight: Double
     /// The most CPUs it can use at once (its runnable threads): queued work drains at most this fast.
     public var threads: Double
+    /// Its class as an operator would declare it (nil: not declared). Hand-weighted fair share and
+    /// the MBCAS policies with class hints read it; the others learn or ignore it.
+    public var latencyClass: LatencyClass?
 
     /// Creates a pod.
     public init(name: String, request: Int = 250, cap: Int = 4000, initialLimit: Int = 1000,
-                weight: Double = 1, threads: Double = 4) {
+                weight: Double = 1, threads: Double = 4, latencyClass: LatencyClass? = nil) {
         self.name = name
         self.request = request
         self.cap = cap
         self.initialLimit = initialLimit
         self.weight = weight
         self.threads = threads
+        self.latencyClass = latencyClass
     }
 }
 
@@ -56,6 +62,18 @@ public struct Scenario: Sendable, Hashable {
     public var duration: Int
     /// The jump the reaction time is measured from, if any.
     public var probe: ReactionProbe?
+
+    /// Whether some pod's class is declared (hand weights and class hints apply).
+    public var declaresClasses: Bool { pods.contains { $0.latencyClass != nil } }
+
+    /// This scenario with the pods named in `classes` declared of that class (others unchanged).
+    public func declaring(_ classes: [String: LatencyClass]) -> Scenario {
+        var copy = self
+        for index in copy.pods.indices {
+            if let declared = classes[copy.pods[index].name] { copy.pods[index].latencyClass = declared }
+        }
+        return copy
+    }
 
     /// Creates a scenario.
     /// - Throws: ``EvaluationError/invalidSetting(_:)`` when the pods do not match the trace's
@@ -100,8 +118,9 @@ public struct Scenario: Sendable, Hashable {
                                  initialLimit: Int = 1000, threads: Double = 4) throws(EvaluationError) -> Scenario {
         let generated = try TraceGenerator.generate(kind, pods: pods, duration: duration, seed: seed)
         return try Scenario(name: kind.rawValue, capacity: capacity, reserve: reserve,
-                            pods: generated.trace.pods.map {
-                                PodSpec(name: $0, cap: capacity, initialLimit: initialLimit, threads: threads)
+                            pods: generated.trace.pods.indices.map {
+                                PodSpec(name: generated.trace.pods[$0], cap: capacity, initialLimit: initialLimit,
+                                        threads: threads, latencyClass: generated.classes[$0])
                             },
                             trace: generated.trace, duration: duration, probe: generated.probe)
     }

@@ -12,6 +12,6 @@ public struct SecondSample: Sendable, Hashable {
     public var limit: Double
     /// Throttled time in the second, seconds.
     public var throttled: Double
-    /// Peak modelled latency in the second, milliseconds.
+    /// Peak queueing delay of the work offered in the second, milliseconds (``QueueDelay``).
     public var peakLatencyMs: Double
 }

@@ -14,6 +14,8 @@ public struct GeneratedTrace: Sendable, Hashable {
     public var trace: DemandTrace
     /// The jump the reaction time is measured from (step and spike traces), or nil.
     public var probe: ReactionProbe?
+    /// Each pod's declared class (nil: none; only the web-batch trace declares them).
+    public var classes: [LatencyClass?]
 }
 
 /// Makes the ``TraceKind`` traces from a seed: same kind, pod count, duration and seed, same trace.
@@ -36,6 +38,7 @@ public enum TraceGenerator {
         let steps = (duration + resolution - 1) / resolution
         var random = SplitMix64(seed: seed ^ salt(kind))
         var cpus: [[Double]] = []
+        var classes: [LatencyClass?] = []
         var probe: ReactionProbe?
         let stepSeconds = SimTime.seconds(resolution)
         for pod in 0..<pods {
@@ -73,12 +76,20 @@ public enum TraceGenerator {
                     for step in start..<Swift.min(steps, start + length) { series[step] = Swift.max(series[step], level) }
                     t += Double(length) * stepSeconds + exponential(&random, mean: 2.5)
                 }
+            case .webBatch:
+                let cycle = Int((4.0 / stepSeconds).rounded())
+                for step in 0..<steps {
+                    series[step] = pod == 0 ? (step % cycle < cycle / 2 ? 2.0 : 0.05) : 0.8
+                }
+                classes.append(pod == 0 ? .latency : .batch)
             }
             for step in 0..<steps { series[step] = Swift.max(0, series[step] * (1 + 0.1 * random.symmetric())) }
             cpus.append(series)
         }
         let names = (0..<pods).map { "pod-\($0)" }
-        return GeneratedTrace(trace: try DemandTrace(pods: names, resolution: resolution, cpus: cpus), probe: probe)
+        if classes.count != pods { classes = Array(repeating: nil, count: pods) }
+        return GeneratedTrace(trace: try DemandTrace(pods: names, resolution: resolution, cpus: cpus), probe: probe,
+                              classes: classes)
     }
 
     /// An exponential draw with the given mean (seconds).
@@ -93,6 +104,7 @@ public enum TraceGenerator {
         case .spike: 0x5350_494B
         case .seasonal: 0x5345_4153
         case .bursty: 0x4255_5253
+        case .webBatch: 0x5745_4242
         }
     }
 }

@@ -18,6 +18,11 @@ public enum TraceKind: String, Sendable, Hashable, CaseIterable {
     /// at random (on average one every 2.5 s per pod). 10 ms steps, so bursts exhaust the quota
     /// part-way through a CFS period.
     case bursty
+    /// The issue-12 bench's first scenario: pod 0 is a web server (declared latency-sensitive) that
+    /// alternates 2 s bursts of 2 CPUs with 2 s idle at 0.05; the others are batch jobs (declared
+    /// batch) with a steady 0.8 CPUs of work each. With four pods the bursts take the node's demand
+    /// to 4.4 CPUs, past a 3.9-CPU budget; between bursts there is room to drain. 100 ms steps.
+    case webBatch = "web-batch"
 
     /// The trace's step length, nanoseconds.
     public var resolution: Int {

@@ -106,8 +106,13 @@ public struct AgentConfiguration: Codable, Sendable, Equatable {
 
     /// When market rounds run and how fast CPU is given back.
     public struct MarketSettings: Codable, Sendable, Equatable {
-        /// Pushed contention triggers a round at most this often.
+        /// Pushed contention that is news (a cgroup's first stall after `repeat_debounce_ms` without
+        /// one) triggers a round at most this often.
         public var debounceMs: Int
+        /// A stall repeating a streak (its cgroup pushed within this interval) is already known:
+        /// it triggers a round only once this long has passed since the last one. Keeps a node of
+        /// always-throttled batch pods from running rounds at the debounce rate for nothing new.
+        public var repeatDebounceMs: Int
         /// The slow pass: gives CPU back and reconciles with the cgroup files and the cumulative map.
         public var reclaimIntervalMs: Int
         /// No shrink until this long after a pod's last market raise.
@@ -116,15 +121,17 @@ public struct AgentConfiguration: Codable, Sendable, Equatable {
         public var warmupMs: Int
 
         /// Creates settings.
-        public init(debounceMs: Int = 100, reclaimIntervalMs: Int = 2000, cooldownMs: Int = 30_000, warmupMs: Int = 60_000) {
+        public init(debounceMs: Int = 100, repeatDebounceMs: Int = 500, reclaimIntervalMs: Int = 2000,
+                    cooldownMs: Int = 30_000, warmupMs: Int = 60_000) {
             self.debounceMs = debounceMs
+            self.repeatDebounceMs = repeatDebounceMs
             self.reclaimIntervalMs = reclaimIntervalMs
             self.cooldownMs = cooldownMs
             self.warmupMs = warmupMs
         }
 
         enum CodingKeys: String, CodingKey {
-            case debounceMs = "debounce_ms", reclaimIntervalMs = "reclaim_interval_ms"
+            case debounceMs = "debounce_ms", repeatDebounceMs = "repeat_debounce_ms", reclaimIntervalMs = "reclaim_interval_ms"
             case cooldownMs = "cooldown_ms", warmupMs = "warmup_ms"
         }
 
@@ -132,6 +139,7 @@ public struct AgentConfiguration: Codable, Sendable, Equatable {
             let c = try decoder.container(keyedBy: CodingKeys.self)
             let d = MarketSettings()
             debounceMs = try c.decodeIfPresent(Int.self, forKey: .debounceMs) ?? d.debounceMs
+            repeatDebounceMs = try c.decodeIfPresent(Int.self, forKey: .repeatDebounceMs) ?? d.repeatDebounceMs
             reclaimIntervalMs = try c.decodeIfPresent(Int.self, forKey: .reclaimIntervalMs) ?? d.reclaimIntervalMs
             cooldownMs = try c.decodeIfPresent(Int.self, forKey: .cooldownMs) ?? d.cooldownMs
             warmupMs = try c.decodeIfPresent(Int.self, forKey: .warmupMs) ?? d.warmupMs
@@ -203,6 +211,9 @@ public struct AgentConfiguration: Codable, Sendable, Equatable {
         guard guardrail.step > 0, guardrail.step <= 1 else { throw bad("guardrail.step", "must be in (0, 1], got \(guardrail.step)") }
         guard guardrail.intervalMs >= 0 else { throw bad("guardrail.interval_ms", "must not be negative") }
         guard market.debounceMs > 0 else { throw bad("market.debounce_ms", "must be positive") }
+        guard market.repeatDebounceMs >= market.debounceMs else {
+            throw bad("market.repeat_debounce_ms", "must be at least market.debounce_ms (\(market.debounceMs))")
+        }
         guard market.reclaimIntervalMs >= market.debounceMs else {
             throw bad("market.reclaim_interval_ms", "must be at least market.debounce_ms (\(market.debounceMs))")
         }

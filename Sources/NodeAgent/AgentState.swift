@@ -1,4 +1,5 @@
 import Histogram
+import KernelProbe
 import Market
 
 /// Cumulative kernel accounting of one pod (all its cgroups), at one moment.
@@ -52,6 +53,9 @@ struct AgentState: Sendable {
     var reversals: [PodSlot: [UInt64]] = [:]
     var reversalTotals: [PodSlot: UInt64] = [:]
     var limitDirections: [PodSlot: Int] = [:]
+    /// What the pinned allocation map holds per cgroup id: a round rewrites only the entries that
+    /// changed (with 150 idle pods, most of them never do).
+    var published: [UInt64: PodAllocationRecord] = [:]
 
     /// Notes a move of `slot` by `delta` at `now`; counts it when it reverses the previous move.
     mutating func noteMove(_ slot: PodSlot, reversed: Bool, now: UInt64) {

@@ -34,17 +34,27 @@ public final class MetricsObserver: AgentObserver {
     public func roundFinished(_ report: RoundReport) {
         let gone: [String] = previous.withLock { last in
             for pod in report.pods {
-                let before = last[pod.name] ?? PodReport(name: pod.name, throttledNanos: pod.throttledNanos,
-                                                         waitNanos: pod.waitNanos, runNanos: pod.runNanos, episodes: pod.episodes)
-                // Saturating: a pod's totals shrink when a container cgroup of it goes away.
-                metrics.recordStall(pod: pod.name, throttledNanos: pod.throttledNanos.saturatingMinus(before.throttledNanos),
-                                    waitNanos: pod.waitNanos.saturatingMinus(before.waitNanos),
-                                    runNanos: pod.runNanos.saturatingMinus(before.runNanos),
-                                    episodes: pod.episodes.saturatingMinus(before.episodes))
+                let known = last[pod.name]
+                let before = known ?? PodReport(name: pod.name, throttledNanos: pod.throttledNanos,
+                                                waitNanos: pod.waitNanos, runNanos: pod.runNanos, episodes: pod.episodes)
+                // Idle pods (most of them, on a busy node) cost no series update.
+                if known == nil || pod.throttledNanos != before.throttledNanos || pod.waitNanos != before.waitNanos
+                    || pod.runNanos != before.runNanos || pod.episodes != before.episodes {
+                    // Saturating: a pod's totals shrink when a container cgroup of it goes away.
+                    metrics.recordStall(pod: pod.name, throttledNanos: pod.throttledNanos.saturatingMinus(before.throttledNanos),
+                                        waitNanos: pod.waitNanos.saturatingMinus(before.waitNanos),
+                                        runNanos: pod.runNanos.saturatingMinus(before.runNanos),
+                                        episodes: pod.episodes.saturatingMinus(before.episodes))
+                }
                 for _ in 0..<min(pod.directionChanges &- min(before.directionChanges, pod.directionChanges), 1000) {
                     classes?.recordReversal(pod: pod.name)
                 }
-                if pod.latencyClass != nil || pod.weightShares != nil {
+                let classUnchanged = known.map {
+                    $0.weightShares == pod.weightShares && $0.shareMillicores == pod.shareMillicores
+                        && $0.latencyClass == pod.latencyClass && $0.classDeclared == pod.classDeclared
+                        && $0.latencyScore == pod.latencyScore && $0.burstMicros == pod.burstMicros
+                } ?? false
+                if !classUnchanged, pod.latencyClass != nil || pod.weightShares != nil {
                     classes?.set(pod: pod.name, weightShares: pod.weightShares, shareMillicores: pod.shareMillicores,
                                  latencyClass: pod.latencyClass?.rawValue, declared: pod.classDeclared,
                                  score: pod.latencyScore, burstMicros: pod.burstMicros)

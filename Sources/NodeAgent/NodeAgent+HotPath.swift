@@ -16,9 +16,9 @@ extension NodeAgent {
         switch event.kind {
         case .throttleStart:
             onThrottle(cgroupID: event.cgroupID, stallTimestamp: event.stallStart)
-            requestRound(stallTimestamp: event.stallStart)
+            requestRound(for: event)
         case .runQueueWait:
-            requestRound(stallTimestamp: event.stallStart)
+            requestRound(for: event)
         case .throttleEnd:
             break
         }
@@ -60,6 +60,19 @@ extension NodeAgent {
                                     latencyNanoseconds: stallTimestamp.map { appliedAt &- $0 })
         state.withLock { $0.record(record, slot: raise.slot) }
         applied(record, cgroupPath: raise.change.cgroupPath)
+    }
+
+    /// Asks for a round if the stall is news: its cgroup's first push after `repeat_debounce_ms`
+    /// without one (a server starting a burst, a pod starting to throttle). A repeat (a batch pod
+    /// throttled every period) asks only when the last round is that old: what it says, the
+    /// previous rounds already know, and a round costs every pod a plan.
+    func requestRound(for event: StallEvent) {
+        let lastRound = lastRoundAt.load(ordering: .relaxed)
+        let ask = stallStreaks.withLock { streaks in
+            streaks.isNews(cgroupID: event.cgroupID, at: event.receivedAt)
+                || streaks.repeatIsDue(at: event.receivedAt, lastRoundAt: lastRound)
+        }
+        if ask { requestRound(stallTimestamp: event.stallStart) }
     }
 
     /// Asks for a market round; only the first request of a round wakes the loop.

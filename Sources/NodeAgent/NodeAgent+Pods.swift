@@ -50,6 +50,7 @@ extension NodeAgent {
                 s.plans[pod.slot] = nil
                 s.reversals[pod.slot] = nil
                 s.limitDirections[pod.slot] = nil
+                s.published[pod.cgroupID] = nil
                 probe.agentState.remove(cgroupID: pod.cgroupID)
                 probe.unwatch(cgroupID: pod.cgroupID)
                 events.append(("pod vanished: its cgroup is gone, no longer managed", ["pod": "\(pod.name)"]))

@@ -46,12 +46,24 @@ extension NodeAgent {
         observer?.roundFinished(report)
     }
 
+    /// Writes the pinned allocation entries that changed since they were last written.
     func publishAllocations() {
         let now = monotonicNanoseconds()
-        let records = state.withLock { s in
-            s.table.pods.values.map { pod in (pod.cgroupID, allocationRecord(pod, state: s, now: now)) }
+        let changed: [(UInt64, PodAllocationRecord)] = state.withLock { s in
+            var changed: [(UInt64, PodAllocationRecord)] = []
+            for pod in s.table.pods.values {
+                let record = allocationRecord(pod, state: s, now: now)
+                guard s.published[pod.cgroupID] != record else { continue }
+                s.published[pod.cgroupID] = record
+                changed.append((pod.cgroupID, record))
+            }
+            return changed
         }
-        for (cgroupID, record) in records { try? probe.agentState.publish(cgroupID: cgroupID, record) }
+        var failed: [UInt64] = []
+        for (cgroupID, record) in changed {
+            do { try probe.agentState.publish(cgroupID: cgroupID, record) } catch { failed.append(cgroupID) }
+        }
+        if !failed.isEmpty { state.withLock { s in for id in failed { s.published[id] = nil } } }  // retried next round
     }
 
     /// What `mbcas top` and bpftool see of one pod.
@@ -65,7 +77,7 @@ extension NodeAgent {
         if let plan = s.plans[pod.slot] {
             record.weightShares = UInt64(max(0, pod.weight ?? 0))
             record.shareMillicores = UInt64(max(0, plan.shareMillicores.rounded()))
-            record.latencyScore = plan.evidence.score
+            record.latencyScore = (plan.evidence.score * 1000).rounded() / 1000  // the map keeps thousandths
             record.latencyClass = plan.latencyClass.rawValue + (plan.declared ? "*" : "")
             if actuator.setsBurst == true {
                 record.burstMicros = UInt64(CPUBurst.micros(for: CPULimit(millicores: Int64(pod.limit)),

@@ -47,6 +47,9 @@ public final class NodeAgent: Sendable {
     let roundRequested = Atomic<Bool>(false)
     /// Kernel time of the stall that asked for the pending round.
     let roundStallTimestamp = Atomic<UInt64>(0)
+    /// Tells news from repeats among pushed stalls. Touched only by the ring-buffer thread: the
+    /// lock is never contended.
+    let stallStreaks: Mutex<StallStreaks>
     let roundRequests: AsyncStream<Void>
     let roundContinuation: AsyncStream<Void>.Continuation
 
@@ -101,6 +104,7 @@ public final class NodeAgent: Sendable {
         self.capacity = capacity
         self.state = Mutex(AgentState(guardrail: guardrail, market: market, planner: planner))
         (roundRequests, roundContinuation) = AsyncStream.makeStream(bufferingPolicy: .bufferingNewest(1))
+        stallStreaks = Mutex(StallStreaks(repeatGapNanos: UInt64(configuration.market.repeatDebounceMs) * 1_000_000))
     }
 
     public func status() -> AgentStatus {

@@ -27,6 +27,8 @@ struct PodTable: Sendable {
     static let capacity = 1024
 
     private(set) var pods: [PodSlot: ManagedPod] = [:]
+    /// Slots in name order, kept on add/remove: every round walks the pods in this order.
+    private var slotsByName: [PodSlot] = []
     private var slotsByCgroupID: [UInt64: PodSlot] = [:]
     private var freeSlots: [PodSlot] = (0..<PodTable.capacity).reversed().map { PodSlot($0) }
 
@@ -35,7 +37,7 @@ struct PodTable: Sendable {
 
     func pod(_ slot: PodSlot) -> ManagedPod? { pods[slot] }
 
-    var sortedPods: [ManagedPod] { pods.values.sorted { $0.name < $1.name } }
+    var sortedPods: [ManagedPod] { slotsByName.compactMap { pods[$0] } }
 
     /// Every cgroup id that belongs to a pod (for the probe's watch list).
     var cgroupIDs: [UInt64] { Array(slotsByCgroupID.keys) }
@@ -48,12 +50,15 @@ struct PodTable: Sendable {
                              settings: settings, limit: limit)
         pods[slot] = pod
         slotsByCgroupID[cgroupID] = slot
+        let position = slotsByName.firstIndex { pods[$0].map { $0.name > name } ?? false } ?? slotsByName.endIndex
+        slotsByName.insert(slot, at: position)
         return pod
     }
 
     /// Removes a pod and its cgroup ids.
     mutating func remove(_ slot: PodSlot) {
         guard pods.removeValue(forKey: slot) != nil else { return }
+        slotsByName.removeAll { $0 == slot }
         slotsByCgroupID = slotsByCgroupID.filter { $0.value != slot }
         freeSlots.append(slot)
     }

@@ -54,7 +54,7 @@ struct AgentCommand: AsyncParsableCommand {
                "pods": {"web": {"floor": 200, "cap": 1800, "class": "latency"},
                         "etl": {"floor": 200, "weight": 2, "class": "batch"}},
                "guardrail": {"step": 0.3, "interval_ms": 250},
-               "market": {"debounce_ms": 100, "reclaim_interval_ms": 2000,
+               "market": {"debounce_ms": 100, "repeat_debounce_ms": 500, "reclaim_interval_ms": 2000,
                           "cooldown_ms": 30000, "warmup_ms": 60000}}
 
             Examples:

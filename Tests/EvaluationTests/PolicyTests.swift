@@ -22,6 +22,19 @@ struct PolicyTests {
         #expect(result.metrics.reactionSeconds == 0.0251)
     }
 
+    @Test("koordinator-like: × 1.2 a second while throttled, up to 3× the static limit; × 0.8 back to it when quiet")
+    func koordinatorLike() throws {
+        // Pod 0 steps to 2 CPUs at 10 s under 500 m: throttled every second from then on, so its
+        // limit grows 600, 720, 864, 1037, 1244, 1493 (3× is 1500), one step per second from 11 s.
+        let scenario = try stepScenario(at: 10, seconds: 20)
+        let (_, record) = try runRecording(scenario, KoordinatorLikePolicy(scenario: scenario))
+        let pod0 = record.changes.filter { $0.change.pod == 0 }
+        #expect(pod0.map(\.change.limit) == [600, 720, 864, 1037, 1244, 1493, 1500])
+        #expect(pod0.map(\.time) == (11...17).map { $0 * SimTime.second })
+        #expect(record.changes.allSatisfy { $0.change.pod == 0 }) // the others never throttle: they stay at 500 m
+        #expect(KoordinatorLikePolicy(scenario: scenario).setup.burst(limit: 600, cap: 4000) == 600)
+    }
+
     @Test("poll-1s: learns of the throttling at the next poll, a second later; acts only on polls")
     func pollReaction() throws {
         let (result, record) = try runRecording(try stepScenario(), try PollingMarketPolicy(scenario: try stepScenario()))

@@ -18,13 +18,18 @@ struct ReportTests {
         #expect(Set(object.keys) == ["scenarios"])
         let scenarios = try #require(object["scenarios"] as? [[String: Any]])
         #expect(scenarios.map { $0["scenario"] as? String } == ["step", "seasonal"])
-        let keys: Set = ["policy", "throttled_s", "slo_violation_s", "efficiency", "jain", "changes", "reversals", "reaction_s"]
+        let keys: Set = ["policy", "throttled_s", "slo_violation_s", "latency_slo_violation_s", "efficiency", "jain", "changes",
+                         "weight_writes", "reversals", "reaction_s"]
         for scenario in scenarios {
             let policies = try #require(scenario["policies"] as? [[String: Any]])
-            #expect(policies.map { $0["policy"] as? String } == ["static", "hpa-like", "vpa-like", "poll-1s", "push"])
+            // Hand weights and class hints need declared classes, which these traces do not carry.
+            #expect(policies.map { $0["policy"] as? String } == ["static", "static-burst", "koordinator-like", "hpa-like",
+                                                                 "vpa-like", "poll-1s", "push", "fair-share", "poll-weights-1s",
+                                                                 "push-weights"])
             for policy in policies {
                 #expect(Set(policy.keys) == keys)
-                #expect(policy["throttled_s"] is NSNumber && policy["changes"] is NSNumber)
+                #expect(policy["throttled_s"] is NSNumber && policy["changes"] is NSNumber && policy["weight_writes"] is NSNumber)
+                #expect(policy["latency_slo_violation_s"] is NSNull)
             }
         }
         // Seasonal has no reaction probe: null; the static policy never reacts: null.
@@ -32,7 +37,7 @@ struct ReportTests {
         #expect(seasonal.allSatisfy { $0["reaction_s"] is NSNull })
         let step = try #require(scenarios[0]["policies"] as? [[String: Any]])
         #expect(step[0]["reaction_s"] is NSNull)
-        #expect(step[4]["reaction_s"] is NSNumber)
+        #expect(step[6]["policy"] as? String == "push" && step[6]["reaction_s"] is NSNumber)
     }
 
     @Test("JSON with a sweep adds its points; Markdown has a row per scenario and policy")
@@ -43,8 +48,9 @@ struct ReportTests {
         let object = try #require(try JSONSerialization.jsonObject(with: Data(Report.json([], sweep: points).utf8)) as? [String: Any])
         #expect((object["sweep"] as? [Any])?.count == points.count)
         let table = Report.markdown(try Self.results())
-        #expect(table.split(separator: "\n").count == 2 + 2 * 5)
+        #expect(table.split(separator: "\n").count == 2 + 2 * 10)
         #expect(table.contains("| step | push |"))
+        #expect(table.contains("| step | push-weights |"))
     }
 
     @Test("files: summary, series and traces, and the traces read back")
@@ -58,7 +64,7 @@ struct ReportTests {
                           "timeseries-seasonal.csv", "trace-seasonal.csv"])
         let series = try String(contentsOfFile: directory + "/timeseries-step.csv", encoding: .utf8)
         #expect(series.hasPrefix("policy,time_s,pod,demand_cpus,used_cpus,limit_cpus,throttled_s,latency_ms\n"))
-        #expect(series.split(separator: "\n").count == 1 + 5 * 30 * 4)
+        #expect(series.split(separator: "\n").count == 1 + 10 * 30 * 4)
         let trace = try TraceCSV.parse(try String(contentsOfFile: directory + "/trace-step.csv", encoding: .utf8))
         #expect(trace.pods == results[0].scenario.trace.pods)
         #expect(trace.steps == results[0].scenario.trace.steps)

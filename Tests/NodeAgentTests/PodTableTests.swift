@@ -1,6 +1,7 @@
 import Cgroups
 import Foundation
 import Testing
+import Market
 @testable import NodeAgent
 
 @Suite("Pod table")
@@ -40,5 +41,50 @@ struct PodTotalsTests {
         let d = after.since(before)
         #expect(d.throttledNanos == 1_000 && d.runNanos == 2_000 && d.switches == 1)
         #expect(d.waitNanos == 0 && d.episodes == 0)
+    }
+}
+
+@Suite("Pod table order")
+struct PodTableOrderTests {
+    @Test("pods are walked in name order whatever order they were added and removed in")
+    func nameOrder() throws {
+        var table = PodTable()
+        var slots: [String: PodSlot] = [:]
+        for (i, name) in ["web", "batch", "db", "zeta", "alpha"].enumerated() {
+            let pod = table.add(name: name, cgroupPath: "/x/\(name)", cgroupID: UInt64(i + 1), settings: .init(), limit: 100)
+            slots[name] = try #require(pod).slot
+        }
+        #expect(table.sortedPods.map(\.name) == ["alpha", "batch", "db", "web", "zeta"])
+        table.remove(try #require(slots["db"]))
+        _ = table.add(name: "cache", cgroupPath: "/x/cache", cgroupID: 9, settings: .init(), limit: 100)
+        #expect(table.sortedPods.map(\.name) == ["alpha", "batch", "cache", "web", "zeta"])
+    }
+}
+
+@Suite("Stall streaks")
+struct StallStreaksTests {
+    let ms: UInt64 = 1_000_000
+
+    @Test("a cgroup's first stall is news; stalls every period after it are repeats; a stall after a quiet gap is news again")
+    func newsAndRepeats() {
+        var streaks = StallStreaks(repeatGapNanos: 500 * ms)
+        var news = streaks.isNews(cgroupID: 7, at: 1_000 * ms)
+        #expect(news)
+        for k in 1...20 {
+            news = streaks.isNews(cgroupID: 7, at: (1_000 + 100 * UInt64(k)) * ms)
+            #expect(!news, "a stall every 100 ms, \(k) after the first")
+        }
+        news = streaks.isNews(cgroupID: 8, at: 3_000 * ms)
+        #expect(news, "another cgroup's first stall")
+        news = streaks.isNews(cgroupID: 7, at: 3_600 * ms)
+        #expect(news, "600 ms after its last stall")
+    }
+
+    @Test("a repeat asks for a round only once the last round is a repeat gap old")
+    func repeatsAreDue() {
+        let streaks = StallStreaks(repeatGapNanos: 500 * ms)
+        #expect(!streaks.repeatIsDue(at: 1_400 * ms, lastRoundAt: 1_000 * ms))
+        #expect(streaks.repeatIsDue(at: 1_500 * ms, lastRoundAt: 1_000 * ms))
+        #expect(!streaks.repeatIsDue(at: 900 * ms, lastRoundAt: 1_000 * ms), "a round that finished after the push")
     }
 }

@@ -13,7 +13,7 @@ import tempfile
 import time
 
 from . import procs, report, scenarios
-from .cgroupfs import Cgroup, CgroupError, Hierarchy
+from .cgroupfs import CgroupError, Hierarchy, Shield, remove_tree
 from .policies import AGENT_POLICIES, DESCRIPTIONS as POLICY_DESCRIPTIONS, NAMES as POLICY_NAMES
 from .runner import Context, calibrate_redis, run_once
 from .servers import missing_programs
@@ -135,11 +135,7 @@ def remove_stale(hierarchy):
                     os.unlink(os.path.join(root, name, pinned))
                 os.rmdir(os.path.join(root, name))
                 continue
-            parent = Cgroup(hierarchy, name)
-            for child in sorted(os.listdir(parent.path)):
-                if os.path.isdir(os.path.join(parent.path, child)):
-                    Cgroup(hierarchy, f"{name}/{child}").remove()
-            parent.remove()
+            remove_tree(hierarchy, name)
             print(f"{ME}: removed {root}/{name}, left by an earlier run (pid {pid})", file=sys.stderr)
 
 
@@ -195,9 +191,10 @@ def main(argv=None):
     out = args.out or f"{ME}-{time.strftime('%Y%m%d-%H%M%S', time.gmtime())}"
     os.makedirs(out, exist_ok=True)
     work = tempfile.mkdtemp(prefix=f"{ME}-")
-    parent_name = f"{PREFIX}{os.getpid()}"
-    ctx = Context(hierarchy, parent_name, out, work, mbcas, args.settle, args.agent_warmup_ms,
-                  args.koordinator_node_threshold, pin_root=f"/sys/fs/bpf/{parent_name}")
+    top = f"{PREFIX}{os.getpid()}"
+    shield = Shield(hierarchy, top)
+    ctx = Context(hierarchy, shield.pods_parent, out, work, mbcas, args.settle, args.agent_warmup_ms,
+                  args.koordinator_node_threshold, pin_root=f"/sys/fs/bpf/{top}")
     built = [scenarios.build(n, args.budget, args.quick, args.idle_pods) for n in args.scenario_names]
     meta = {"command": "sudo scripts/bench-workloads" + (" " + shlex.join(sys.argv[1:]) if sys.argv[1:] else ""),
             "started": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), "host": platform.node(),
@@ -209,6 +206,7 @@ def main(argv=None):
     began = time.monotonic()
     try:
         remove_stale(hierarchy)
+        shield.enter()
         print(f"{ME}: {total} runs ({len(built)} scenarios x {len(args.policy_names)} policies x {args.reps}); "
               f"{hierarchy.describe()}; results in {out}/", file=sys.stderr)
         for scenario in built:
@@ -239,6 +237,7 @@ def main(argv=None):
         signal.signal(signal.SIGTERM, signal.SIG_IGN)
         procs.stop_all()
         left = ctx.remove_cgroups()
+        left += shield.leave()
         if os.path.isdir(ctx.pin_root):
             for name in os.listdir(ctx.pin_root):
                 os.unlink(os.path.join(ctx.pin_root, name))
