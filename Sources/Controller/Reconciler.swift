@@ -315,11 +315,12 @@ final class Reconciler: Sendable {
     static func describe(_ targets: [ContainerTarget], reason: String?, maxStepUp: Double, maxStepDown: Double) -> String {
         let changed = targets.filter(\.changesSpec)
         let changes = changed.map { target in
-            var text = "cpu limit \(target.currentLimit.map(\.description) ?? "none") → \(target.limit)"
+            var parts: [String] = []
+            if target.limit != target.currentLimit { parts.append("cpu limit \(target.currentLimit.map(\.description) ?? "none") → \(target.limit)") }
             if let request = target.request, request != target.currentRequest {
-                text += ", request \(target.currentRequest.map(\.description) ?? "none") → \(request)"
+                parts.append("\(parts.isEmpty ? "cpu " : "")request \(target.currentRequest.map(\.description) ?? "none") → \(request)")
             }
-            return text + " for container \(target.name)"
+            return parts.joined(separator: ", ") + " for container \(target.name)"
         }
         let steps = changed.filter(\.clamped).map { target in
             let factor = target.desiredLimit > target.limit ? maxStepUp : maxStepDown

@@ -109,6 +109,19 @@ struct ResizePlanner: Sendable {
                                            limit: limit, request: request, desiredLimit: allocated.cpuLimit))
         }
 
+        // The agent's requests are its weights; one the controller clamped to a limit held back by
+        // the maximum step must not make a Burstable pod Guaranteed (a QoS class cannot change in
+        // place): it stays 1m below that limit. (A request asked as it is goes to the API server.)
+        let sidecars = pod.spec.initContainers ?? []
+        if PodQoS.of(pod) == .burstable,
+           PodQoS.of(containers: Self.containers(pod.spec.containers, with: targets, explicitRequests: true) + sidecars) == .guaranteed,
+           let index = targets.indices.filter({ index in
+               let asked = spec.containers.first { $0.name == targets[index].name }?.cpuRequest
+               return asked.map { $0 > targets[index].limit } == true && targets[index].limit.millicores > 1  // the controller's own clamp
+           }).max(by: { targets[$0].limit < targets[$1].limit }) {
+            targets[index].request = CPUQuantity(millicores: targets[index].limit.millicores - 1)
+        }
+
         if !configuration.allowRestarts,
            let target = targets.first(where: { target in
                target.changesSpec && pod.spec.containers.contains { $0.name == target.name && $0.cpuResizeRestartsContainer }

@@ -1,28 +1,37 @@
-/// A pod's QoS class, as the API server derives it from container resources.
+/// A pod's QoS class, as the API server derives it (`ComputePodQOS`, pkg/apis/core/helper/qos).
 enum QoS: String, Sendable {
     case guaranteed = "Guaranteed", burstable = "Burstable", bestEffort = "BestEffort"
 
-    /// Guaranteed: every container has cpu and memory limits, and requests (defaulting to the
-    /// limits) equal them. BestEffort: no container asks for anything. Otherwise Burstable.
+    /// `GetPodQOS`: the class recorded at creation (`status.qosClass`), else the spec's.
+    static func recorded(_ pod: JSON) -> QoS {
+        pod[path: ["status", "qosClass"]]?.string.flatMap(QoS.init(rawValue:)) ?? of(pod)
+    }
+
+    /// `ComputePodQOS`: over the init containers and the containers, only cpu and memory count,
+    /// and only amounts above zero. BestEffort: nothing requested or limited. Guaranteed: every
+    /// container limits both cpu and memory, and the pod's requests (a missing request is its
+    /// limit, as API defaulting makes it) equal its limits. Otherwise Burstable.
     static func of(_ pod: JSON) -> QoS {
-        let containers = pod[path: ["spec", "containers"]]?.array ?? []
-        var anything = false
+        let containers = (pod[path: ["spec", "initContainers"]]?.array ?? []) + (pod[path: ["spec", "containers"]]?.array ?? [])
+        var requests: [String: Double] = [:], limits: [String: Double] = [:]
         var guaranteed = !containers.isEmpty
         for container in containers {
-            let limits = container[path: ["resources", "limits"]]?.object ?? [:]
-            let requests = container[path: ["resources", "requests"]]?.object ?? [:]
-            if !limits.isEmpty || !requests.isEmpty { anything = true }
+            let containerLimits = container[path: ["resources", "limits"]]?.object ?? [:]
+            let containerRequests = container[path: ["resources", "requests"]]?.object ?? [:]
+            var limited = 0
             for resource in ["cpu", "memory"] {
-                guard let limit = limits[resource].flatMap(Quantity.init) else {
-                    guaranteed = false
-                    continue
+                let limit = containerLimits[resource].flatMap(Quantity.init)?.millis ?? 0
+                let request = containerRequests[resource].flatMap(Quantity.init)?.millis ?? limit
+                if request > 0 { requests[resource, default: 0] += request }
+                if limit > 0 {
+                    limits[resource, default: 0] += limit
+                    limited += 1
                 }
-                let request = requests[resource].flatMap(Quantity.init) ?? limit
-                if request != limit { guaranteed = false }
             }
+            if limited < 2 { guaranteed = false }
         }
-        if !anything { return .bestEffort }
-        return guaranteed ? .guaranteed : .burstable
+        if requests.isEmpty && limits.isEmpty { return .bestEffort }
+        return guaranteed && requests == limits ? .guaranteed : .burstable
     }
 }
 
@@ -63,9 +72,11 @@ struct Quantity: Equatable {
     }
 }
 
-/// The rules of the `pods/resize` subresource (in-place pod resize), as far as the API server
-/// enforces them: only `spec.containers[*].resources` may change, quantities must parse, and
-/// the pod's QoS class may not change.
+/// The rules of the `pods/resize` subresource (in-place pod resize), as the API server's
+/// `ValidatePodResize` (pkg/apis/core/validation) enforces them: only
+/// `spec.containers[*].resources` may change, quantities must parse, requests stay within
+/// limits, no request or limit is removed, and the pod's QoS class may not change (so a
+/// Guaranteed pod keeps requests = limits, and a Burstable pod may not reach them everywhere).
 ///
 /// Modelled: validation (422 Invalid with `details.causes[].field`) and the spec update (with
 /// `metadata.generation` bumped), whatever the patch type (strategic merge, kubectl's default,
@@ -90,17 +101,54 @@ enum Resize {
             }
         }
         if causes.isEmpty {
-            let before = QoS.of(old), after = QoS.of(proposed)
+            causes += requestsWithinLimits(newContainers)
+            causes += nothingRemoved(old: oldContainers, new: newContainers)
+            // Upstream: `qos.GetPodQOS(oldPod) != qos.ComputePodQOS(newPod)` →
+            // field.Invalid(spec, newPod.Status.QOSClass, ...): the recorded class is the value shown.
+            let before = QoS.recorded(old), after = QoS.of(proposed)
             if before != after {
-                let index = newContainers.indices.first { oldContainers.indices.contains($0) && oldContainers[$0]["resources"] != newContainers[$0]["resources"] } ?? 0
-                causes.append(.init(field: "spec.containers[\(index)].resources",
-                                    message: "Invalid value: \"\(after.rawValue)\": Pod QOS Class may not change as a result of resizing (was \(before.rawValue))"))
+                causes.append(.init(field: "spec",
+                                    message: "Invalid value: \"\(before.rawValue)\": Pod QOS Class may not change as a result of resizing"))
             }
         }
         guard causes.isEmpty else { throw StatusError.invalid(.pods, name: name, causes: causes) }
         var new = old
         new[path: ["spec", "containers"]] = proposed[path: ["spec", "containers"]]
         return new
+    }
+
+    /// `ValidateResourceRequirements`, which `ValidatePodResize` runs on the new pod through
+    /// `validatePodMetadataAndSpec`: a request above its limit →
+    /// `spec.containers[0].resources.requests: Invalid value: "600m": must be less than or equal to cpu limit of 500m`.
+    static func requestsWithinLimits(_ containers: [JSON]) -> [StatusError.Cause] {
+        var causes: [StatusError.Cause] = []
+        for (index, container) in containers.enumerated() {
+            let limits = container[path: ["resources", "limits"]]?.object ?? [:]
+            for (resource, value) in (container[path: ["resources", "requests"]]?.object ?? [:]).sorted(by: { $0.key < $1.key }) {
+                guard let limitValue = limits[resource], let request = Quantity(value), let limit = Quantity(limitValue),
+                      request.millis > limit.millis else { continue }
+                causes.append(.init(field: "spec.containers[\(index)].resources.requests",
+                                    message: "Invalid value: \"\(value.string ?? "")\": must be less than or equal to \(resource) limit of \(limitValue.string ?? "")"))
+            }
+        }
+        return causes
+    }
+
+    /// `validateContainerResize`: a resize may change requests and limits, never remove one →
+    /// `spec.containers[0].resources.requests: Forbidden: resource requests cannot be removed`.
+    static func nothingRemoved(old: [JSON], new: [JSON]) -> [StatusError.Cause] {
+        var causes: [StatusError.Cause] = []
+        for (index, container) in new.enumerated() where old.indices.contains(index) {
+            for section in ["requests", "limits"] {
+                let before = Set((old[index][path: ["resources", section]]?.object ?? [:]).keys)
+                let after = Set((container[path: ["resources", section]]?.object ?? [:]).keys)
+                if !before.isSubset(of: after) {
+                    causes.append(.init(field: "spec.containers[\(index)].resources.\(section)",
+                                        message: "Forbidden: resource \(section) cannot be removed", reason: "FieldValueForbidden"))
+                }
+            }
+        }
+        return causes
     }
 
     /// Pods no resize can ever change, refused before anything else is looked at:

@@ -154,6 +154,9 @@ public final class ObjectStore: Sendable {
         object[path: ["metadata", "creationTimestamp"]] = .string(Self.timestamp())
         object[path: ["metadata", "generation"]] = .int(1)
         if type == .pods {
+            // ValidatePodCreate runs ValidateResourceRequirements too.
+            let causes = Resize.requestsWithinLimits(object[path: ["spec", "containers"]]?.array ?? [])
+            guard causes.isEmpty else { throw StatusError.invalid(.pods, name: name, causes: causes) }
             // As the pod strategy's PrepareForCreate: status is the server's, reset to Pending.
             object["status"] = ["phase": "Pending", "qosClass": .string(QoS.of(object).rawValue)]
         } else if type.hasStatus {

@@ -42,6 +42,39 @@ public struct LimitChange: Sendable, Hashable {
     }
 }
 
+/// One CFS weight change (weights actuation): the market's share of the node under contention
+/// for one pod, and the weight the kubelet's conversion gives it.
+public struct WeightChange: Sendable, Hashable {
+    /// The pod's name (its cgroup's name in standalone mode).
+    public var pod: String
+    /// The pod's cgroup directory (absolute).
+    public var cgroupPath: String
+    /// The weight to set, cpu.shares (`CPUWeight(millicores: shareMillicores)`).
+    public var shares: Int
+    /// The market's share, millicores: in Kubernetes mode the pod's CPU request.
+    public var shareMillicores: Double
+    /// The pod's floor, millicores (its request as its owner set it).
+    public var floorMillicores: Int
+    /// Kernel time (CLOCK_MONOTONIC ns) of the stall behind the round; 0 for periodic work.
+    public var stallTimestamp: UInt64
+    /// The round's shadow price and which guarantees it could not meet.
+    public var shadowPrice: Double?
+    public var overcommit: Overcommit?
+
+    /// Creates a change.
+    public init(pod: String, cgroupPath: String, shares: Int, shareMillicores: Double, floorMillicores: Int,
+                stallTimestamp: UInt64 = 0, shadowPrice: Double? = nil, overcommit: Overcommit? = nil) {
+        self.pod = pod
+        self.cgroupPath = cgroupPath
+        self.shares = shares
+        self.shareMillicores = shareMillicores
+        self.floorMillicores = floorMillicores
+        self.stallTimestamp = stallTimestamp
+        self.shadowPrice = shadowPrice
+        self.overcommit = overcommit
+    }
+}
+
 /// Applies CPU limits. Standalone mode writes the cgroup files; Kubernetes
 /// mode hands them to ``PodAllocationWriter``, which writes PodAllocations.
 /// `apply` runs on the ring-buffer thread for guardrail raises: it must be
@@ -55,11 +88,28 @@ public protocol Actuator: Sendable {
     func adopted(cgroupPath: String, millicores: Int, capMillicores: Int)
     /// Whether the CFS burst goes with each limit (nil: bursts not managed or not known yet).
     var setsBurst: Bool? { get }
+    /// Applies one weight change (weights actuation): the cgroup's `cpu.shares` / `cpu.weight`
+    /// standalone; the pod's CPU request (from which the kubelet derives the weight) in Kubernetes mode.
+    func applyWeight(_ change: WeightChange, version: CgroupVersion) throws(AgentError)
+    /// The weight in force now, cpu.shares, when the actuator knows it better than the agent's
+    /// own book (nil: keep the book; standalone, where the agent's writes are the truth).
+    func currentWeight(cgroupPath: String, version: CgroupVersion) -> Int?
+    /// Whether the node budget (capacity − reserve) is the managed parent's quota, written by the
+    /// agent (standalone). In Kubernetes mode the kubelet owns the cgroup tree: the budget is
+    /// kept by Σ requests ≤ allocatable − reserve instead.
+    var setsNodeBudget: Bool { get }
 }
 
 extension Actuator {
     public func adopted(cgroupPath: String, millicores: Int, capMillicores: Int) {}
     public var setsBurst: Bool? { nil }
+    public func applyWeight(_ change: WeightChange, version: CgroupVersion) throws(AgentError) {
+        do { try CPUShares.write(change.shares, cgroupPath: change.cgroupPath, version: version) } catch {
+            throw AgentError(.actuationFailed, "cannot set \(change.pod)'s CPU weight to \(change.shares) shares: \(error.message)")
+        }
+    }
+    public func currentWeight(cgroupPath: String, version: CgroupVersion) -> Int? { nil }
+    public var setsNodeBudget: Bool { true }
 }
 
 /// The embedded default: writes `cpu.max` (v2) or `cpu.cfs_quota_us` /

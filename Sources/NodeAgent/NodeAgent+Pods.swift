@@ -78,8 +78,15 @@ extension NodeAgent {
         }
         // 2. Reconcile every pod with its file, outside the lock: the file is the truth.
         var limits: [(PodSlot, Int)] = []
+        var weights: [(PodSlot, Int)] = []
         var writes: [(DecisionRecord, PodSlot, String)] = []
         for pod in pods {
+            // Kubernetes mode: the weight the kubelet derives from the pod's request (or the agent's
+            // pending intent), e.g. back to the old one after the cluster refused a decision.
+            if configuration.actuation == .weights,
+               let weight = actuator.currentWeight(cgroupPath: pod.cgroupPath, version: hierarchy.version) {
+                weights.append((pod.slot, weight))
+            }
             let actual: Int?
             do { actual = try actuator.currentLimit(cgroupPath: pod.cgroupPath) } catch {
                 events.append(("cannot read limit", ["pod": "\(pod.name)", "error": "\(error)"]))
@@ -108,6 +115,7 @@ extension NodeAgent {
                 s.record(record, slot: slot)
                 s.guardrail.setLimit(slot, to: record.newMillicores)
             }
+            for (slot, weight) in weights where s.table.pod(slot) != nil { s.table.setWeight(slot, weight) }
             for (slot, limit) in limits where s.table.pod(slot) != nil {
                 s.table.setLimit(slot, limit)
                 s.guardrail.setLimit(slot, to: limit)

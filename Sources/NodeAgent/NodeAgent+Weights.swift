@@ -20,13 +20,14 @@ import Synchronization
 /// No lock is held across file I/O: rounds decide under the lock and write outside it, so the
 /// ring-buffer thread never waits on a cgroup write.
 extension NodeAgent {
-    /// The node budget, millicores.
-    var budget: Int { capacity - configuration.reserveMillicores }
+    /// The node budget, millicores: capacity − reserve, less what pods the agent does not manage
+    /// request (Kubernetes mode: their requests hold part of the node's allocatable too).
+    var budget: Int { max(1, capacity - configuration.reserveMillicores - inventory.othersRequestMillicores) }
 
-    /// A pod's cap as enforced: never above the budget (cgroup v1 refuses a child quota above its
-    /// parent's, and above it the cap means nothing).
+    /// A pod's cap as enforced: never above the budget when the budget is the parent's quota
+    /// (cgroup v1 refuses a child quota above its parent's, and above it the cap means nothing).
     func effectiveCap(_ settings: AgentConfiguration.PodSettings) -> Int {
-        configuration.actuation == .weights ? min(settings.cap, budget) : settings.cap
+        configuration.actuation == .weights && actuator.setsNodeBudget ? min(settings.cap, budget) : settings.cap
     }
 
     /// Hot path: the pod owning `cgroupID` throttled. If its own limit is below its cap, that limit —
@@ -114,7 +115,7 @@ extension NodeAgent {
         var report = RoundReport(shadowPrice: 0, pods: [], ringBufferDrops: snapshot.counters.ringBufferDrops)
         var writes: [(pod: ManagedPod, plan: WeightPlan)] = []
         var missedRaises: [UInt64] = []
-        let planned: Bool = state.withLock { s in
+        let planned: (Double, Overcommit)? = state.withLock { s in
             let totals = Self.podTotals(snapshot, table: s.table)
             var inputs: [PlannerInput] = []
             inputs.reserveCapacity(s.table.pods.count)
@@ -129,11 +130,11 @@ extension NodeAgent {
                     weight: pod.settings.weight, qos: pod.settings.qos, declaredClass: pod.settings.latencyClass,
                     window: window, currentWeight: pod.weight.map { CPUWeight(shares: $0) }))
             }
-            guard !inputs.isEmpty else { return false }
+            guard !inputs.isEmpty else { return nil }
             let round: PlanningRound
             do { round = try s.planner.round(inputs, budget: budget) } catch {
                 logger.error("weight planning failed", metadata: ["error": "\(error)"])
-                return false
+                return nil
             }
             s.rounds += 1
             s.shadowPrice = round.allocation.shadowPrice
@@ -151,15 +152,17 @@ extension NodeAgent {
                 }
                 if plan.write, let pod = s.table.pod(plan.slot) { writes.append((pod, plan)) }
             }
-            return true
+            // The share market's price is +∞ only when the floors alone exceed the budget.
+            return (round.allocation.shadowPrice, round.allocation.shadowPrice.isFinite ? Overcommit.none : .floors)
         }
         for id in missedRaises { raiseToCap(cgroupID: id, stallTimestamp: nil) }
-        guard planned else { return }
+        guard let (shadowPrice, overcommit) = planned else { return }
         var applied: [(record: DecisionRecord, pod: ManagedPod, plan: WeightPlan)] = []
         for (pod, plan) in writes {
-            do {
-                try CPUShares.write(plan.target.shares, cgroupPath: pod.cgroupPath, version: hierarchy.version)
-            } catch {
+            let change = WeightChange(pod: pod.name, cgroupPath: pod.cgroupPath, shares: plan.target.shares,
+                                      shareMillicores: plan.shareMillicores, floorMillicores: pod.settings.floor,
+                                      stallTimestamp: stallTimestamp ?? 0, shadowPrice: shadowPrice, overcommit: overcommit)
+            do { try actuator.applyWeight(change, version: hierarchy.version) } catch {
                 logger.error("weight not applied", metadata: ["pod": "\(pod.name)", "shares": "\(plan.target.shares)",
                                                               "error": "\(error.message)"])
                 continue
@@ -186,7 +189,7 @@ extension NodeAgent {
     /// hierarchy's root, which has no quota. Called after the pods' limits were brought within it:
     /// on cgroup v1 a parent's quota may not fall below a child's.
     func assertBudget() {
-        guard configuration.actuation == .weights else { return }
+        guard configuration.actuation == .weights, actuator.setsNodeBudget else { return }
         let parent = configuration.cgroupParent
         guard parentRelativePath != "/" else { return }
         let wanted = CPULimit(millicores: Int64(budget))

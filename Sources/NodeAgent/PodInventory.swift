@@ -22,6 +22,13 @@ public struct PodCandidate: Sendable, Hashable {
 public protocol PodInventory: Sendable {
     /// The pods to manage now. `index` maps every cgroup under the agent's cgroup parent.
     func pods(index: CgroupIndex, hierarchy: CgroupHierarchy) throws(AgentError) -> [PodCandidate]
+    /// CPU requested by the node's pods that are not managed, millicores, as of the last ``pods(index:hierarchy:)``:
+    /// it is not the agent's to divide (Kubernetes mode: Σ requests ≤ allocatable counts every pod).
+    var othersRequestMillicores: Int { get }
+}
+
+extension PodInventory {
+    public var othersRequestMillicores: Int { 0 }
 }
 
 /// Standalone mode: every child cgroup of `cgroup_parent` is a pod, with the configuration's

@@ -135,6 +135,11 @@ struct AgentCommand: AsyncParsableCommand {
                              + "kubelet rewrites it first (off by default; the cgroup mount must then be writable)."))
     var directCgroupRaise = false
 
+    @Option(help: ArgumentHelp("Kubernetes mode: what decisions move: weights (each pod's CPU request, from which the kubelet "
+                               + "derives its CFS weight, with limits as caps) or limits (the older model) (default: limits).",
+                               valueName: "weights|limits"))
+    var actuation: AgentConfiguration.Actuation?
+
     func run() async throws {
         let logger = makeStderrLogger(label: "mbcas.agent", level: logLevel)
         let hierarchy: CgroupHierarchy
@@ -230,6 +235,9 @@ struct AgentCommand: AsyncParsableCommand {
                 throw ValidationError("\(flag) is for Kubernetes mode: add --kubernetes")
             }
             if directCgroupRaise { throw ValidationError("--direct-cgroup-raise is for Kubernetes mode: add --kubernetes") }
+            if actuation != nil {
+                throw ValidationError("--actuation is for Kubernetes mode; standalone, set \"actuation\" in --config")
+            }
         } else if cgroupParent != nil {
             throw ValidationError("--cgroup-parent is for standalone mode; in Kubernetes mode use --cgroup-root (where the kubelet's pod cgroups are)")
         }
@@ -247,9 +255,9 @@ struct AgentCommand: AsyncParsableCommand {
         if let cgroupParent { configuration.cgroupParent = cgroupParent }
         if kubernetes {
             configuration.cgroupParent = cgroupRoot ?? hierarchy.mountPoint
-            // The kubelet owns the pods' weights (from requests) and the kubepods budget: limits only,
-            // until PodAllocations carry requests.
-            configuration.actuation = .limits
+            // The kubelet owns the pods' weights (from requests) and the kubepods tree: weights are moved
+            // through the requests in the PodAllocations (--actuation weights); limits by default.
+            configuration.actuation = actuation ?? .limits
         }
         if let capacity { configuration.capacityMillicores = capacity }
         if let reserve { configuration.reserveMillicores = reserve }
@@ -284,6 +292,7 @@ struct KubernetesSide {
                                      files: CgroupActuator(version: hierarchy.version),
                                      minInterval: .milliseconds(command.writeIntervalMs),
                                      directCgroupRaise: command.directCgroupRaise, logger: logger)
+        inventory.recordFloors(from: writer.allocations)
     }
 }
 
@@ -291,3 +300,5 @@ struct KubernetesSide {
 enum AgentMode: String, ExpressibleByArgument, CaseIterable {
     case push, poll
 }
+
+extension AgentConfiguration.Actuation: ExpressibleByArgument {}

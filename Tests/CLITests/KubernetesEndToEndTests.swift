@@ -49,7 +49,11 @@ struct KubernetesEndToEndTests {
         /// `kubeletSync`: the stand-in also plays the kubelet's pod sync and the runtime, writing
         /// the pod and container cgroups from the actuated limits on every pass (what races a
         /// direct raise on a real node).
-        init(pods names: [String], kubeletSync: Bool = false) async throws {
+        /// `guaranteed`: pods created with requests = limits (Guaranteed QoS, under kubepods/).
+        /// `allocatableMillicores`: the stand-in answers resizes as the kubelet's admission does
+        /// for a node with that much allocatable cpu (Deferred / Infeasible), instead of accepting all.
+        init(pods names: [String], guaranteed: Set<String> = [], annotations: [String: [String: String]] = [:],
+             kubeletSync: Bool = false, allocatableMillicores: Int64? = nil) async throws {
             root = try TemporaryCgroup(prefix: "mbcas-e2e")
             server = try await FakeKubeAPIServer.start()
             serverNow = server
@@ -57,14 +61,19 @@ struct KubernetesEndToEndTests {
             let version = root.hierarchy.version
             var cgroups: [String: String] = [:], uids: [String: String] = [:], containers: [String: String] = [:]
             for name in names {
+                let isGuaranteed = guaranteed.contains(name)
+                var metadata = ObjectMeta(name: name, namespace: "shop")
+                metadata.annotations = annotations[name]
                 let pod = try await client.resources(Pod.self, namespace: "shop").create(Pod(
-                    metadata: ObjectMeta(name: name, namespace: "shop"),
+                    metadata: metadata,
                     spec: PodSpec(nodeName: "node-e2e", containers: [Container(name: "app", image: "busybox", resources: ResourceRequirements(
-                        requests: ["cpu": "100m", "memory": "64Mi"], limits: ["cpu": "200m", "memory": "128Mi"]))])))
+                        requests: ["cpu": isGuaranteed ? "200m" : "100m", "memory": isGuaranteed ? "128Mi" : "64Mi"],
+                        limits: ["cpu": "200m", "memory": "128Mi"]))])))
                 let uid = try #require(pod.metadata.uid)
-                // cgroupfs driver: <root>/kubepods/burstable/pod<uid>/<container id>; the kubelet sets the pod's limit.
+                // cgroupfs driver: <root>/kubepods/burstable/pod<uid>/<container id> (Guaranteed: kubepods/pod<uid>);
+                // the kubelet sets the pod's limit and, from its requests, its weight.
                 var directory = root.directory
-                for component in ["kubepods", "burstable", "pod\(uid)"] {
+                for component in ["kubepods"] + (isGuaranteed ? [] : ["burstable"]) + ["pod\(uid)"] {
                     directory = CgroupDirectory(path: directory.path + "/" + component)
                     if !directory.exists { _ = try CgroupDirectory(path: String(directory.path.dropLast(component.count + 1))).createChild(component) }
                 }
@@ -73,6 +82,9 @@ struct KubernetesEndToEndTests {
                 containers[name] = containerID
                 try CPULimit(millicores: 200).write(cgroupPath: directory.path, version: version)
                 try CPULimit(millicores: 200).write(cgroupPath: directory.path + "/" + containerID, version: version)
+                for path in [directory.path, directory.path + "/" + containerID] {
+                    try CPUShares.write(Self.kubeletShares(isGuaranteed ? 200 : 100), cgroupPath: path, version: version)
+                }
                 cgroups[name] = directory.path
                 uids[uid] = name
             }
@@ -86,8 +98,19 @@ struct KubernetesEndToEndTests {
                       let limit = try? CPUQuantity(parsing: text).millicores else { return }
                 try? CPULimit(millicores: limit).write(cgroupPath: path, version: version)
                 try? CPULimit(millicores: limit).write(cgroupPath: path + "/" + containerIDs[name]!, version: version)
+                // And the weight from the actuated request.
+                if let text = pod[path: ["status", "containerStatuses"]]?.array?.first?[path: ["resources", "requests", "cpu"]]?.string,
+                   let request = try? CPUQuantity(parsing: text).millicores {
+                    for cgroup in [path, path + "/" + containerIDs[name]!] {
+                        try? CPUShares.write(Node.kubeletShares(request), cgroupPath: cgroup, version: version)
+                    }
+                }
             }
-            kubelet = KubeletStandIn(store: server.store, nodeName: "node-e2e", sync: sync, actuate: { resize in
+            var policy: KubeletStandIn.Policy = { _ in .accept }
+            if let allocatableMillicores {
+                policy = KubeletStandIn.allocatable(cpuMillicores: allocatableMillicores, store: store, nodeName: "node-e2e")
+            }
+            kubelet = KubeletStandIn(store: server.store, nodeName: "node-e2e", policy: policy, sync: sync, actuate: { resize in
                 // The kubelet's actuation: the pod cgroup's quota is the sum of its containers' limits.
                 let total = try resize.containers.reduce(Int64(0)) { sum, container in
                     sum + (try CPUQuantity(parsing: container.limits["cpu"] ?? "0").millicores)
@@ -97,6 +120,14 @@ struct KubernetesEndToEndTests {
                 let written = monotonicNanoseconds()
                 // The runtime's UpdateContainerResources: the container's own quota.
                 try CPULimit(millicores: total).write(cgroupPath: path + "/" + containerIDs[name]!, version: version)
+                // The weight, from the requests (the kubelet's pod cgroup, the runtime's container cgroup).
+                let requests = try resize.containers.reduce(Int64(0)) { (sum: Int64, container: ContainerResources) throws -> Int64 in
+                    let text: String = container.requests["cpu"] ?? container.limits["cpu"] ?? "0"
+                    return sum + (try CPUQuantity(parsing: text).millicores)
+                }
+                for cgroup in [path, path + "/" + containerIDs[name]!] {
+                    try CPUShares.write(Node.kubeletShares(requests), cgroupPath: cgroup, version: version)
+                }
                 // Pair the write with the decision it carries out (the agent may have decided again since).
                 if let allocation = try? store.get(.podAllocations, namespace: resize.namespace, name: resize.name),
                    let stall = allocation[path: ["metadata", "annotations", PodAllocationWriterAnnotation.stall]]?.string.flatMap(UInt64.init),
@@ -117,6 +148,13 @@ struct KubernetesEndToEndTests {
                 contexts: [{name: e2e, context: {cluster: e2e, namespace: shop}}]
                 current-context: e2e
                 """.write(toFile: kubeconfig, atomically: true, encoding: .utf8)
+        }
+
+        /// The kubelet's `MilliCPUToShares`: millicores × 1024 / 1000, integer division, at least 2.
+        static func kubeletShares(_ millicores: Int64) -> Int { max(2, Int(millicores * 1024 / 1000)) }
+
+        func cgroupShares(_ pod: String) throws -> Int {
+            try CPUShares.read(cgroupPath: podCgroups[pod]!, version: root.hierarchy.version)
         }
 
         func start(_ label: String, _ arguments: [String]) throws {

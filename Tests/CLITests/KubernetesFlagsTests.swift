@@ -24,6 +24,12 @@ struct KubernetesFlagsTests {
         let direct = try mbcas(["agent", "--direct-cgroup-raise"])
         #expect(direct.status != 0)
         #expect(direct.stderr.contains("--direct-cgroup-raise is for Kubernetes mode"), "\(direct.stderr)")
+        let actuation = try mbcas(["agent", "--actuation", "weights"])
+        #expect(actuation.status != 0)
+        #expect(actuation.stderr.contains("--actuation is for Kubernetes mode"), "\(actuation.stderr)")
+        let unknown = try mbcas(["agent", "--kubernetes", "--actuation", "shares"])
+        #expect(unknown.status != 0)
+        #expect(unknown.stderr.contains("shares"), "\(unknown.stderr)")
     }
 
     @Test("no node name, no kubeconfig: the errors say what to give")

@@ -186,7 +186,7 @@ import Testing
                                               contentType: "application/json-patch+json")
         #expect(qosChange.code == 422)
         #expect(qosChange.body["reason"] == "Invalid")
-        #expect(qosChange.body[path: ["details", "causes"]]?.array?.first?["field"] == "spec.containers[0].resources")
+        #expect(qosChange.body[path: ["details", "causes"]]?.array?.first?["field"] == "spec")  // upstream's field.Invalid(spec, ...)
 
         let ok = try await client.send("PATCH", "\(pods)/g/resize",
                                        body: ["spec": ["containers": [["name": "app", "image": "busybox", "resources": [
@@ -204,6 +204,40 @@ import Testing
                                                      body: [["op": "replace", "path": "\(resources)/limits/cpu", "value": "3"]],
                                                      contentType: "application/json-patch+json")
         #expect(resourcesViaMain.code == 422)
+        await server.shutdown()
+    }
+
+    /// The rest of `ValidatePodResize` that moving requests (the weights) meets: requests within
+    /// limits (on create too), nothing removed, and a Burstable pod that would reach requests =
+    /// limits everywhere becomes Guaranteed, which is a QoS change.
+    @Test func resizeKeepsRequestsWithinLimitsAndTheQoSClass() async throws {
+        let server = try await FakeKubeAPIServer.start()
+        let client = TestClient(base: server.baseURL)
+        var burstable = pod("b", cpu: "250m")
+        burstable[path: ["spec", "containers"]] = [["name": "app", "image": "busybox", "resources": [
+            "requests": ["cpu": "250m", "memory": "64Mi"], "limits": ["cpu": "500m", "memory": "64Mi"]]]]
+        #expect(try await client.send("POST", pods, body: burstable).code == 201)
+        let resources = "/spec/containers/0/resources"
+        func resize(_ operations: JSON) async throws -> (code: Int, field: String?, message: String?) {
+            let answer = try await client.send("PATCH", "\(pods)/b/resize", body: operations, contentType: "application/json-patch+json")
+            let cause = answer.body[path: ["details", "causes"]]?.array?.first
+            return (answer.code, cause?["field"]?.string, cause?["message"]?.string)
+        }
+        let above = try await resize([["op": "replace", "path": "\(resources)/requests/cpu", "value": "600m"]])
+        #expect(above.code == 422)
+        #expect(above.field == "spec.containers[0].resources.requests")
+        #expect(above.message == "Invalid value: \"600m\": must be less than or equal to cpu limit of 500m")
+        let removed = try await resize([["op": "remove", "path": "\(resources)/requests/cpu"]])
+        #expect(removed.code == 422 && removed.message == "Forbidden: resource requests cannot be removed")
+        let guaranteed = try await resize([["op": "replace", "path": "\(resources)/requests/cpu", "value": "500m"]])
+        #expect(guaranteed.code == 422 && guaranteed.field == "spec")
+        #expect(guaranteed.message == "Invalid value: \"Burstable\": Pod QOS Class may not change as a result of resizing")
+        let weight = try await resize([["op": "replace", "path": "\(resources)/requests/cpu", "value": "499m"]])
+        #expect(weight.code == 200)
+
+        var invalid = pod("x")
+        invalid[path: ["spec", "containers"]] = [["name": "app", "resources": ["requests": ["cpu": "2"], "limits": ["cpu": "1"]]]]
+        #expect(try await client.send("POST", pods, body: invalid).code == 422)
         await server.shutdown()
     }
 

@@ -36,6 +36,38 @@ import Testing
         pod[path: ["status", "containerStatuses"]]?.array?.first?[path: ["resources", "requests", "cpu"]]
     }
 
+    /// The kubelet's admission of a resize against the node's allocatable: more than the node has
+    /// is Infeasible, more than the other pods leave is Deferred until they shrink.
+    @Test func allocatablePolicyDefersAndRefusesAsTheKubelet() async throws {
+        let server = try await FakeKubeAPIServer.start()
+        let client = TestClient(base: server.baseURL)
+        let kubelet = KubeletStandIn(store: server.store, nodeName: "node-a",
+                                     policy: KubeletStandIn.allocatable(cpuMillicores: 3000, store: server.store, nodeName: "node-a"),
+                                     reevaluationInterval: .milliseconds(50))
+        for (name, cpu) in [("web", "500m"), ("other", "1500m")] {
+            #expect(try await client.send("POST", pods, body: pod(name, cpu: cpu)).code == 201)
+            try kubelet.markRunning(namespace: "default", name: name)
+        }
+        func resize(_ name: String, _ cpu: String) async throws {
+            let body: JSON = ["spec": ["containers": [["name": "app", "resources": ["requests": .object(["cpu": .string(cpu)])]]]]]
+            #expect(try await client.send("PATCH", "\(pods)/\(name)/resize", body: body,
+                                          contentType: "application/strategic-merge-patch+json").code == 200)
+        }
+        func pending(_ name: String) throws -> JSON? {
+            condition("PodResizePending", try server.store.get(.pods, namespace: "default", name: name))
+        }
+        try await resize("web", "4")
+        #expect(try await eventually { try pending("web")?["reason"] == "Infeasible" })
+        #expect(try pending("web")?["message"] == "Node didn't have enough capacity: cpu, requested: 4000, capacity: 3000")
+        try await resize("web", "2")  // 2000 + the other pod's 1500 > 3000
+        #expect(try await eventually { try pending("web")?["reason"] == "Deferred" })
+        #expect(try pending("web")?["message"] == "Node didn't have enough resource: cpu, requested: 2000, used: 1500, capacity: 3000")
+        try await resize("other", "1")  // frees room: the deferred resize goes through
+        #expect(try await eventually { actuatedCPU(try web(server)) == "2" })
+        await kubelet.stop()
+        await server.shutdown()
+    }
+
     @Test func acceptShowsInProgressThenTheNewResources() async throws {
         let server = try await FakeKubeAPIServer.start()
         let gate = AsyncStream.makeStream(of: Void.self)

@@ -19,6 +19,7 @@ struct DirectCgroupRaiseTests {
             for path in [pod, container] {
                 try "100000\n".write(toFile: path + "/cpu.cfs_period_us", atomically: false, encoding: .utf8)
                 try set(path, millicores)
+                try setShares(path, 102)  // the kubelet's weight for a 100m request
             }
         }
 
@@ -26,6 +27,12 @@ struct DirectCgroupRaiseTests {
         func set(_ path: String, _ millicores: Int64) throws {
             try "\(millicores * 100)\n".write(toFile: path + "/cpu.cfs_quota_us", atomically: false, encoding: .utf8)
         }
+
+        func setShares(_ path: String, _ shares: Int) throws {
+            try "\(shares)\n".write(toFile: path + "/cpu.shares", atomically: false, encoding: .utf8)
+        }
+
+        func shares(_ path: String) -> Int? { try? CPUShares.read(cgroupPath: path, version: .v1) }
 
         func limit(_ path: String) -> Int64? { (try? CPULimit.read(cgroupPath: path, version: .v1))?.millicores ?? nil }
 
@@ -81,5 +88,25 @@ struct DirectCgroupRaiseTests {
         direct.reassert(landed: { _, _ in false }, refused: { $0 == "shop/web" })
         #expect(direct.held.isEmpty)
         #expect(other.limit(other.pod) == 200 && other.limit(other.container) == 200)
+    }
+
+    @Test("a weight raise writes the pod's and the container's cpu.shares as the kubelet would for the new request; re-asserted, released when the resize lands, given back when refused")
+    func weightRaise() throws {
+        let tree = try Tree(millicores: 200)
+        let direct = DirectCgroupRaise(version: .v1, maxHold: .seconds(60), maxReasserts: 2)
+        let pod = Self.pod(containerID: tree.containerID)
+        #expect(direct.raiseWeight(pod: "shop/web", object: pod, podCgroupPath: tree.pod, podRequest: 150) != nil)
+        #expect(tree.shares(tree.pod) == 153 && tree.shares(tree.container) == 153)  // 150m × 1024 / 1000
+        #expect(direct.raiseWeight(pod: "shop/web", object: pod, podCgroupPath: tree.pod, podRequest: 100) == nil)  // not a raise
+        try tree.setShares(tree.pod, 102)  // the kubelet's pod sync, before the resize landed
+        direct.reassertWeights(landed: { _, _ in false }, refused: { _ in false })
+        #expect(tree.shares(tree.pod) == 153)
+        direct.reassertWeights(landed: { _, hold in hold.requestMillicores == 150 }, refused: { _ in false })
+        #expect(direct.heldWeights.isEmpty && tree.shares(tree.pod) == 153)
+
+        _ = direct.raiseWeight(pod: "shop/web", object: pod, podCgroupPath: tree.pod, podRequest: 190)
+        direct.reassertWeights(landed: { _, _ in false }, refused: { _ in true })
+        #expect(direct.heldWeights.isEmpty)
+        #expect(tree.shares(tree.pod) == 153 && tree.shares(tree.container) == 153)  // what it had before
     }
 }

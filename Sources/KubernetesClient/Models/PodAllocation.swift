@@ -46,13 +46,17 @@ public struct PodAllocationSpec: Codable, Sendable, Hashable {
     /// Which guarantees the node could not meet in that round: "none", "baselines" (floors fit,
     /// floors plus baselines do not) or "floors" (the pods' requests alone exceed the budget).
     public var overcommit: String?
+    /// The pod's CPU request as its owner set it, before MBCAS moved it (weights actuation): the
+    /// floor its request never goes below, kept here so that an agent restarted after moving the
+    /// request still knows it.
+    public var cpuFloor: CPUQuantity?
     /// Kernel stall → decision, microseconds (0 for periodic work).
     public var decisionLatencyMicroseconds: Int64?
     /// When the agent decided (RFC 3339).
     public var decisionTime: String?
 
     public init(podName: String, podUID: String, nodeName: String? = nil, containers: [ContainerAllocation],
-                reason: String? = nil, shadowPrice: Double? = nil, overcommit: String? = nil,
+                reason: String? = nil, shadowPrice: Double? = nil, overcommit: String? = nil, cpuFloor: CPUQuantity? = nil,
                 decisionLatencyMicroseconds: Int64? = nil, decisionTime: String? = nil) {
         self.podName = podName
         self.podUID = podUID
@@ -62,6 +66,7 @@ public struct PodAllocationSpec: Codable, Sendable, Hashable {
         // JSON has no infinity: a non-finite price is left out rather than failing the write.
         self.shadowPrice = shadowPrice.flatMap { $0.isFinite ? $0 : nil }
         self.overcommit = overcommit
+        self.cpuFloor = cpuFloor
         self.decisionLatencyMicroseconds = decisionLatencyMicroseconds
         self.decisionTime = decisionTime
     }

@@ -42,7 +42,16 @@ public struct KubernetesAgentService: Service {
                     }
                 }
                 group.addTask {
+                    var first = true
                     for await _ in refreshes {
+                        // The first adoption reads the floors recorded in the PodAllocations: wait
+                        // (briefly: the CRD may be missing) until they are listed.
+                        if first {
+                            first = false
+                            for _ in 0..<100 where !writer.allocations.hasSynced {
+                                try? await Task.sleep(for: .milliseconds(50))
+                            }
+                        }
                         agent.refreshPods()
                         let pods = agent.status().pods
                         writer.retain(pods: Set(pods.map(\.name)), cgroupPaths: Set(pods.map(\.cgroupPath)))

@@ -3,10 +3,14 @@ import Foundation
 import KernelProbe
 import KubernetesClient
 import Logging
+import Market
 import Synchronization
 
 /// Kubernetes mode's actuator: the agent's decisions become PodAllocations (one per pod, same
 /// name, owner-referenced to the pod), which the controller applies through `pods/resize`.
+/// Under weights actuation a pod's decision has two parts, merged into one PodAllocation: the
+/// request (the market's share: the kubelet derives the pod's CFS weight from it, and Σ requests
+/// ≤ allocatable is the market's Σ xᵢ ≤ C) and the limit (the cap).
 ///
 /// `apply` runs on the ring-buffer thread, so it only records the decision (the latest one per
 /// pod wins) and wakes the writer: no I/O, no waiting. ``run()`` writes off the hot path, at most
@@ -25,9 +29,14 @@ public final class PodAllocationWriter: Actuator {
 
     private struct State {
         var pending: [String: LimitChange] = [:]
+        var pendingWeights: [String: WeightChange] = [:]
+        /// Cgroup path → the pod limit / pod request the agent decided last.
         var desired: [String: Int] = [:]
-        /// Pod → (cgroup path, limit) of the last decision written, to match the cluster's answer.
-        var written: [String: (path: String, limit: Int)] = [:]
+        var desiredRequests: [String: Int] = [:]
+        /// Pod → its floor (its owner's request), written into the spec with every decision.
+        var floors: [String: Int] = [:]
+        /// Pod → (cgroup path, limit, request) of the last decision written, to match the cluster's answer.
+        var written: [String: (path: String, limit: Int?, request: Int?)] = [:]
         var notBefore: [String: ContinuousClock.Instant] = [:]
         var failures: [String: Int] = [:]
         /// Pod → the stall of its last direct raise and when that wrote the pod cgroup.
@@ -83,14 +92,17 @@ public final class PodAllocationWriter: Actuator {
         }
         let pod = "\(namespace)/\(allocation.metadata.name)"
         let forgotten = state.withLock { s -> Bool in
-            guard let last = s.written[pod], s.desired[last.path] == last.limit else { return false }
+            guard let last = s.written[pod], s.desired[last.path] == last.limit, s.desiredRequests[last.path] == last.request else {
+                return false
+            }
             s.desired[last.path] = nil
+            s.desiredRequests[last.path] = nil
             s.written[pod] = nil
             return true
         }
         if forgotten { state.withLock { _ = $0.refused.insert(pod) } }
         if forgotten {
-            logger.notice("the cluster refused a decision; the pod keeps its limit", metadata: [
+            logger.notice("the cluster refused a decision; the pod keeps its limit and request", metadata: [
                 "pod": "\(pod)", "phase": "\(phase.rawValue)", "why": "\(status.message ?? "")",
             ])
         }
@@ -115,6 +127,51 @@ public final class PodAllocationWriter: Actuator {
         wake.yield()
     }
 
+    /// Records a weight decision (no I/O, as ``apply(_:)``): the pod's request becomes the market's
+    /// share, never below its floor (the kubelet gives it the weight `CPUWeight(millicores:)` of
+    /// that request).
+    /// With `--direct-cgroup-raise`, a raise decided for a pushed stall also reaches the cgroups' weights now.
+    public func applyWeight(_ change: WeightChange, version: CgroupVersion) throws(AgentError) {
+        let request = Self.request(for: change)
+        var writtenAt: UInt64?
+        if let direct, change.stallTimestamp != 0, let pod = pods.object(change.pod),
+           request > (state.withLock { $0.desiredRequests[change.cgroupPath] } ?? ((try? PodCPU(pod.spec).request).map(Int.init) ?? .max)) {
+            writtenAt = direct.raiseWeight(pod: change.pod, object: pod, podCgroupPath: change.cgroupPath, podRequest: Int64(request))
+        }
+        state.withLock { s in
+            s.pendingWeights[change.pod] = change
+            s.desiredRequests[change.cgroupPath] = request
+            s.floors[change.pod] = change.floorMillicores
+            if let writtenAt { s.directWrittenAt[change.pod] = (change.stallTimestamp, writtenAt) }
+        }
+        wake.yield()
+    }
+
+    /// The pod request a weight decision asks for, millicores: the share rounded down (Σ requests
+    /// stays within the budget), never below the floor.
+    static func request(for change: WeightChange) -> Int {
+        max(change.floorMillicores, Int(change.shareMillicores.rounded(.down)))
+    }
+
+    /// The weight the kubelet gives the pod: from the request the agent decided last, else from
+    /// the pod's own request (the pod found by the UID in its cgroup path), else what the pod
+    /// cgroup holds (on cgroup v2 `cpu.weight` converts back to shares only roughly, which would
+    /// make every pod look moved by more than the deadband).
+    public func currentWeight(cgroupPath: String, version: CgroupVersion) -> Int? {
+        if let request = state.withLock({ $0.desiredRequests[cgroupPath] }) { return CPUWeight(millicores: Double(request)).shares }
+        if case .success(let identity) = KubeletPath.parseResult(cgroupPath),
+           let pod = pods.objects.first(where: { $0.metadata.uid == identity.podUID }), let cpu = try? PodCPU(pod.spec) {
+            return CPUWeight(millicores: Double(cpu.request)).shares
+        }
+        return try? CPUShares.read(cgroupPath: cgroupPath, version: version)
+    }
+
+    /// The kubelet owns the cgroup tree; the budget is kept by the requests.
+    public var setsNodeBudget: Bool { false }
+
+    /// The request the agent decided last for this cgroup, millicores (tests, status).
+    public func desiredRequest(cgroupPath: String) -> Int? { state.withLock { $0.desiredRequests[cgroupPath] } }
+
     /// One pass over the direct raises held (``DirectCgroupRaise/reassert(now:landed:refused:)``):
     /// released once the pod's status reports limits that reach them, written back when the
     /// cluster refused the decision, re-asserted (boundedly) when the kubelet rewrote them.
@@ -132,10 +189,21 @@ public final class PodAllocationWriter: Actuator {
             }
             return actuated + cpu.sidecarLimits + cpu.overhead + 10 >= hold.podMillicores
         }, refused: { refused.contains($0) })
+        direct.reassertWeights(landed: { key, hold in
+            guard let pod = pods.object(key), let cpu = try? PodCPU(pod.spec) else { return true }
+            var fixed = cpu.request, actuated: Int64 = 0  // sidecars and overhead: what the regular containers' requests are not
+            for container in pod.spec.containers {
+                let spec = ((try? container.resources?.cpuRequest()) ?? nil) ?? ((try? container.resources?.cpuLimit()) ?? nil)
+                fixed -= spec?.millicores ?? 0
+                let status = pod.status?.containerStatuses?.first { $0.name == container.name }
+                actuated += (((try? status?.resources?.cpuRequest()) ?? nil)?.millicores ?? 0)
+            }
+            return actuated + fixed + 10 >= hold.requestMillicores
+        }, refused: { refused.contains($0) })
     }
 
-    /// Direct raises held now (tests, status).
-    public var directRaisesHeld: Int { direct?.held.count ?? 0 }
+    /// Direct raises held now, limits and weights (tests, status).
+    public var directRaisesHeld: Int { (direct?.held.count ?? 0) + (direct?.heldWeights.count ?? 0) }
 
     /// The limit the agent last decided for this cgroup (the truth it acts on, even before the
     /// controller and kubelet have carried it out); otherwise what the cgroup file says.
@@ -144,15 +212,15 @@ public final class PodAllocationWriter: Actuator {
         return try files.currentLimit(cgroupPath: cgroupPath)
     }
 
-    /// Decisions not written yet.
-    public var pendingCount: Int { state.withLock { $0.pending.count } }
+    /// Decisions not written yet (pods with one).
+    public var pendingCount: Int { state.withLock { Set($0.pending.keys).union($0.pendingWeights.keys).count } }
 
     /// Writes pending decisions until cancelled.
     public func run() async {
         var iterator = wakeups.makeAsyncIterator()
         while !Task.isCancelled {
             let (due, nextDue) = takeDue()
-            for change in due { await write(change) }
+            for decision in due { await write(decision) }
             if !due.isEmpty { continue }
             if let nextDue {
                 // Something waits for its rate limit or backoff: sleep until then (or a new decision).
@@ -165,50 +233,75 @@ public final class PodAllocationWriter: Actuator {
         }
     }
 
+    /// One pod's decision to write: a limit, a request, or both.
+    struct Due: Sendable {
+        var pod: String
+        var limit: LimitChange?
+        var weight: WeightChange?
+        /// Whether it lowers the pod's request: written first, so that the room it frees on the
+        /// node is there when the raises reach the kubelet (which defers a raise that does not fit).
+        var lowersRequest = false
+    }
+
     /// Removes and returns the decisions whose pod may be written now; and when the next one may.
-    private func takeDue() -> ([LimitChange], ContinuousClock.Instant?) {
+    private func takeDue() -> ([Due], ContinuousClock.Instant?) {
         let now = ContinuousClock.now
         return state.withLock { s in
-            var due: [LimitChange] = []
+            var due: [Due] = []
             var next: ContinuousClock.Instant?
-            for (pod, change) in s.pending {
+            for pod in Set(s.pending.keys).union(s.pendingWeights.keys) {
                 let at = s.notBefore[pod] ?? now
                 if at <= now {
-                    due.append(change)
-                    s.pending[pod] = nil
+                    let weight = s.pendingWeights.removeValue(forKey: pod)
+                    let lowers = weight.map { change in
+                        s.written[pod]?.request.map { Self.request(for: change) < $0 } ?? false
+                    } ?? false
+                    due.append(Due(pod: pod, limit: s.pending.removeValue(forKey: pod), weight: weight, lowersRequest: lowers))
                 } else {
                     next = min(next ?? at, at)
                 }
             }
-            return (due.sorted { $0.pod < $1.pod }, next)
+            return (due.sorted { ($0.lowersRequest ? 0 : 1, $0.pod) < ($1.lowersRequest ? 0 : 1, $1.pod) }, next)
         }
     }
 
-    private func write(_ change: LimitChange) async {
-        guard let pod = pods.object(change.pod), let uid = pod.metadata.uid, let namespace = pod.metadata.namespace else {
-            logger.debug("decision for a pod no longer known; dropped", metadata: ["pod": "\(change.pod)"])
+    private func write(_ decision: Due) async {
+        let key = decision.pod
+        guard let cgroupPath = decision.limit?.cgroupPath ?? decision.weight?.cgroupPath else { return }
+        guard let pod = pods.object(key), let uid = pod.metadata.uid, let namespace = pod.metadata.namespace,
+              let cpu = try? PodCPU(pod.spec), let ownLimit = cpu.limit else {
+            logger.debug("decision for a pod no longer known or without a CPU limit; dropped", metadata: ["pod": "\(key)"])
             return
         }
-        guard let containers = ContainerSplit.split(podLimit: Int64(change.newMillicores), spec: pod.spec) else {
-            logger.warning("pod has a container without a CPU limit (its cgroup is unlimited); not written", metadata: ["pod": "\(change.pod)"])
+        // Both parts of the pod's decision: what this one changes, and the agent's standing intent for the other.
+        let (limit, request, floor) = state.withLock { s in
+            (s.desired[cgroupPath] ?? Int(ownLimit), s.desiredRequests[cgroupPath], s.floors[key])
+        }
+        let podLimit = decision.limit?.newMillicores ?? limit
+        guard let containers = ContainerSplit.split(podLimit: Int64(podLimit), podRequest: request.map(Int64.init), spec: pod.spec) else {
+            logger.warning("pod has a container without a CPU limit (its cgroup is unlimited); not written", metadata: ["pod": "\(key)"])
             return
         }
-        let latency = change.stallTimestamp == 0 ? 0 : Int64(monotonicNanoseconds() &- change.stallTimestamp) / 1000
+        let stall = max(decision.limit?.stallTimestamp ?? 0, decision.weight?.stallTimestamp ?? 0)
+        let reason = decision.limit?.reason ?? .weight
+        let latency = stall == 0 ? 0 : Int64(monotonicNanoseconds() &- stall) / 1000
         var metadata = ObjectMeta(name: pod.metadata.name, namespace: namespace, ownerReferences: [
             OwnerReference(apiVersion: "v1", kind: "Pod", name: pod.metadata.name, uid: uid, controller: true, blockOwnerDeletion: false),
         ])
         metadata.labels = ["app.kubernetes.io/managed-by": "mbcas"]
-        metadata.annotations = change.stallTimestamp == 0 ? nil : [Self.stallAnnotation: String(change.stallTimestamp)]
+        metadata.annotations = stall == 0 ? nil : [Self.stallAnnotation: String(stall)]
         // Only when the decision written is the one the direct raise carried out (a later one
         // won); "0" otherwise, so an earlier raise's time never stays beside a later stall.
-        let direct = state.withLock { $0.directWrittenAt.removeValue(forKey: change.pod) }
-        if self.direct != nil, change.stallTimestamp != 0 {
-            metadata.annotations?[Self.directRaiseAnnotation] = direct.flatMap { $0.stall == change.stallTimestamp ? String($0.at) : nil } ?? "0"
+        let direct = state.withLock { $0.directWrittenAt.removeValue(forKey: key) }
+        if self.direct != nil, stall != 0 {
+            metadata.annotations?[Self.directRaiseAnnotation] = direct.flatMap { $0.stall == stall ? String($0.at) : nil } ?? "0"
         }
+        let price = decision.limit?.shadowPrice ?? decision.weight?.shadowPrice
         let allocation = PodAllocation(metadata: metadata, spec: PodAllocationSpec(
             podName: pod.metadata.name, podUID: uid, nodeName: nodeName, containers: containers,
-            reason: change.reason.rawValue, shadowPrice: change.shadowPrice.map { max(0, $0) },
-            overcommit: change.overcommit?.rawValue,
+            reason: reason.rawValue, shadowPrice: price.map { max(0, $0) },
+            overcommit: (decision.limit?.overcommit ?? decision.weight?.overcommit)?.rawValue,
+            cpuFloor: floor.map { CPUQuantity(millicores: Int64($0)) },
             decisionLatencyMicroseconds: max(0, latency), decisionTime: Timestamp.microTime()))
         let started = ContinuousClock.now
         do throws(KubernetesError) {
@@ -216,31 +309,35 @@ public final class PodAllocationWriter: Actuator {
                 .patch(pod.metadata.name, .apply(fieldManager: Self.fieldManager, force: true), allocation)
             written.add(1, ordering: .relaxed)
             state.withLock { s in
-                s.written[change.pod] = (change.cgroupPath, change.newMillicores)
-                s.notBefore[change.pod] = started + minInterval
-                s.failures[change.pod] = nil
+                s.written[key] = (cgroupPath, s.desired[cgroupPath], s.desiredRequests[cgroupPath])
+                s.notBefore[key] = started + minInterval
+                s.failures[key] = nil
             }
             logger.debug("PodAllocation written", metadata: [
-                "pod": "\(change.pod)", "limit": "\(change.newMillicores)m", "reason": "\(change.reason)",
+                "pod": "\(key)", "limit": "\(podLimit)m", "request": "\(request.map { "\($0)m" } ?? "unchanged")", "reason": "\(reason)",
             ])
         } catch {
             let failures = state.withLock { s in
                 // Keep it unless a newer decision arrived meanwhile (the latest wins).
-                if s.pending[change.pod] == nil { s.pending[change.pod] = change }
-                let count = (s.failures[change.pod] ?? 0) + 1
-                s.failures[change.pod] = count
+                if s.pending[key] == nil, let limit = decision.limit { s.pending[key] = limit }
+                if s.pendingWeights[key] == nil, let weight = decision.weight { s.pendingWeights[key] = weight }
+                let count = (s.failures[key] ?? 0) + 1
+                s.failures[key] = count
                 let backoff = Self.backoff.delay(afterAttempt: count, retryAfter: error.retryAfter)
-                s.notBefore[change.pod] = ContinuousClock.now + max(backoff, .milliseconds(50))
+                s.notBefore[key] = ContinuousClock.now + max(backoff, .milliseconds(50))
                 return count
             }
             if error.isRetryable {
                 logger.warning("cannot write PodAllocation; will retry with the latest decision", metadata: [
-                    "pod": "\(change.pod)", "attempt": "\(failures)", "error": "\(error.message)",
+                    "pod": "\(key)", "attempt": "\(failures)", "error": "\(error.message)",
                 ])
             } else {
-                state.withLock { s in if s.pending[change.pod] == change { s.pending[change.pod] = nil } }
+                state.withLock { s in
+                    if let limit = decision.limit, s.pending[key] == limit { s.pending[key] = nil }
+                    if let weight = decision.weight, s.pendingWeights[key] == weight { s.pendingWeights[key] = nil }
+                }
                 logger.error("PodAllocation refused by the API; decision dropped", metadata: [
-                    "pod": "\(change.pod)", "error": "\(error.message)",
+                    "pod": "\(key)", "error": "\(error.message)",
                 ])
             }
         }
@@ -250,7 +347,10 @@ public final class PodAllocationWriter: Actuator {
     public func retain(pods names: Set<String>, cgroupPaths: Set<String>) {
         state.withLock { s in
             s.pending = s.pending.filter { names.contains($0.key) }
+            s.pendingWeights = s.pendingWeights.filter { names.contains($0.key) }
             s.desired = s.desired.filter { cgroupPaths.contains($0.key) }
+            s.desiredRequests = s.desiredRequests.filter { cgroupPaths.contains($0.key) }
+            s.floors = s.floors.filter { names.contains($0.key) }
             s.notBefore = s.notBefore.filter { names.contains($0.key) }
             s.failures = s.failures.filter { names.contains($0.key) }
             s.written = s.written.filter { names.contains($0.key) }

@@ -1,0 +1,98 @@
+import Cgroups
+import Foundation
+import KubeAPIFixture
+import KubernetesClient
+import TestSupport
+import Testing
+
+/// Weights actuation in Kubernetes mode, end to end: the market's shares become the pods' CPU
+/// requests (their weights, as the kubelet derives them), the caps their limits, applied in place
+/// by `mbcas controller` through `pods/resize`, against a test API server holding resizes to the
+/// real API's rules and a kubelet stand-in answering them as the kubelet's admission does for
+/// the node's allocatable.
+extension KubernetesEndToEndTests {
+    /// `direct`: with `--direct-cgroup-raise`, the kubelet stand-in also playing the pod sync
+    /// (rewriting quotas and weights from what it actuated, racing the direct writes).
+    @Test("--actuation weights: a busy pod's request (its weight) and limit (its cap) are resized in place; Σ requests ≤ allocatable − reserve, QoS classes unchanged, Guaranteed and idle pods untouched; the weight flows back",
+          arguments: [false, true])
+    func weightsThroughRequests(direct: Bool) async throws {
+        let allocatable: Int64 = 1000, reserve: Int64 = 100
+        // web is declared batch (mbcas.io/class), so its share follows its demand down within seconds.
+        let node = try await Node(pods: ["web", "idle", "gold"], guaranteed: ["gold"],
+                                  annotations: ["web": ["mbcas.io/class": "batch"]], kubeletSync: direct,
+                                  allocatableMillicores: allocatable)
+        do {
+            try node.startAgentAndController(agentArguments: ["--actuation", "weights", "--capacity", "\(allocatable)",
+                                                              "--reserve", "\(reserve)"] + (direct ? ["--direct-cgroup-raise"] : []))
+            let pods = node.client.resources(Pod.self, namespace: "shop")
+            let allocations = node.client.resources(PodAllocation.self, namespace: "shop")
+            func request(_ pod: Pod?) -> Int64? { pod.flatMap { try? $0.spec.containers[0].resources?.cpuRequest()?.millicores } }
+            func limit(_ pod: Pod?) -> Int64? { pod.flatMap { try? $0.spec.containers[0].resources?.cpuLimit()?.millicores } }
+            func actuatedRequest(_ pod: Pod?) -> Int64? {
+                pod?.status?.containerStatuses?.first.flatMap { try? $0.resources?.cpuRequest()?.millicores }
+            }
+
+            let container = try #require(try CgroupDirectory(path: node.podCgroups["web"]!).children().first)
+            let burner = try Burner(cgroupPath: node.podCgroups["web"]! + "/" + container)
+            defer { burner.stop() }
+            // Raised: the request in the spec, what the kubelet actuated, and the weight in the cgroup agree.
+            var last = ""
+            let raised = await eventually(timeout: .seconds(40)) {
+                let web = try? await pods.get("web")
+                let shares = try? node.cgroupShares("web")
+                last = "web request \(request(web).map(String.init) ?? "-") actuated \(actuatedRequest(web).map(String.init) ?? "-") "
+                    + "limit \(limit(web).map(String.init) ?? "-") shares \(shares.map(String.init) ?? "-")"
+                guard let asked = request(web), asked >= 300 else { return false }
+                return actuatedRequest(web) == asked && shares == Node.kubeletShares(asked)
+            }
+            #expect(raised, "the busy pod's request was not raised through the API path (\(last)):\n\(node.logs)")
+
+            let web = try await pods.get("web")
+            let webAllocation = try await allocations.get("web")
+            #expect(webAllocation.spec.cpuFloor?.millicores == 100, "the owner's request is the recorded floor")
+            #expect(webAllocation.spec.containers[0].cpuRequest?.millicores == request(web))
+            #expect(try #require(request(web)) <= (try #require(limit(web))), "requests ≤ limits")
+            #expect(web.status?.qosClass == "Burstable" && PodQoS.of(containers: web.spec.containers) == .burstable)
+            // Σ requests on the node (Guaranteed pods included) within what the market may divide.
+            let all = try await pods.listAll().items
+            let total = all.reduce(Int64(0)) { $0 + (request($1) ?? 0) }
+            #expect(total <= allocatable - reserve, "Σ requests \(total)m > allocatable − reserve")
+            print("weights through requests: web request \(request(web).map(String.init) ?? "-")m (cpu.shares \((try? node.cgroupShares("web")).map(String.init) ?? "-")), "
+                  + "limit \(limit(web).map(String.init) ?? "-")m; Σ requests on the node \(total)m of \(allocatable - reserve)m")
+            if ProcessInfo.processInfo.environment["MBCAS_E2E_LOGS"] != nil { print(node.logs) }
+            // Guaranteed: never resized; the idle pod's weight did not move, so nothing was written for it.
+            let gold = try await pods.get("gold")
+            #expect(request(gold) == 200 && limit(gold) == 200 && gold.status?.qosClass == "Guaranteed")
+            #expect((try? await allocations.get("gold")) == nil, "a PodAllocation was written for a Guaranteed pod")
+            #expect(request(try await pods.get("idle")) == 100)
+            #expect((try? await allocations.get("idle")) == nil, "a PodAllocation was written for a pod whose demand did not change")
+            let refused = try await allocations.listAll().items.filter { $0.status?.phase == .failed }
+            #expect(refused.isEmpty, "resizes refused: \(refused.map { "\($0.metadata.name): \($0.status?.message ?? "")" })")
+            if direct {
+                // The weight reached the cgroup straight from the push (the annotation pairs it with the stall).
+                var seen = Set<UInt64>()  // one per stall: several resizes may carry the same decision's annotation
+                let viaDirect = node.samples.all.filter { $0.direct != nil && seen.insert($0.stall).inserted }
+                #expect(!viaDirect.isEmpty, "no direct raise recorded: \(node.samples.all.map { "\($0.reason) direct \($0.direct.map(String.init) ?? "-")" })")
+                print("weights, kernel stall → pod cgroup by the direct path: " + viaDirect.map { sample in
+                    String(format: "%@ %.3f ms", sample.reason, Double(sample.direct! &- sample.stall) / 1e6)
+                }.joined(separator: ", ") + " (a weight is decided in a market round: debounced, not on the push itself)")
+            }
+            let schema = try node.checkPodAllocationsAgainstCRD()
+            #expect(schema?.status == 0, "a PodAllocation as written does not fit deploy/crd's schema:\n\(schema?.stdout ?? "")\(schema?.stderr ?? "")")
+
+            // The burst ends: the share flows back, the request returns toward the floor.
+            burner.stop()
+            let back = await eventually(timeout: .seconds(30)) {
+                let web = try? await pods.get("web")
+                last = "web request \(request(web).map(String.init) ?? "-") actuated \(actuatedRequest(web).map(String.init) ?? "-")"
+                return request(web).map { $0 <= 150 } == true && actuatedRequest(web) == request(web)
+            }
+            #expect(back, "the request did not come back after the load stopped (\(last)):\n\(node.logs)")
+            let statuses = node.stop()
+            #expect(statuses == ["agent": 0, "controller": 0], "exit statuses \(statuses):\n\(node.logs)")
+        } catch {
+            Issue.record("\(error)\n\(node.logs)")
+        }
+        await node.tearDown()
+    }
+}
