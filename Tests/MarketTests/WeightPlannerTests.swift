@@ -28,6 +28,25 @@ struct WeightPlannerTests {
         return (writes, last!)
     }
 
+    @Test("windows observed between rounds teach the learner as rounds would: a server seen in 100 ms windows is learned, and the next round plans from it")
+    func observedBetweenRounds() throws {
+        var planner = try WeightPlanner()
+        var weights: [Int?] = [1024, 1024]
+        _ = try run(&planner, rounds: 1, windows: [nil, nil], weights: &weights)
+        // Two bursts with an idle gap, seen only by observation ticks; a round every 2 s would have
+        // averaged each burst with its gap.
+        for _ in 0..<2 {
+            for _ in 0..<20 { planner.observe(PodSlot(0), window: Windows.burst()); planner.observe(PodSlot(1), window: Windows.hog()) }
+            for _ in 0..<20 { planner.observe(PodSlot(0), window: Windows.asleep); planner.observe(PodSlot(1), window: Windows.hog()) }
+        }
+        #expect(planner.learnedClass(of: PodSlot(0)) == .latency)
+        #expect(planner.learnedClass(of: PodSlot(1)) == .batch)
+        let tiny = SchedulerWindow(runNanos: 0, waitNanos: 0, throttledNanos: 0, switches: 0, windowNanos: 2_000_000)
+        let (_, round) = try run(&planner, rounds: 1, windows: [tiny, Windows.hog()], weights: &weights)
+        #expect(round.plans[0].latencyClass == .latency)
+        #expect(round.plans[0].shareMillicores > 3 * round.plans[1].shareMillicores, "\(round.plans.map(\.shareMillicores))")
+    }
+
     @Test("idle pods get one write each, however many rounds pass")
     func idleOneWrite() throws {
         var planner = try WeightPlanner()

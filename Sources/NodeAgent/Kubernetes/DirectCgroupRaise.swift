@@ -52,18 +52,20 @@ final class DirectCgroupRaise: Sendable {
         guard let containers = ContainerSplit.split(podLimit: Int64(millicores), spec: pod.spec),
               let podBefore = try? CPULimit.read(cgroupPath: podCgroupPath, version: version),
               (podBefore.millicores ?? .max) < Int64(millicores) else { return nil }
-        let paths = Self.containerCgroups(of: pod, podCgroupPath: podCgroupPath)
-        var targets: [(path: String, millicores: Int64, before: CPULimit)] = []
-        for container in containers {
-            guard let path = paths[container.name], let before = try? CPULimit.read(cgroupPath: path, version: version) else { continue }
-            targets.append((path, container.cpuLimit.millicores, before))
-        }
+        // The pod level first, before any container file is looked for: it is what the kernel
+        // throttles the pod at as a whole, and the stall → write latency is measured to it.
         do {
             try CPULimit(millicores: Int64(millicores)).write(cgroupPath: podCgroupPath, version: version)
         } catch {
             return nil
         }
         let writtenAt = monotonicNanoseconds()
+        let paths = Self.containerCgroups(of: pod, podCgroupPath: podCgroupPath)
+        var targets: [(path: String, millicores: Int64, before: CPULimit)] = []
+        for container in containers {
+            guard let path = paths[container.name], let before = try? CPULimit.read(cgroupPath: path, version: version) else { continue }
+            targets.append((path, container.cpuLimit.millicores, before))
+        }
         for target in targets where (target.before.millicores ?? .max) < target.millicores {
             try? CPULimit(millicores: target.millicores).write(cgroupPath: target.path, version: version)
         }
@@ -146,6 +148,9 @@ final class DirectCgroupRaise: Sendable {
         guard let before = try? CPUShares.read(cgroupPath: podCgroupPath, version: version), before < shares,
               let split = ContainerSplit.split(podLimit: ((try? PodCPU(pod.spec).limit) ?? nil) ?? podRequest,
                                                podRequest: podRequest, spec: pod.spec) else { return nil }
+        // The pod level first, as for limits; then the containers' files are looked for.
+        do { try CPUShares.write(shares, cgroupPath: podCgroupPath, version: version) } catch { return nil }
+        let writtenAt = monotonicNanoseconds()
         let paths = Self.containerCgroups(of: pod, podCgroupPath: podCgroupPath)
         var containers: [(path: String, shares: Int, before: Int)] = []
         for container in split {
@@ -153,8 +158,6 @@ final class DirectCgroupRaise: Sendable {
                   let old = try? CPUShares.read(cgroupPath: path, version: version) else { continue }
             containers.append((path, Self.kubeletShares(request.millicores), old))
         }
-        do { try CPUShares.write(shares, cgroupPath: podCgroupPath, version: version) } catch { return nil }
-        let writtenAt = monotonicNanoseconds()
         for container in containers where container.before < container.shares {
             try? CPUShares.write(container.shares, cgroupPath: container.path, version: version)
         }
