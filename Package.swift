@@ -3,6 +3,7 @@
 // MBCAS: moves CPU between co-located containers the moment the kernel says
 // one is starving. One module per part of the architecture:
 //
+//   MonotonicTime CLOCK_MONOTONIC in ns (the clock the BPF programs stamp events with)
 //   CKernelProbe  C: libbpf, the kernel/user ABI (bpf/mbcas.h), the embedded BPF skeleton
 //   KernelProbe   loads the probes, consumes the ring buffer, reads the cumulative maps
 //   Cgroups       cgroup v1/v2 files, cgroup ids, kubelet path parsing
@@ -52,10 +53,12 @@ let package = Package(
                 .linkedLibrary("z"),
             ]
         ),
+        // CLOCK_MONOTONIC in nanoseconds, and sleeping until a point on it: the one clock reading.
+        .target(name: "MonotonicTime"),
         .target(
             name: "KernelProbe",
             dependencies: [
-                "CKernelProbe",
+                "CKernelProbe", "MonotonicTime",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "SystemPackage", package: "swift-system"),
             ]
@@ -98,7 +101,7 @@ let package = Package(
         // CPU workloads run inside cgroups, for the demo and the end-to-end tests.
         .target(
             name: "Workloads",
-            dependencies: ["Cgroups"]
+            dependencies: ["Cgroups", "MonotonicTime"]
         ),
         // The opt-in HTTP endpoint: /metrics (Prometheus), /healthz, /readyz; and the agent's series.
         .target(
@@ -116,7 +119,7 @@ let package = Package(
         .target(
             name: "NodeAgent",
             dependencies: [
-                "KernelProbe", "Cgroups", "Market", "MetricsEndpoint", "KubernetesClient",
+                "KernelProbe", "Cgroups", "Market", "MonotonicTime", "MetricsEndpoint", "KubernetesClient",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Histogram", package: "hdrhistogram-swift"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -144,7 +147,7 @@ let package = Package(
         .executableTarget(
             name: "mbcas-bench",
             dependencies: [
-                "KernelProbe", "Cgroups", "Market", "NodeAgent", "Workloads", "TestSupport",
+                "KernelProbe", "Cgroups", "Market", "MonotonicTime", "NodeAgent", "Workloads", "TestSupport",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Histogram", package: "hdrhistogram-swift"),
                 .product(name: "Logging", package: "swift-log"),
@@ -243,7 +246,7 @@ let package = Package(
         // Runs the built `mbcas` binary the way a user does.
         .testTarget(
             name: "CLITests",
-            dependencies: ["TestSupport", "mbcas", "mbcas-bench", "mbcas-test-apiserver", "Cgroups", "KernelProbe",
+            dependencies: ["TestSupport", "mbcas", "mbcas-bench", "mbcas-test-apiserver", "Cgroups", "KernelProbe", "MonotonicTime",
                            "KubeAPIFixture", "KubernetesClient"]
         ),
     ],

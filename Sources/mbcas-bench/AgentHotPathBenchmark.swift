@@ -4,6 +4,7 @@ import Foundation
 import Histogram
 import KernelProbe
 import Logging
+import MonotonicTime
 import NodeAgent
 import Synchronization
 import TestSupport

@@ -2,6 +2,7 @@
 import Glibc
 #endif
 import KernelProbe
+import MonotonicTime
 import Synchronization
 
 /// The polling baseline: reads a cgroup's `cpu.stat` every `interval` on its own thread, as a

@@ -2,6 +2,7 @@
 import Glibc
 #endif
 import KernelProbe
+import MonotonicTime
 import Synchronization
 
 /// The kernel's own push for CPU pressure: a PSI trigger (`some <threshold_us> <window_us>`

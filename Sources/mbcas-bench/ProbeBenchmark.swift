@@ -4,6 +4,7 @@ import Foundation
 import Histogram
 import KernelProbe
 import Logging
+import MonotonicTime
 import TestSupport
 
 /// `mbcas-bench probe`: what the probes cost the kernel, and how fast a

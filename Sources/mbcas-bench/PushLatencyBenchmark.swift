@@ -3,6 +3,7 @@ import Cgroups
 import Foundation
 import KernelProbe
 import Logging
+import MonotonicTime
 import TestSupport
 import Workloads
 

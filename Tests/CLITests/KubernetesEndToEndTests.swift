@@ -4,6 +4,7 @@ import KernelProbe
 import KubeAPIFixture
 import KubernetesClient
 import Logging
+import MonotonicTime
 import Synchronization
 import TestSupport
 import Testing

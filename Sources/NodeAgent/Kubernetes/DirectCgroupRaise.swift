@@ -2,6 +2,7 @@ import Cgroups
 import Foundation
 import KernelProbe
 import KubernetesClient
+import MonotonicTime
 import Synchronization
 
 /// `--direct-cgroup-raise`: on a pushed stall, a guardrail raise is also written straight into the

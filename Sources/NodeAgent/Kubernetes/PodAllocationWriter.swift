@@ -3,6 +3,7 @@ import Foundation
 import KernelProbe
 import KubernetesClient
 import Logging
+import MonotonicTime
 import Synchronization
 
 /// Kubernetes mode's actuator: the agent's decisions become PodAllocations (one per pod, same
