@@ -101,7 +101,7 @@ let package = Package(
         // CPU workloads run inside cgroups, for the demo and the end-to-end tests.
         .target(
             name: "Workloads",
-            dependencies: ["Cgroups", "MonotonicTime"]
+            dependencies: ["Cgroups", "Market", "MonotonicTime"]  // Market: its seeded SplitMix64
         ),
         // The opt-in HTTP endpoint: /metrics (Prometheus), /healthz, /readyz; and the agent's series.
         .target(
@@ -224,7 +224,7 @@ let package = Package(
         ),
         .testTarget(
             name: "WorkloadsTests",
-            dependencies: ["Workloads", "Cgroups", "TestSupport", "mbcas"]
+            dependencies: ["Workloads", "Cgroups", "Market", "TestSupport", "mbcas"]
         ),
         .testTarget(
             name: "NodeAgentTests",
