@@ -3,6 +3,7 @@
 // MBCAS: moves CPU between co-located containers the moment the kernel says
 // one is starving. One module per part of the architecture:
 //
+//   ProcessSignals  SIGINT/SIGTERM as an event for the commands outside a ServiceGroup
 //   MonotonicTime CLOCK_MONOTONIC in ns (the clock the BPF programs stamp events with)
 //   CKernelProbe  C: libbpf, the kernel/user ABI (bpf/mbcas.h), the embedded BPF skeleton
 //   KernelProbe   loads the probes, consumes the ring buffer, reads the cumulative maps
@@ -55,6 +56,8 @@ let package = Package(
         ),
         // CLOCK_MONOTONIC in nanoseconds, and sleeping until a point on it: the one clock reading.
         .target(name: "MonotonicTime"),
+        // SIGINT/SIGTERM as an event the commands that run outside a ServiceGroup wait for.
+        .target(name: "ProcessSignals"),
         .target(
             name: "KernelProbe",
             dependencies: [
@@ -137,6 +140,7 @@ let package = Package(
                 "Evaluation",
                 "KubernetesClient",
                 "Controller",
+                "ProcessSignals",
                 .product(name: "Prometheus", package: "swift-prometheus"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
@@ -147,7 +151,7 @@ let package = Package(
         .executableTarget(
             name: "mbcas-bench",
             dependencies: [
-                "KernelProbe", "Cgroups", "Market", "MonotonicTime", "NodeAgent", "Workloads", "TestSupport",
+                "KernelProbe", "Cgroups", "Market", "MonotonicTime", "NodeAgent", "ProcessSignals", "Workloads", "TestSupport",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Histogram", package: "hdrhistogram-swift"),
                 .product(name: "Logging", package: "swift-log"),
@@ -168,7 +172,7 @@ let package = Package(
         .executableTarget(
             name: "mbcas-test-apiserver",
             dependencies: [
-                "KubeAPIFixture",
+                "KubeAPIFixture", "ProcessSignals",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]

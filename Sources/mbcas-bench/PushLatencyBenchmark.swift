@@ -4,6 +4,7 @@ import Foundation
 import KernelProbe
 import Logging
 import MonotonicTime
+import ProcessSignals
 import TestSupport
 import Workloads
 
@@ -251,7 +252,7 @@ struct PushLatencyBenchmark: ParsableCommand {
     /// Throws the exit code of `signal` (128 + its number) once one has arrived, after an
     /// optional interruptible sleep; the defers then clean up.
     func checkSignal(_ signals: StopSignals, sleep seconds: Double = 0) throws {
-        let received = seconds > 0 ? signals.sleep(seconds: seconds) : signals.caught
+        let received = seconds > 0 ? signals.wait(seconds: seconds) : signals.caught
         if let received {
             printProgress("push-latency: interrupted (signal \(received)); cleaning up")
             throw ExitCode(128 + received)
