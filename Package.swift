@@ -3,7 +3,7 @@
 // MBCAS: moves CPU between co-located containers the moment the kernel says
 // one is starving. One module per part of the architecture:
 //
-//   ProcessSignals  SIGINT/SIGTERM as an event for the commands outside a ServiceGroup
+//   ProcessControl  stop signals as an event (commands outside a ServiceGroup), running a command
 //   MonotonicTime CLOCK_MONOTONIC in ns (the clock the BPF programs stamp events with)
 //   CKernelProbe  C: libbpf, the kernel/user ABI (bpf/mbcas.h), the embedded BPF skeleton
 //   KernelProbe   loads the probes, consumes the ring buffer, reads the cumulative maps
@@ -56,8 +56,8 @@ let package = Package(
         ),
         // CLOCK_MONOTONIC in nanoseconds, and sleeping until a point on it: the one clock reading.
         .target(name: "MonotonicTime"),
-        // SIGINT/SIGTERM as an event the commands that run outside a ServiceGroup wait for.
-        .target(name: "ProcessSignals"),
+        // SIGINT/SIGTERM as an event the commands outside a ServiceGroup wait for; running a command.
+        .target(name: "ProcessControl"),
         .target(
             name: "KernelProbe",
             dependencies: [
@@ -140,7 +140,7 @@ let package = Package(
                 "Evaluation",
                 "KubernetesClient",
                 "Controller",
-                "ProcessSignals",
+                "ProcessControl",
                 .product(name: "Prometheus", package: "swift-prometheus"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
@@ -151,7 +151,7 @@ let package = Package(
         .executableTarget(
             name: "mbcas-bench",
             dependencies: [
-                "KernelProbe", "Cgroups", "Market", "MonotonicTime", "NodeAgent", "ProcessSignals", "Workloads", "TestSupport",
+                "KernelProbe", "Cgroups", "Market", "MonotonicTime", "NodeAgent", "ProcessControl", "Workloads",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Histogram", package: "hdrhistogram-swift"),
                 .product(name: "Logging", package: "swift-log"),
@@ -172,7 +172,7 @@ let package = Package(
         .executableTarget(
             name: "mbcas-test-apiserver",
             dependencies: [
-                "KubeAPIFixture", "ProcessSignals",
+                "KubeAPIFixture", "ProcessControl",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]
@@ -220,7 +220,7 @@ let package = Package(
         // The manifests under deploy/, checked offline (schemas, RBAC, capabilities, Dockerfile).
         .testTarget(
             name: "DeployTests",
-            dependencies: ["TestSupport"]
+            dependencies: ["ProcessControl", "TestSupport"]
         ),
         .testTarget(
             name: "EvaluationTests",
@@ -228,7 +228,7 @@ let package = Package(
         ),
         .testTarget(
             name: "WorkloadsTests",
-            dependencies: ["Workloads", "Cgroups", "Market", "TestSupport", "mbcas"]
+            dependencies: ["Workloads", "Cgroups", "Market", "ProcessControl", "TestSupport", "mbcas"]
         ),
         .testTarget(
             name: "NodeAgentTests",
@@ -239,7 +239,7 @@ let package = Package(
         .testTarget(
             name: "KubeAPIFixtureTests",
             dependencies: [
-                "KubeAPIFixture", "TestSupport",
+                "KubeAPIFixture", "ProcessControl", "TestSupport",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
@@ -250,7 +250,7 @@ let package = Package(
         // Runs the built `mbcas` binary the way a user does.
         .testTarget(
             name: "CLITests",
-            dependencies: ["TestSupport", "mbcas", "mbcas-bench", "mbcas-test-apiserver", "Cgroups", "KernelProbe", "MonotonicTime",
+            dependencies: ["TestSupport", "mbcas", "mbcas-bench", "mbcas-test-apiserver", "Cgroups", "KernelProbe", "MonotonicTime", "ProcessControl",
                            "KubeAPIFixture", "KubernetesClient"]
         ),
     ],

@@ -4,7 +4,7 @@ import ArgumentParser
 import Foundation
 import KubeAPIFixture
 import Logging
-import ProcessSignals
+import ProcessControl
 
 struct TestAPIServer: AsyncParsableCommand {
     static let configuration = CommandConfiguration(

@@ -5,7 +5,7 @@ import KernelProbe
 import Logging
 import Market
 import NodeAgent
-import ProcessSignals
+import ProcessControl
 import Workloads
 
 /// `mbcas demo`: the same four workloads under static limits, then under

@@ -4,7 +4,7 @@ import KernelProbe
 import Logging
 import Market
 import NodeAgent
-import ProcessSignals
+import ProcessControl
 import Workloads
 
 /// The demo's cgroups, probe and workloads, and the two phases run on them.

@@ -3,7 +3,7 @@ import KernelProbe
 import Logging
 #if canImport(Glibc)
 import Glibc
-import ProcessSignals
+import ProcessControl
 #endif
 
 /// `mbcas probe`: like runqlat, but per cgroup, and pushed rather than polled.

@@ -5,6 +5,7 @@ import KubeAPIFixture
 import KubernetesClient
 import Logging
 import MonotonicTime
+import ProcessControl
 import Synchronization
 import TestSupport
 import Testing
