@@ -251,7 +251,7 @@ let package = Package(
         .testTarget(
             name: "CLITests",
             dependencies: ["TestSupport", "mbcas", "mbcas-bench", "mbcas-test-apiserver", "Cgroups", "KernelProbe", "MonotonicTime", "ProcessControl",
-                           "KubeAPIFixture", "KubernetesClient"]
+                           "KubeAPIFixture", "KubernetesClient", "Market"]
         ),
     ],
     swiftLanguageModes: [.v6]

@@ -1,8 +1,5 @@
-#if canImport(FoundationEssentials)
-import FoundationEssentials
-#else
 import Foundation
-#endif
+import Market
 
 /// The printable result of a round: the JSON answer of `mbcas allocate --json` and its table.
 ///
