@@ -12,8 +12,9 @@
 //   Evaluation    trace-driven simulator: CFS model, five policies, metrics (`mbcas simulate`)
 //   Workloads     CPU workloads (bursty, steady, hog, idle) run inside cgroups
 //   MetricsEndpoint  the opt-in /metrics, /healthz, /readyz listener (NIO) and the agent's series
-//   NodeAgent     wires them: pushes → guardrail → market rounds → actuator (cgroup files,
-//                 or PodAllocations in Kubernetes mode)
+//   NodeAgent     wires them: pushes → guardrail → market rounds → actuator (cgroup files)
+//   NodeAgentKubernetes  the agent's Kubernetes mode: informer inventory, PodAllocation writer
+//   NodeAgentMetrics     the agent's observer that feeds MetricsEndpoint's series
 //   KubernetesClient  the API over libcurl: kubeconfig/in-cluster, typed resources, watch, retries
 //   Controller    applies PodAllocations through pods/resize (`mbcas controller`)
 //   mbcas         the command-line tool (probe, allocate, ...)
@@ -122,11 +123,25 @@ let package = Package(
         .target(
             name: "NodeAgent",
             dependencies: [
-                "KernelProbe", "Cgroups", "Market", "MonotonicTime", "MetricsEndpoint", "KubernetesClient",
+                "KernelProbe", "Cgroups", "Market", "MonotonicTime",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Histogram", package: "hdrhistogram-swift"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
+        ),
+        // The agent's Kubernetes mode: pods by informer, decisions as PodAllocations (libcurl, Yams).
+        .target(
+            name: "NodeAgentKubernetes",
+            dependencies: [
+                "NodeAgent", "KernelProbe", "Cgroups", "Market", "MonotonicTime", "KubernetesClient",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]
+        ),
+        // The agent's Prometheus series fed from its observer (NIO, swift-prometheus).
+        .target(
+            name: "NodeAgentMetrics",
+            dependencies: ["NodeAgent", "KernelProbe", "MetricsEndpoint"]
         ),
         .executableTarget(
             name: "mbcas",
@@ -135,6 +150,8 @@ let package = Package(
                 "Cgroups",
                 "Market",
                 "NodeAgent",
+                "NodeAgentKubernetes",
+                "NodeAgentMetrics",
                 "Workloads",
                 "MetricsEndpoint",
                 "Evaluation",
@@ -232,7 +249,7 @@ let package = Package(
         ),
         .testTarget(
             name: "NodeAgentTests",
-            dependencies: ["NodeAgent", "KernelProbe", "Cgroups", "Market", "TestSupport", "KubernetesClient", "KubeAPIFixture",
+            dependencies: ["NodeAgent", "NodeAgentKubernetes", "KernelProbe", "Cgroups", "Market", "TestSupport", "KubernetesClient", "KubeAPIFixture",
                            .product(name: "Logging", package: "swift-log"),
                            .product(name: "InMemoryLogging", package: "swift-log")]
         ),

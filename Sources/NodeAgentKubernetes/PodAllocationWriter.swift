@@ -4,6 +4,7 @@ import KernelProbe
 import KubernetesClient
 import Logging
 import MonotonicTime
+import NodeAgent
 import Synchronization
 
 /// Kubernetes mode's actuator: the agent's decisions become PodAllocations (one per pod, same

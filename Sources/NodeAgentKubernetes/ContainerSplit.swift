@@ -1,4 +1,5 @@
 import KubernetesClient
+import NodeAgent
 
 /// Turns a pod-level CPU limit (what the agent decides: the pod cgroup's quota, which the kubelet
 /// sets from the containers' limits, see ``PodCPU``) into per-container limits for a PodAllocation.

@@ -2,6 +2,7 @@ import Cgroups
 import KubernetesClient
 import Logging
 import Market
+import NodeAgent
 import Synchronization
 
 /// Kubernetes mode's pods: the API's pods bound to this node (an informer: LIST+WATCH with

@@ -3,6 +3,7 @@ import Foundation
 import KernelProbe
 import KubernetesClient
 import MonotonicTime
+import NodeAgent
 import Synchronization
 
 /// `--direct-cgroup-raise`: on a pushed stall, a guardrail raise is also written straight into the
