@@ -7,6 +7,7 @@
 //   MonotonicTime CLOCK_MONOTONIC in ns (the clock the BPF programs stamp events with)
 //   CKernelProbe  C: libbpf, the kernel/user ABI (bpf/mbcas.h), the embedded BPF skeleton
 //   KernelProbe   loads the probes, consumes the ring buffer, reads the cumulative maps
+//   QoS           a pod's Kubernetes QoS class (one enum for kubelet paths, the API and the market)
 //   Cgroups       cgroup v1/v2 files, cgroup ids, kubelet path parsing
 //   Market        allocator (exact water-filling), demand model, safety rules, guardrail
 //   Evaluation    trace-driven simulator: CFS model, five policies, metrics (`mbcas simulate`)
@@ -67,12 +68,14 @@ let package = Package(
                 .product(name: "SystemPackage", package: "swift-system"),
             ]
         ),
+        // A pod's Kubernetes QoS class: the one enum for kubelet paths, the API, the controller, the market.
+        .target(name: "QoS"),
         .target(
             name: "Cgroups",
-            dependencies: [.product(name: "SystemPackage", package: "swift-system")]
+            dependencies: ["QoS", .product(name: "SystemPackage", package: "swift-system")]
         ),
         // Pure Swift, no I/O: the allocator, demand model, safety rules and guardrail.
-        .target(name: "Market"),
+        .target(name: "Market", dependencies: ["QoS"]),
         // The trace-driven evaluation: a CFS bandwidth model and five policies (`mbcas simulate`).
         .target(
             name: "Evaluation",
@@ -88,7 +91,7 @@ let package = Package(
         .target(
             name: "KubernetesClient",
             dependencies: [
-                "CCurl",
+                "CCurl", "QoS",
                 .product(name: "Yams", package: "Yams"),
                 .product(name: "Logging", package: "swift-log"),
             ]
@@ -97,7 +100,7 @@ let package = Package(
         .target(
             name: "Controller",
             dependencies: [
-                "KubernetesClient",
+                "KubernetesClient", "QoS",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
@@ -123,7 +126,7 @@ let package = Package(
         .target(
             name: "NodeAgent",
             dependencies: [
-                "KernelProbe", "Cgroups", "Market", "MonotonicTime",
+                "KernelProbe", "Cgroups", "Market", "MonotonicTime", "QoS",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Histogram", package: "hdrhistogram-swift"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -133,7 +136,7 @@ let package = Package(
         .target(
             name: "NodeAgentKubernetes",
             dependencies: [
-                "NodeAgent", "KernelProbe", "Cgroups", "Market", "MonotonicTime", "KubernetesClient",
+                "NodeAgent", "KernelProbe", "Cgroups", "Market", "MonotonicTime", "KubernetesClient", "QoS",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
@@ -201,11 +204,11 @@ let package = Package(
         ),
         .testTarget(
             name: "MarketTests",
-            dependencies: ["Market", .product(name: "PropertyBased", package: "swift-property-based")]
+            dependencies: ["Market", "QoS", .product(name: "PropertyBased", package: "swift-property-based")]
         ),
         .testTarget(
             name: "CgroupsTests",
-            dependencies: ["Cgroups", "TestSupport", "Market"]  // Market: its seeded SplitMix64 for the fuzz test
+            dependencies: ["Cgroups", "QoS", "TestSupport", "Market"]  // Market: its seeded SplitMix64 for the fuzz test
         ),
         .testTarget(
             name: "KernelProbeTests",
@@ -231,7 +234,7 @@ let package = Package(
         ),
         .testTarget(
             name: "ControllerTests",
-            dependencies: ["Controller", "KubernetesClient", "KubeAPIFixture", "TestSupport",
+            dependencies: ["Controller", "KubernetesClient", "KubeAPIFixture", "QoS", "TestSupport",
                            .product(name: "Logging", package: "swift-log")]
         ),
         // The manifests under deploy/, checked offline (schemas, RBAC, capabilities, Dockerfile).
@@ -249,7 +252,7 @@ let package = Package(
         ),
         .testTarget(
             name: "NodeAgentTests",
-            dependencies: ["NodeAgent", "NodeAgentKubernetes", "KernelProbe", "Cgroups", "Market", "TestSupport", "KubernetesClient", "KubeAPIFixture",
+            dependencies: ["NodeAgent", "NodeAgentKubernetes", "KernelProbe", "Cgroups", "Market", "QoS", "TestSupport", "KubernetesClient", "KubeAPIFixture",
                            .product(name: "Logging", package: "swift-log"),
                            .product(name: "InMemoryLogging", package: "swift-log")]
         ),

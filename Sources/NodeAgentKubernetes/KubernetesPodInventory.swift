@@ -3,6 +3,7 @@ import KubernetesClient
 import Logging
 import Market
 import NodeAgent
+import QoS
 import Synchronization
 
 /// Kubernetes mode's pods: the API's pods bound to this node (an informer: LIST+WATCH with
@@ -97,7 +98,7 @@ public final class KubernetesPodInventory: PodInventory {
         settings.cap = max(settings.cap, settings.floor)
         if let text = annotations[weightAnnotation], let weight = Double(text), weight > 0 { settings.weight = weight }
         // The API's class (what the controller goes by too); Market's enum shares its raw values.
-        settings.qos = QoSClass(rawValue: PodQoS.of(pod).rawValue) ?? .burstable
+        settings.qos = QoSClass.of(pod)
         return .success(settings)
     }
 
