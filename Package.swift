@@ -181,6 +181,7 @@ let package = Package(
         .target(
             name: "KubeAPIFixture",
             dependencies: [
+                "MetricsEndpoint",  // its ConnectionTracker: the one connection tracking of both NIO servers
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
