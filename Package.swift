@@ -108,7 +108,8 @@ let package = Package(
         // CPU workloads run inside cgroups, for the demo and the end-to-end tests.
         .target(
             name: "Workloads",
-            dependencies: ["Cgroups", "Market", "MonotonicTime"]  // Market: its seeded SplitMix64
+            dependencies: ["Cgroups", "Market", "MonotonicTime",  // Market: its seeded SplitMix64
+                           .product(name: "SystemPackage", package: "swift-system")]
         ),
         // The opt-in HTTP endpoint: /metrics (Prometheus), /healthz, /readyz; and the agent's series.
         .target(
@@ -127,6 +128,7 @@ let package = Package(
             name: "NodeAgent",
             dependencies: [
                 "KernelProbe", "Cgroups", "Market", "MonotonicTime", "QoS",
+                .product(name: "SystemPackage", package: "swift-system"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Histogram", package: "hdrhistogram-swift"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),

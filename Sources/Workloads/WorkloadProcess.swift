@@ -2,6 +2,7 @@ public import Cgroups
 internal import Glibc
 internal import MonotonicTime
 internal import Synchronization
+internal import SystemPackage
 
 /// A `mbcas workload` child process that lives in a given cgroup from before its first instruction
 /// of work to its end, so every bit of its CPU time is accounted there.
@@ -50,9 +51,10 @@ public final class WorkloadProcess: Sendable {
         try spec.validate()
         let executable = Self.resolve(executable)
         guard access(executable, X_OK) == 0 else {
+            let errno = Errno(rawValue: Glibc.errno)
             throw WorkloadError(
-                code: .executableNotFound, path: executable,
-                message: "workload executable \(executable) is not an executable file: \(String(cString: strerror(errno)))")
+                code: .executableNotFound, path: executable, errno: errno,
+                message: "workload executable \(executable) is not an executable file: \(errno)")
         }
         // The cgroup that init waits on is joined last, so seeing the pid there means all are joined.
         let procsFiles = (otherCgroups + [cgroup]).map { $0.file("cgroup.procs") }
