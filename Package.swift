@@ -3,15 +3,19 @@
 // MBCAS: moves CPU between co-located containers the moment the kernel says
 // one is starving. One module per part of the architecture:
 //
+//   ProcessControl  stop signals as an event (commands outside a ServiceGroup), running a command
+//   MonotonicTime CLOCK_MONOTONIC in ns (the clock the BPF programs stamp events with)
 //   CKernelProbe  C: libbpf, the kernel/user ABI (bpf/mbcas.h), the embedded BPF skeleton
 //   KernelProbe   loads the probes, consumes the ring buffer, reads the cumulative maps
+//   QoS           a pod's Kubernetes QoS class (one enum for kubelet paths, the API and the market)
 //   Cgroups       cgroup v1/v2 files, cgroup ids, kubelet path parsing
 //   Market        allocator (exact water-filling), demand model, safety rules, guardrail
 //   Evaluation    trace-driven simulator: CFS model, five policies, metrics (`mbcas simulate`)
 //   Workloads     CPU workloads (bursty, steady, hog, idle) run inside cgroups
 //   MetricsEndpoint  the opt-in /metrics, /healthz, /readyz listener (NIO) and the agent's series
-//   NodeAgent     wires them: pushes → guardrail → market rounds → actuator (cgroup files,
-//                 or PodAllocations in Kubernetes mode)
+//   NodeAgent     wires them: pushes → guardrail → market rounds → actuator (cgroup files)
+//   NodeAgentKubernetes  the agent's Kubernetes mode: informer inventory, PodAllocation writer
+//   NodeAgentMetrics     the agent's observer that feeds MetricsEndpoint's series
 //   KubernetesClient  the API over libcurl: kubeconfig/in-cluster, typed resources, watch, retries
 //   Controller    applies PodAllocations through pods/resize (`mbcas controller`)
 //   mbcas         the command-line tool (probe, allocate, ...)
@@ -52,20 +56,26 @@ let package = Package(
                 .linkedLibrary("z"),
             ]
         ),
+        // CLOCK_MONOTONIC in nanoseconds, and sleeping until a point on it: the one clock reading.
+        .target(name: "MonotonicTime"),
+        // SIGINT/SIGTERM as an event the commands outside a ServiceGroup wait for; running a command.
+        .target(name: "ProcessControl"),
         .target(
             name: "KernelProbe",
             dependencies: [
-                "CKernelProbe",
+                "CKernelProbe", "MonotonicTime",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "SystemPackage", package: "swift-system"),
             ]
         ),
+        // A pod's Kubernetes QoS class: the one enum for kubelet paths, the API, the controller, the market.
+        .target(name: "QoS"),
         .target(
             name: "Cgroups",
-            dependencies: [.product(name: "SystemPackage", package: "swift-system")]
+            dependencies: ["QoS", .product(name: "SystemPackage", package: "swift-system")]
         ),
         // Pure Swift, no I/O: the allocator, demand model, safety rules and guardrail.
-        .target(name: "Market"),
+        .target(name: "Market", dependencies: ["QoS"]),
         // The trace-driven evaluation: a CFS bandwidth model and five policies (`mbcas simulate`).
         .target(
             name: "Evaluation",
@@ -81,7 +91,7 @@ let package = Package(
         .target(
             name: "KubernetesClient",
             dependencies: [
-                "CCurl",
+                "CCurl", "QoS",
                 .product(name: "Yams", package: "Yams"),
                 .product(name: "Logging", package: "swift-log"),
             ]
@@ -90,7 +100,7 @@ let package = Package(
         .target(
             name: "Controller",
             dependencies: [
-                "KubernetesClient",
+                "KubernetesClient", "QoS",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
@@ -98,7 +108,8 @@ let package = Package(
         // CPU workloads run inside cgroups, for the demo and the end-to-end tests.
         .target(
             name: "Workloads",
-            dependencies: ["Cgroups"]
+            dependencies: ["Cgroups", "Market", "MonotonicTime",  // Market: its seeded SplitMix64
+                           .product(name: "SystemPackage", package: "swift-system")]
         ),
         // The opt-in HTTP endpoint: /metrics (Prometheus), /healthz, /readyz; and the agent's series.
         .target(
@@ -116,11 +127,26 @@ let package = Package(
         .target(
             name: "NodeAgent",
             dependencies: [
-                "KernelProbe", "Cgroups", "Market", "MetricsEndpoint", "KubernetesClient",
+                "KernelProbe", "Cgroups", "Market", "MonotonicTime", "QoS",
+                .product(name: "SystemPackage", package: "swift-system"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Histogram", package: "hdrhistogram-swift"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
+        ),
+        // The agent's Kubernetes mode: pods by informer, decisions as PodAllocations (libcurl, Yams).
+        .target(
+            name: "NodeAgentKubernetes",
+            dependencies: [
+                "NodeAgent", "KernelProbe", "Cgroups", "Market", "MonotonicTime", "KubernetesClient", "QoS",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]
+        ),
+        // The agent's Prometheus series fed from its observer (NIO, swift-prometheus).
+        .target(
+            name: "NodeAgentMetrics",
+            dependencies: ["NodeAgent", "KernelProbe", "MetricsEndpoint"]
         ),
         .executableTarget(
             name: "mbcas",
@@ -129,11 +155,14 @@ let package = Package(
                 "Cgroups",
                 "Market",
                 "NodeAgent",
+                "NodeAgentKubernetes",
+                "NodeAgentMetrics",
                 "Workloads",
                 "MetricsEndpoint",
                 "Evaluation",
                 "KubernetesClient",
                 "Controller",
+                "ProcessControl",
                 .product(name: "Prometheus", package: "swift-prometheus"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
@@ -144,7 +173,7 @@ let package = Package(
         .executableTarget(
             name: "mbcas-bench",
             dependencies: [
-                "KernelProbe", "Cgroups", "Market", "NodeAgent", "Workloads", "TestSupport",
+                "KernelProbe", "Cgroups", "Market", "MonotonicTime", "NodeAgent", "ProcessControl", "Workloads",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Histogram", package: "hdrhistogram-swift"),
                 .product(name: "Logging", package: "swift-log"),
@@ -154,6 +183,7 @@ let package = Package(
         .target(
             name: "KubeAPIFixture",
             dependencies: [
+                "MetricsEndpoint",  // its ConnectionTracker: the one connection tracking of both NIO servers
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
@@ -165,7 +195,7 @@ let package = Package(
         .executableTarget(
             name: "mbcas-test-apiserver",
             dependencies: [
-                "KubeAPIFixture",
+                "KubeAPIFixture", "ProcessControl",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]
@@ -177,11 +207,11 @@ let package = Package(
         ),
         .testTarget(
             name: "MarketTests",
-            dependencies: ["Market", .product(name: "PropertyBased", package: "swift-property-based")]
+            dependencies: ["Market", "QoS", .product(name: "PropertyBased", package: "swift-property-based")]
         ),
         .testTarget(
             name: "CgroupsTests",
-            dependencies: ["Cgroups", "TestSupport", "Market"]  // Market: its seeded SplitMix64 for the fuzz test
+            dependencies: ["Cgroups", "QoS", "TestSupport", "Market"]  // Market: its seeded SplitMix64 for the fuzz test
         ),
         .testTarget(
             name: "KernelProbeTests",
@@ -207,13 +237,13 @@ let package = Package(
         ),
         .testTarget(
             name: "ControllerTests",
-            dependencies: ["Controller", "KubernetesClient", "KubeAPIFixture", "TestSupport",
+            dependencies: ["Controller", "KubernetesClient", "KubeAPIFixture", "QoS", "TestSupport",
                            .product(name: "Logging", package: "swift-log")]
         ),
         // The manifests under deploy/, checked offline (schemas, RBAC, capabilities, Dockerfile).
         .testTarget(
             name: "DeployTests",
-            dependencies: ["TestSupport"]
+            dependencies: ["ProcessControl", "TestSupport"]
         ),
         .testTarget(
             name: "EvaluationTests",
@@ -221,18 +251,18 @@ let package = Package(
         ),
         .testTarget(
             name: "WorkloadsTests",
-            dependencies: ["Workloads", "Cgroups", "TestSupport", "mbcas"]
+            dependencies: ["Workloads", "Cgroups", "Market", "ProcessControl", "TestSupport", "mbcas"]
         ),
         .testTarget(
             name: "NodeAgentTests",
-            dependencies: ["NodeAgent", "KernelProbe", "Cgroups", "Market", "TestSupport", "KubernetesClient", "KubeAPIFixture",
+            dependencies: ["NodeAgent", "NodeAgentKubernetes", "KernelProbe", "Cgroups", "Market", "QoS", "TestSupport", "KubernetesClient", "KubeAPIFixture",
                            .product(name: "Logging", package: "swift-log"),
                            .product(name: "InMemoryLogging", package: "swift-log")]
         ),
         .testTarget(
             name: "KubeAPIFixtureTests",
             dependencies: [
-                "KubeAPIFixture", "TestSupport",
+                "KubeAPIFixture", "ProcessControl", "TestSupport",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
@@ -243,8 +273,8 @@ let package = Package(
         // Runs the built `mbcas` binary the way a user does.
         .testTarget(
             name: "CLITests",
-            dependencies: ["TestSupport", "mbcas", "mbcas-bench", "mbcas-test-apiserver", "Cgroups", "KernelProbe",
-                           "KubeAPIFixture", "KubernetesClient"]
+            dependencies: ["TestSupport", "mbcas", "mbcas-bench", "mbcas-test-apiserver", "Cgroups", "KernelProbe", "MonotonicTime", "ProcessControl",
+                           "KubeAPIFixture", "KubernetesClient", "Market"]
         ),
     ],
     swiftLanguageModes: [.v6]

@@ -1,3 +1,5 @@
+import QoS
+
 /// Parses (and builds) the cgroup paths the kubelet gives pods and their containers.
 ///
 /// Layouts recognised, for both cgroup drivers and the three QoS classes:
@@ -50,7 +52,7 @@ public enum KubeletPath {
         }
 
         // QoS level: a QoS word, or the pod itself for Guaranteed.
-        let qos: PodQoSClass
+        let qos: QoSClass
         let podComponent: String
         let base = driver == .systemd ? String(components[root].dropLast(".slice".count)) : ""
         let levelName = try qosLevelName(components[next], driver: driver, base: base, fail: fail)
@@ -94,7 +96,7 @@ public enum KubeletPath {
     ///   - containerID: nil for the pod-level cgroup.
     ///   - runtime: picks the container prefix (cgroupfs: `crio-` for CRI-O, a bare id otherwise).
     public static func format(
-        podUID: String, qos: PodQoSClass, driver: CgroupDriver,
+        podUID: String, qos: QoSClass, driver: CgroupDriver,
         containerID: String? = nil, runtime: ContainerRuntime = .containerd
     ) -> String {
         var parts: [String]
@@ -131,7 +133,7 @@ public enum KubeletPath {
         component == "kubepods.slice" || (component.hasSuffix("-kubepods.slice") && !component.hasPrefix("-"))
     }
 
-    private static func qosWord(_ qos: PodQoSClass) -> String? {
+    private static func qosWord(_ qos: QoSClass) -> String? {
         switch qos {
         case .guaranteed: nil
         case .burstable: "burstable"
@@ -152,7 +154,7 @@ public enum KubeletPath {
     }
 
     private static func podUID(
-        _ component: String, driver: CgroupDriver, base: String, qos: PodQoSClass, fail: Fail
+        _ component: String, driver: CgroupDriver, base: String, qos: QoSClass, fail: Fail
     ) throws(KubeletPathError) -> String {
         let uid: String
         switch driver {

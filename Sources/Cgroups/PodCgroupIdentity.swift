@@ -1,12 +1,4 @@
-/// A pod's Kubernetes QoS class, which decides where the kubelet puts its cgroup.
-public enum PodQoSClass: String, Sendable, Hashable, CaseIterable {
-    /// Requests equal limits for every container; the pod cgroup sits directly under kubepods.
-    case guaranteed
-    /// Some requests or limits, not Guaranteed; under `burstable`.
-    case burstable
-    /// No requests or limits; under `besteffort`.
-    case bestEffort
-}
+public import QoS
 
 /// The container runtime, as far as the cgroup name tells it.
 public enum ContainerRuntime: String, Sendable, Hashable, CaseIterable {
@@ -32,7 +24,7 @@ public struct PodCgroupIdentity: Sendable, Hashable {
     /// the 32 hex digits the kubelet derives for a static pod without a UID in its manifest.
     public var podUID: String
     /// The pod's QoS class.
-    public var qos: PodQoSClass
+    public var qos: QoSClass
     /// The container id (64 lowercase hex), or nil for the pod-level cgroup.
     public var containerID: String?
     /// The runtime named by the container cgroup, or nil when the path does not tell (pod level, or a
@@ -48,7 +40,7 @@ public struct PodCgroupIdentity: Sendable, Hashable {
 
     /// Creates an identity from its fields.
     public init(
-        podUID: String, qos: PodQoSClass, containerID: String? = nil, runtime: ContainerRuntime? = nil,
+        podUID: String, qos: QoSClass, containerID: String? = nil, runtime: ContainerRuntime? = nil,
         driver: CgroupDriver, podCgroupPath: String, containerCgroupPath: String? = nil
     ) {
         self.podUID = podUID

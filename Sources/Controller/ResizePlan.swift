@@ -1,4 +1,5 @@
 import KubernetesClient
+import QoS
 
 /// What one container should run with after this resize, next to what it has now.
 struct ContainerTarget: Sendable, Hashable {
@@ -72,7 +73,7 @@ struct ResizePlanner: Sendable {
         // What the API server always refuses (422) is skipped before it is asked, so such a pod
         // does not loop through Failed and a new Warning Event on every decision.
         if let never = pod.neverResizable { return skip(never.reason, never.message) }
-        switch PodQoS.of(pod) {
+        switch QoSClass.of(pod) {
         case .guaranteed:
             return skip("GuaranteedQoS", "the pod has Guaranteed QoS (its requests equal its limits): MBCAS never resizes it, "
                         + "since any other limit would change its QoS class")
@@ -113,8 +114,8 @@ struct ResizePlanner: Sendable {
         // the maximum step must not make a Burstable pod Guaranteed (a QoS class cannot change in
         // place): it stays 1m below that limit. (A request asked as it is goes to the API server.)
         let sidecars = pod.spec.initContainers ?? []
-        if PodQoS.of(pod) == .burstable,
-           PodQoS.of(containers: Self.containers(pod.spec.containers, with: targets, explicitRequests: true) + sidecars) == .guaranteed,
+        if QoSClass.of(pod) == .burstable,
+           QoSClass.of(containers: Self.containers(pod.spec.containers, with: targets, explicitRequests: true) + sidecars) == .guaranteed,
            let index = targets.indices.filter({ index in
                let asked = spec.containers.first { $0.name == targets[index].name }?.cpuRequest
                return asked.map { $0 > targets[index].limit } == true && targets[index].limit.millicores > 1  // the controller's own clamp
@@ -132,9 +133,9 @@ struct ResizePlanner: Sendable {
 
         // Only the adjustments the controller makes on its own are checked here (see above).
         let initContainers = pod.spec.initContainers ?? []  // sidecars and init containers count too
-        let before = PodQoS.of(containers: pod.spec.containers + initContainers)
+        let before = QoSClass.of(containers: pod.spec.containers + initContainers)
         let own = Self.containers(pod.spec.containers, with: targets, explicitRequests: false)
-        let after = PodQoS.of(containers: own + initContainers)
+        let after = QoSClass.of(containers: own + initContainers)
         if before != after {
             let causes = targets.compactMap { target -> String? in
                 if target.currentLimit == nil { return "a cpu limit of \(target.limit) on container \(target.name)" }

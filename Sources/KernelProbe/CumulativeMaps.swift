@@ -2,6 +2,7 @@
 import Glibc
 #endif
 import CKernelProbe
+import MonotonicTime
 import SystemPackage
 
 /// Reads the probe's cumulative maps: either those of a probe this process

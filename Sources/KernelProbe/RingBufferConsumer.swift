@@ -2,6 +2,7 @@
 import Glibc
 #endif
 import CKernelProbe
+import MonotonicTime
 import Synchronization
 import SystemPackage
 

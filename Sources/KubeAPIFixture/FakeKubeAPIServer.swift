@@ -1,5 +1,6 @@
 public import Logging
 public import NIOCore
+internal import MetricsEndpoint
 internal import NIOHTTP1
 internal import NIOPosix
 import Synchronization
@@ -58,16 +59,16 @@ public final class FakeKubeAPIServer: Sendable {
     /// The bound TCP port.
     public let port: Int
     private let channel: any Channel
-    private let connections: Connections
+    private let connections: ConnectionTracker
 
     /// TCP connections accepted so far: how many a client opened (keep-alive reuses one).
-    public var acceptedConnections: Int { connections.acceptedCount }
+    public var acceptedConnections: Int { connections.admittedCount }
 
     /// The base URL, `http://<host>:<port>`.
     public var baseURL: String { "http://\(Self.authority(host: host, port: port))" }
 
     private init(store: ObjectStore, faults: FaultInjector, authentication: TokenAuthenticator, host: String, port: Int,
-                 channel: any Channel, connections: Connections) {
+                 channel: any Channel, connections: ConnectionTracker) {
         self.authentication = authentication
         self.store = store
         self.faults = faults
@@ -96,7 +97,7 @@ public final class FakeKubeAPIServer: Sendable {
         let store = store ?? ObjectStore(historyCapacity: configuration.historyCapacity)
         let faults = FaultInjector()
         let authentication = TokenAuthenticator()
-        let connections = Connections()
+        let connections = ConnectionTracker()
         let boundPort = Mutex(0)
         let router = Router(store: store, faults: faults, authentication: authentication,
                             serverAddress: { authority(host: host, port: boundPort.withLock { $0 }) })
@@ -106,8 +107,9 @@ public final class FakeKubeAPIServer: Sendable {
             .serverChannelOption(.backlog, value: 64)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
             .childChannelInitializer { channel in
-                connections.add(channel)
-                return channel.eventLoop.makeCompletedFuture {
+                channel.eventLoop.makeCompletedFuture {
+                    // One accepted during shutdown is cut at once, as by a killed server.
+                    guard connections.admit(channel) else { throw ConnectionTracker.Refused() }
                     let pipeline = channel.pipeline.syncOperations
                     try pipeline.configureHTTPServerPipeline()
                     try pipeline.addHandler(APIHTTPHandler(router: router, store: store, bookmarkInterval: interval,
@@ -129,7 +131,8 @@ public final class FakeKubeAPIServer: Sendable {
     /// API server would. The store is untouched, for a restart.
     public func shutdown() async {
         try? await channel.close()
-        await connections.closeAll()
+        connections.closeAll()
+        await connections.waitUntilDrained()
     }
 
     private static func authority(host: String, port: Int) -> String {

@@ -21,16 +21,6 @@ public struct PodSlot: RawRepresentable, Sendable, Hashable, Comparable, CustomS
     public var description: String { "slot \(rawValue)" }
 }
 
-/// A pod's Kubernetes QoS class. Raw values are Kubernetes' own spellings.
-public enum QoSClass: String, Sendable, Hashable, CaseIterable, Codable {
-    /// Requests equal limits for every container: never resized by MBCAS.
-    case guaranteed = "Guaranteed"
-    /// Some requests or limits set: MBCAS may move its limit between floor and cap.
-    case burstable = "Burstable"
-    /// No requests or limits: MBCAS may move its limit between floor and cap.
-    case bestEffort = "BestEffort"
-}
-
 /// Why a pod's limit was (or was not) changed. Raw values are stable strings for logs, metrics
 /// and the PodAllocation status.
 public enum Reason: String, Sendable, Hashable, CaseIterable, Codable, CustomStringConvertible {

@@ -1,3 +1,5 @@
+import QoS
+
 /// Settings of the fast guardrail.
 public struct GuardrailConfig: Sendable, Hashable {
     /// The raise per event as a fraction of the pod's limit. In (0, 1]; default 0.3 (30 %).

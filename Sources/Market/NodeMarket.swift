@@ -1,3 +1,5 @@
+import QoS
+
 /// A pod as the node's market round sees it.
 public struct MarketMember: Sendable, Hashable {
     /// The pod's slot (the same index the guardrail uses).

@@ -1,3 +1,5 @@
+import QoS
+
 /// Settings of the stability and safety rules. CPU amounts are millicores.
 public struct SafetyConfig: Sendable, Hashable {
     /// Largest raise per round, as a fraction of the current limit. Default 0.5.

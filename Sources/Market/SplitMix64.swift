@@ -1,9 +1,14 @@
-/// A small deterministic generator (SplitMix64): the simulators' noise, seeded fuzz tests and
-/// reproducible benchmark problems. Pure, so it lives with the market.
+/// A small deterministic generator (SplitMix64): the simulators' noise, seeded fuzz tests,
+/// reproducible benchmark problems and the demo's burst schedule. Pure, so it lives with the market.
+///
+/// Why not the standard library's `random(in:using:)`: its mapping from raw bits to a range is an
+/// implementation detail that may change between Swift releases, and a seeded sequence must be the
+/// same run after run, release after release. ``next(in:)`` is defined here instead.
 public struct SplitMix64: RandomNumberGenerator, Sendable {
     private var state: UInt64
 
-    /// Creates a generator; the same seed gives the same sequence.
+    /// Creates a generator; the same seed gives the same sequence, and every seed, zero included,
+    /// a full-period one.
     public init(seed: UInt64) { state = seed }
 
     /// The next 64 random bits.
@@ -21,5 +26,13 @@ public struct SplitMix64: RandomNumberGenerator, Sendable {
     /// Uniform in [−1, 1].
     public mutating func symmetric() -> Double {
         Double(next() >> 11) / Double(1 << 53) * 2 - 1
+    }
+
+    /// A value in `range` by multiply-high (Lemire's map without rejection); the bias, at most
+    /// span / 2^64, is irrelevant for spans of a few hundred milliseconds.
+    public mutating func next(in range: ClosedRange<UInt64>) -> UInt64 {
+        let span = range.upperBound - range.lowerBound &+ 1
+        if span == 0 { return next() }  // the full 64-bit range
+        return range.lowerBound + next().multipliedFullWidth(by: span).high
     }
 }

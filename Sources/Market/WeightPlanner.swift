@@ -5,6 +5,7 @@ import Musl
 #elseif canImport(Darwin)
 import Darwin
 #endif
+import QoS
 
 /// Settings of the weight planner.
 public struct WeightPlannerConfig: Sendable, Hashable {

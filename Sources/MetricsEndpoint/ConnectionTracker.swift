@@ -1,13 +1,15 @@
-internal import NIOCore
+public import NIOCore
 import Synchronization
 
-/// The endpoint's open connections: caps how many a client may hold, and lets shutdown drain them
-/// so that `run()` returns only when no socket of ours is left open.
-final class ConnectionTracker: Sendable {
+/// A NIO server's open connections: caps how many a client may hold, and lets shutdown drain them
+/// (or cut them) so that it returns only when no socket of the server is left open. The one
+/// connection tracking of both NIO servers: this endpoint and the test API server (KubeAPIFixture).
+public final class ConnectionTracker: Sendable {
     private struct State {
         var channels: [ObjectIdentifier: any Channel] = [:]
         var draining = false
         var drainWaiters: [CheckedContinuation<Void, Never>] = []
+        var admitted = 0
     }
 
     private let maxConnections: Int
@@ -15,16 +17,17 @@ final class ConnectionTracker: Sendable {
 
     /// Creates a tracker.
     /// - Parameter maxConnections: How many connections may be open at once.
-    init(maxConnections: Int) {
+    public init(maxConnections: Int = .max) {
         self.maxConnections = maxConnections
     }
 
     /// Admits a new connection: false, and the caller drops it, when at the cap or shutting down.
-    func admit(_ channel: any Channel) -> Bool {
+    public func admit(_ channel: any Channel) -> Bool {
         let id = ObjectIdentifier(channel)
         let admitted = state.withLock { state in
             guard !state.draining, state.channels.count < maxConnections else { return false }
             state.channels[id] = channel
+            state.admitted += 1
             return true
         }
         if admitted {
@@ -35,7 +38,7 @@ final class ConnectionTracker: Sendable {
 
     /// Stops admitting and asks every open connection to finish: NIO's pipelining handler closes
     /// an idle one at once, and one mid-request after its response is written.
-    func quiesce() {
+    public func quiesce() {
         let open = state.withLock { state in
             state.draining = true
             return Array(state.channels.values)
@@ -46,7 +49,7 @@ final class ConnectionTracker: Sendable {
     }
 
     /// Closes every open connection now, for when shutdown cannot wait (task cancellation).
-    func closeAll() {
+    public func closeAll() {
         let open = state.withLock { state in
             state.draining = true
             return Array(state.channels.values)
@@ -57,7 +60,7 @@ final class ConnectionTracker: Sendable {
     }
 
     /// Returns once no admitted connection is open; call after ``quiesce()`` or ``closeAll()``.
-    func waitUntilDrained() async {
+    public func waitUntilDrained() async {
         await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
             let drained = state.withLock { state in
                 guard !state.channels.isEmpty else { return true }
@@ -66,6 +69,15 @@ final class ConnectionTracker: Sendable {
             }
             if drained { continuation.resume() }
         }
+    }
+
+    /// Connections admitted so far (tests of client connection reuse).
+    public var admittedCount: Int { state.withLock { $0.admitted } }
+
+    /// The error a server's child-channel initializer throws for a connection ``admit(_:)``
+    /// refused: NIO then closes it.
+    public struct Refused: Error {
+        public init() {}
     }
 
     private func remove(_ id: ObjectIdentifier) {

@@ -237,7 +237,7 @@ public final class MetricsEndpoint: Service, Sendable {
                 channel.eventLoop.makeCompletedFuture {
                     guard connections.admit(channel) else {
                         logger.debug("metrics endpoint: refusing a connection (at the connection cap, or shutting down)")
-                        throw ConnectionRefused()
+                        throw ConnectionTracker.Refused()
                     }
                     let pipeline = channel.pipeline.syncOperations
                     try pipeline.configureHTTPServerPipeline(
@@ -268,4 +268,3 @@ public final class MetricsEndpoint: Service, Sendable {
 }
 
 /// Thrown from the child initializer to make NIO close a connection over the cap.
-private struct ConnectionRefused: Error {}

@@ -136,7 +136,8 @@ public struct CgroupActuator: Actuator {
         do {
             try limit.write(cgroupPath: change.cgroupPath, version: version)
         } catch {
-            throw AgentError(.actuationFailed, "cannot set \(change.pod)'s CPU limit to \(change.newMillicores)m: \(error.message)")
+            throw AgentError(.actuationFailed, "cannot set \(change.pod)'s CPU limit to \(change.newMillicores)m: \(error.message)",
+                             errno: error.errno)
         }
         burst?.reassert(limit, capMillicores: change.capMillicores, cgroupPath: change.cgroupPath, version: version)
     }
@@ -152,7 +153,7 @@ public struct CgroupActuator: Actuator {
         do {
             return try CPULimit.read(cgroupPath: cgroupPath, version: version).millicores.map { Int($0) }
         } catch {
-            throw AgentError(.actuationFailed, "cannot read the CPU limit of \(cgroupPath): \(error.message)")
+            throw AgentError(.actuationFailed, "cannot read the CPU limit of \(cgroupPath): \(error.message)", errno: error.errno)
         }
     }
 }

@@ -1,5 +1,6 @@
 import Foundation
 import Market
+import QoS
 
 /// What `mbcas agent` manages in standalone mode, and how: read from a JSON
 /// file (`--config`) and/or flags. Every field has a default; an invalid

@@ -1,3 +1,5 @@
+public import SystemPackage
+
 /// Why the agent could not start, or what went wrong while it ran.
 public struct AgentError: Error, Sendable, CustomStringConvertible {
     /// The kind of failure.
@@ -14,11 +16,14 @@ public struct AgentError: Error, Sendable, CustomStringConvertible {
     public let code: Code
     /// What happened, for people.
     public let message: String
+    /// The kernel's error number, when a system call failed (a cgroup file write or read).
+    public let errno: Errno?
 
     /// Creates an error.
-    public init(_ code: Code, _ message: String) {
+    public init(_ code: Code, _ message: String, errno: Errno? = nil) {
         self.code = code
         self.message = message
+        self.errno = errno
     }
 
     public var description: String { message }

@@ -24,7 +24,7 @@ struct PodTotals: Sendable {
 
 extension UInt64 {
     /// self − other, or 0 when other is larger.
-    func saturatingMinus(_ other: UInt64) -> UInt64 { self > other ? self - other : 0 }
+    public func saturatingMinus(_ other: UInt64) -> UInt64 { self > other ? self - other : 0 }
 }
 
 /// Everything the agent's paths share, behind one lock: the hot path takes

@@ -5,6 +5,7 @@ import Cgroups
 import KernelProbe
 import Logging
 import Market
+import MonotonicTime
 import Synchronization
 
 /// Which child cgroups are pods, and reconciling their limits with the files.

@@ -5,6 +5,7 @@ import Cgroups
 import KernelProbe
 import Logging
 import Market
+import MonotonicTime
 import Synchronization
 
 /// Logs, observers and the pinned allocation map.

@@ -5,6 +5,7 @@ import Cgroups
 import KernelProbe
 import Logging
 import Market
+import MonotonicTime
 import Synchronization
 
 /// Market rounds: on pushed requests (debounced), on the slow pass, or polled (the baseline mode).

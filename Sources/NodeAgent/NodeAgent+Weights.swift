@@ -5,6 +5,7 @@ import Cgroups
 import KernelProbe
 import Logging
 import Market
+import MonotonicTime
 import Synchronization
 
 /// Weights actuation (standalone): the kernel clears, MBCAS sets the budgets.

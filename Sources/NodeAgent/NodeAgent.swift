@@ -5,6 +5,7 @@ import Cgroups
 import KernelProbe
 import Logging
 import Market
+import MonotonicTime
 import Synchronization
 
 /// The node agent: kernel pushes in, CPU limits out.

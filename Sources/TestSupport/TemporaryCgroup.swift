@@ -1,19 +1,54 @@
 import Foundation
 import Cgroups
 
-/// A uniquely named cgroup under the hierarchy holding the cpu controller,
-/// removed (with its processes moved out) by `remove()`.
+/// A uniquely named cgroup under the hierarchy holding the cpu controller (or `controller`),
+/// removed (with its processes moved out) by `remove()`: the one temporary cgroup of the tests.
 public struct TemporaryCgroup: Sendable {
     /// The hierarchy it lives in (v1 `cpu` here, v2 on most nodes).
     public let hierarchy: CgroupHierarchy
     /// Its directory.
     public let directory: CgroupDirectory
+    /// Its path relative to the hierarchy's mount point: `/<prefix>-<random>`.
+    public let relativePath: String
+    /// With `accountingTwin` on a v1 node whose `cpuacct` is mounted apart from `cpu`: a twin at
+    /// the same path there, since that is where the CPU time is accounted. Nil otherwise.
+    public let accounting: CgroupDirectory?
 
-    /// Creates `<mount>/<prefix>-<random>`.
-    public init(prefix: String = "mbcas-test") throws {
-        hierarchy = try CgroupHierarchy.discover(controller: "cpu")
+    /// Creates `<mount>/<prefix>-<random>` under the live hierarchy of `controller`, or under
+    /// `hierarchy` when given.
+    /// - Throws: when not root (see ``Privileged/require()``), or the cgroup cannot be created.
+    public init(prefix: String = "mbcas-test", controller: String = "cpu", in hierarchy: CgroupHierarchy? = nil,
+                accountingTwin: Bool = false) throws {
+        try Privileged.require()
+        let found = try hierarchy ?? CgroupHierarchy.discover(controller: controller)
+        self.hierarchy = found
         let name = "\(prefix)-\(UInt32.random(in: 0...UInt32.max))"
-        directory = try CgroupDirectory(hierarchy: hierarchy, relativePath: "/").createChild(name)
+        relativePath = "/" + name
+        directory = try CgroupDirectory(hierarchy: found, relativePath: "/").createChild(name)
+        if accountingTwin, found.version == .v1, let cpuacct = try? CgroupHierarchy.discover(controller: "cpuacct"),
+           cpuacct.mountPoint != found.mountPoint {
+            accounting = try CgroupDirectory(hierarchy: cpuacct, relativePath: "/").createChild(name)
+        } else {
+            accounting = nil
+        }
+    }
+
+    /// The cgroups a process must join besides ``directory`` (the accounting twin, if any).
+    public var otherCgroups: [CgroupDirectory] { accounting.map { [$0] } ?? [] }
+
+    /// CPU time used by its tasks so far, in ns (`cpu.stat` on v2, `cpuacct.usage` of the
+    /// accounting twin or of itself on v1).
+    public func usageNanos() throws -> UInt64 {
+        switch hierarchy.version {
+        case .v2:
+            guard let usage = try cpuStat().usageNanos else {
+                let file = directory.file("cpu.stat")
+                throw CgroupError(code: .missingField, path: file, message: "\(file) has no usage_usec")
+            }
+            return usage
+        case .v1:
+            return try CPUUsage.readCPUAcctUsage(cgroupPath: (accounting ?? directory).path)
+        }
     }
 
     /// The absolute path of its directory.
@@ -41,9 +76,15 @@ public struct TemporaryCgroup: Sendable {
         try TestSupport.delegateCPU(to: directory ?? self.directory, version: hierarchy.version)
     }
 
-    /// Kills nothing: move its processes to the parent, then rmdir.
+    /// Kills nothing: move its processes to the parent, then rmdir; best effort, for `defer`.
     public func remove() {
-        try? directory.remove()
+        try? removeChecked()
+    }
+
+    /// ``remove()``, throwing when a cgroup stays (busy, or not removable).
+    public func removeChecked() throws {
+        try directory.remove()
+        try accounting?.remove()
     }
 }
 

@@ -1,3 +1,5 @@
+internal import Market
+
 /// The bursty workload's schedule: bursts and gaps of random lengths drawn from a seeded generator.
 ///
 /// An infinite sequence of ``WorkloadPhase`` (burst = busy, gap = idle), identical for identical

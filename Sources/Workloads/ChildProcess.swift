@@ -1,4 +1,5 @@
 internal import Glibc
+internal import SystemPackage
 
 /// How a child process ended.
 public enum WorkloadExit: Sendable, Hashable, CustomStringConvertible {
@@ -63,9 +64,10 @@ enum ChildProcess {
         var pid: pid_t = 0
         let result = posix_spawn(&pid, arguments[0], &actions, &attributes, argv, environ)
         guard result == 0 else {
+            let errno = Errno(rawValue: result)
             throw WorkloadError(
-                code: .startFailed, path: arguments[0],
-                message: "posix_spawn \(arguments[0]): \(String(cString: strerror(result))) (errno \(result))")
+                code: .startFailed, path: arguments[0], errno: errno,
+                message: "posix_spawn \(arguments[0]): \(errno) (errno \(result))")
         }
         return pid
     }

@@ -1,4 +1,5 @@
 internal import Glibc
+internal import SystemPackage
 
 /// A joinable pthread running a closure; named so `top -H` and `/proc/<pid>/task/*/comm` show which
 /// workload thread is which.
@@ -29,8 +30,9 @@ final class NativeThread: Sendable {
         }, start.toOpaque())
         guard result == 0 else {
             start.release()
+            let errno = Errno(rawValue: result)
             throw WorkloadError(
-                code: .startFailed, message: "pthread_create for \(name): \(String(cString: strerror(result))) (\(result))")
+                code: .startFailed, errno: errno, message: "pthread_create for \(name): \(errno) (\(result))")
         }
         handle = thread
     }

@@ -1,3 +1,4 @@
+internal import MonotonicTime
 internal import Synchronization
 
 /// The two things a workload thread does: burn CPU until a deadline, and sleep until one; both end
@@ -15,7 +16,7 @@ enum SpinLoop {
     @inline(never)
     static func spin(until deadline: UInt64, seed: UInt64, stop: borrowing Atomic<Bool>) -> UInt64 {
         var x = seed | 1
-        while MonotonicClock.now() < deadline && !stop.load(ordering: .relaxed) {
+        while monotonicNanoseconds() < deadline && !stop.load(ordering: .relaxed) {
             for _ in 0..<256 {
                 x ^= x << 13
                 x ^= x >> 7
@@ -28,9 +29,9 @@ enum SpinLoop {
     /// Sleeps until `deadline` or `stop`, in chunks of at most ``sleepChunkNanos``.
     static func sleep(until deadline: UInt64, stop: borrowing Atomic<Bool>) {
         while !stop.load(ordering: .relaxed) {
-            let now = MonotonicClock.now()
+            let now = monotonicNanoseconds()
             if now >= deadline { return }
-            MonotonicClock.sleep(until: min(deadline, now + sleepChunkNanos))
+            sleepUntil(monotonic: min(deadline, now + sleepChunkNanos))
         }
     }
 }

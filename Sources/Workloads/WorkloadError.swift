@@ -1,3 +1,5 @@
+public import SystemPackage
+
 /// An error from validating, running or launching a workload.
 ///
 /// Every error names what it concerns (the spec field, the executable or cgroup path, the pid) in
@@ -25,14 +27,17 @@ public struct WorkloadError: Error, Sendable, Hashable, CustomStringConvertible 
     public var pid: Int32?
     /// The file or directory concerned, when there is one.
     public var path: String?
+    /// The kernel's error number, when a system call failed (`posix_spawn`, `pthread_create`, `access`).
+    public var errno: Errno?
     /// A human-readable description naming the field, path or pid.
     public var message: String
 
     /// Creates an error.
-    public init(code: Code, pid: Int32? = nil, path: String? = nil, message: String) {
+    public init(code: Code, pid: Int32? = nil, path: String? = nil, errno: Errno? = nil, message: String) {
         self.code = code
         self.pid = pid
         self.path = path
+        self.errno = errno
         self.message = message
     }
 

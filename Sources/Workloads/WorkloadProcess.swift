@@ -1,6 +1,8 @@
 public import Cgroups
 internal import Glibc
+internal import MonotonicTime
 internal import Synchronization
+internal import SystemPackage
 
 /// A `mbcas workload` child process that lives in a given cgroup from before its first instruction
 /// of work to its end, so every bit of its CPU time is accounted there.
@@ -49,9 +51,10 @@ public final class WorkloadProcess: Sendable {
         try spec.validate()
         let executable = Self.resolve(executable)
         guard access(executable, X_OK) == 0 else {
+            let errno = Errno(rawValue: Glibc.errno)
             throw WorkloadError(
-                code: .executableNotFound, path: executable,
-                message: "workload executable \(executable) is not an executable file: \(String(cString: strerror(errno)))")
+                code: .executableNotFound, path: executable, errno: errno,
+                message: "workload executable \(executable) is not an executable file: \(errno)")
         }
         // The cgroup that init waits on is joined last, so seeing the pid there means all are joined.
         let procsFiles = (otherCgroups + [cgroup]).map { $0.file("cgroup.procs") }
@@ -93,13 +96,13 @@ public final class WorkloadProcess: Sendable {
                 return ended
             }
             kill(pid, SIGTERM)
-            let deadline = MonotonicClock.now() &+ Self.nanos(gracePeriod)
-            while MonotonicClock.now() < deadline {
+            let deadline = monotonicNanoseconds() &+ Self.nanos(gracePeriod)
+            while monotonicNanoseconds() < deadline {
                 if let ended = ChildProcess.poll(pid) {
                     status = ended
                     return ended
                 }
-                MonotonicClock.sleep(until: MonotonicClock.now() + 2_000_000)
+                sleepUntil(monotonic: monotonicNanoseconds() + 2_000_000)
             }
             kill(pid, SIGKILL)
             let ended = ChildProcess.wait(pid)
@@ -115,7 +118,7 @@ public final class WorkloadProcess: Sendable {
     /// - Throws: `.exitedEarly` when the child ended first (naming its status), `.timedOut`.
     public func waitUntilWorkersStarted(timeout: Duration = .seconds(5)) throws(WorkloadError) {
         let prefix = "wl-\(spec.kind.rawValue)-"
-        let deadline = MonotonicClock.now() &+ Self.nanos(timeout)
+        let deadline = monotonicNanoseconds() &+ Self.nanos(timeout)
         while true {
             if ProcFS.threadNames(pid: pid).filter({ $0.hasPrefix(prefix) }).count >= spec.threads { return }
             if !isRunning {
@@ -123,19 +126,19 @@ public final class WorkloadProcess: Sendable {
                     code: .exitedEarly, pid: pid, path: executable,
                     message: "workload \(pid) (\(executable)) \(exitStatus ?? .unknown) before its \(spec.threads) worker threads started")
             }
-            if MonotonicClock.now() >= deadline {
+            if monotonicNanoseconds() >= deadline {
                 throw WorkloadError(
                     code: .timedOut, pid: pid,
                     message: "workload \(pid): its \(spec.threads) \(prefix)* threads did not all appear in /proc/\(pid)/task within \(timeout)")
             }
-            MonotonicClock.sleep(until: MonotonicClock.now() + 2_000_000)
+            sleepUntil(monotonic: monotonicNanoseconds() + 2_000_000)
         }
     }
 
     /// Polls `cgroup.procs` until the pid shows; the child's own exit or the timeout end the wait.
     private func waitUntilJoined(timeout: Duration) throws(WorkloadError) {
         let procs = cgroup.file("cgroup.procs")
-        let deadline = MonotonicClock.now() &+ Self.nanos(timeout)
+        let deadline = monotonicNanoseconds() &+ Self.nanos(timeout)
         while true {
             // Membership first: a child that joined and then exited still joined.
             if (try? cgroup.pids())?.contains(pid) == true { return }
@@ -144,13 +147,13 @@ public final class WorkloadProcess: Sendable {
                     code: .cgroupJoinFailed, pid: pid, path: procs,
                     message: "workload \(pid) \(exitStatus ?? .unknown) before joining \(procs) (its standard error says why)")
             }
-            if MonotonicClock.now() >= deadline {
+            if monotonicNanoseconds() >= deadline {
                 let ended = stop(gracePeriod: .zero)
                 throw WorkloadError(
                     code: .timedOut, pid: pid, path: procs,
                     message: "workload \(pid) did not show in \(procs) within \(timeout); killed (\(ended))")
             }
-            MonotonicClock.sleep(until: MonotonicClock.now() + 2_000_000)
+            sleepUntil(monotonic: monotonicNanoseconds() + 2_000_000)
         }
     }
 

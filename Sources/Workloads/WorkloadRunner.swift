@@ -1,4 +1,5 @@
 internal import Glibc
+internal import MonotonicTime
 internal import Synchronization
 
 /// Runs a ``WorkloadSpec`` in the current process: `threads` native threads each follow the kind's
@@ -52,8 +53,8 @@ public final class WorkloadRunner: Sendable {
         defer { SignalLatch.restore(previousHandlers) }
 
         let cpuStart = Self.processCPUNanos()
-        let start = MonotonicClock.now()
-        let end = spec.durationSeconds.map { start &+ MonotonicClock.nanos(seconds: $0) } ?? .max
+        let start = monotonicNanoseconds()
+        let end = spec.durationSeconds.map { start &+ Self.nanos(seconds: $0) } ?? .max
 
         var threads: [NativeThread] = []
         for index in 0..<spec.threads {
@@ -71,7 +72,7 @@ public final class WorkloadRunner: Sendable {
         let reason = waitForEnd(deadline: end, stopSignals: stopSignals, parentPID: parentPID)
         stop()
         for thread in threads { thread.join() }
-        let elapsed = MonotonicClock.now() - start
+        let elapsed = monotonicNanoseconds() - start
         return WorkloadReport(
             spec: spec, stopReason: reason,
             elapsedSeconds: Double(elapsed) / 1e9,
@@ -84,16 +85,22 @@ public final class WorkloadRunner: Sendable {
         try WorkloadRunner(spec: spec).run(stopSignals: [SIGTERM, SIGINT], parentPID: parentPID)
     }
 
+    /// Seconds as ns, saturating instead of overflowing for absurd values.
+    private static func nanos(seconds: Double) -> UInt64 {
+        let nanos = seconds * 1e9
+        return nanos >= Double(UInt64.max) ? .max : UInt64(max(nanos, 0))
+    }
+
     /// The coordinating thread's loop: polls every ``pollNanos`` for the reasons to end.
     private func waitForEnd(deadline: UInt64, stopSignals: [Int32], parentPID: Int32?) -> WorkloadStopReason {
         while true {
             if stopFlag.load(ordering: .relaxed) { return .requested }
             if !stopSignals.isEmpty, let signal = SignalLatch.received { return .signal(signal) }
             if let parentPID, getppid() != parentPID { return .parentExited }
-            let now = MonotonicClock.now()
+            let now = monotonicNanoseconds()
             if now >= deadline { return .duration }
             // A signal interrupts this sleep, so SIGTERM is seen at once, not after the poll interval.
-            MonotonicClock.sleep(until: min(deadline, now + Self.pollNanos))
+            sleepUntil(monotonic: min(deadline, now + Self.pollNanos))
         }
     }
 

@@ -4,9 +4,9 @@ import Foundation
 import Histogram
 import KernelProbe
 import Logging
+import MonotonicTime
 import NodeAgent
 import Synchronization
-import TestSupport
 
 /// `mbcas-bench agent`: what `NodeAgent.handle` costs on the ring-buffer
 /// thread, per pushed event, without the kernel (synthetic events) and
@@ -39,7 +39,7 @@ struct AgentHotPathBenchmark: ParsableCommand {
     }
 
     func run() throws {
-        let parent = try TemporaryCgroup(prefix: "mbcas-bench-agent")
+        let parent = try BenchCgroup(prefix: "mbcas-bench-agent")
         defer { parent.remove() }
         let pods = try (0..<8).map { try parent.directory.createChild("pod\($0)") }
         var logger = Logger(label: "bench") { _ in SwiftLogNoOpLogHandler() }

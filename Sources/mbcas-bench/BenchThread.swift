@@ -103,13 +103,6 @@ func currentThreadCPUNanoseconds() -> UInt64 {
     return UInt64(ts.tv_sec) &* 1_000_000_000 &+ UInt64(ts.tv_nsec)
 }
 
-/// Sleeps until CLOCK_MONOTONIC reads `deadline` (ns): an absolute deadline, so a poller's period
-/// does not drift by the time each poll takes.
-func sleepUntil(monotonic deadline: UInt64) {
-    var ts = timespec(tv_sec: Int(deadline / 1_000_000_000), tv_nsec: Int(deadline % 1_000_000_000))
-    while clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts, nil) == EINTR {}
-}
-
 /// The process's peak resident set size in bytes (`VmHWM` of `/proc/self/status`).
 func peakResidentBytes() -> UInt64? {
     guard let status = try? String(contentsOfFile: "/proc/self/status", encoding: .utf8) else { return nil }

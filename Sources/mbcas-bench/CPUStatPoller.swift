@@ -2,6 +2,7 @@
 import Glibc
 #endif
 import KernelProbe
+import MonotonicTime
 import Synchronization
 
 /// The polling baseline: reads a cgroup's `cpu.stat` every `interval` on its own thread, as a
@@ -34,8 +35,7 @@ final class CPUStatPoller: Sendable {
     private let path: String
     private let detections = Mutex<[Detection]>([])
     private let state = Mutex<(polls: UInt64, failures: UInt64, lastError: String?)>((0, 0, nil))
-    private let stopRequested = Atomic<Bool>(false)
-    private let thread = Mutex<BenchThread?>(nil)
+    private let loop = WatchLoop()
 
     /// A poller of `cpuStatPath`; nothing is read until ``start()``.
     init(method: String, cpuStatPath: String, intervalNanoseconds: UInt64) {
@@ -50,41 +50,35 @@ final class CPUStatPoller: Sendable {
         guard let baseline = Self.readCounters(path) else {
             throw BenchError("\(method): cannot read nr_throttled and throttled_time/throttled_usec from \(path): \(String(cString: strerror(errno)))")
         }
-        let t = try BenchThread(name: method) { [self] in
-            var last = baseline
-            var next = monotonicNanoseconds() + intervalNanoseconds
-            while !stopRequested.load(ordering: .relaxed) {
-                sleepUntil(monotonic: next)
-                if stopRequested.load(ordering: .relaxed) { break }
-                let value = Self.readCounters(path)
-                let now = monotonicNanoseconds()
-                if let value {
-                    if value.nrThrottled > last.nrThrottled || value.throttledTime > last.throttledTime {
-                        let new = value.nrThrottled &- last.nrThrottled
-                        detections.withLock { $0.append(Detection(at: now, newThrottles: new)) }
-                    }
-                    last = value
-                    state.withLock { $0.polls += 1 }
-                } else {
-                    let why = String(cString: strerror(errno))
-                    state.withLock { $0.failures += 1; $0.lastError = why }
+        try loop.start(name: method, state: (last: baseline, next: monotonicNanoseconds() + intervalNanoseconds)) {
+            [self] poller in
+            while monotonicNanoseconds() < poller.next { sleepUntil(monotonic: poller.next) }
+            if loop.isStopping { return false }
+            let value = Self.readCounters(path)
+            let now = monotonicNanoseconds()
+            if let value {
+                if value.nrThrottled > poller.last.nrThrottled || value.throttledTime > poller.last.throttledTime {
+                    let new = value.nrThrottled &- poller.last.nrThrottled
+                    detections.withLock { $0.append(Detection(at: now, newThrottles: new)) }
                 }
-                // The next tick of a fixed grid: a slow poll skips ticks instead of shifting the phase.
-                next += intervalNanoseconds
-                if next <= now { next += ((now - next) / intervalNanoseconds + 1) * intervalNanoseconds }
+                poller.last = value
+                state.withLock { $0.polls += 1 }
+            } else {
+                let why = String(cString: strerror(errno))
+                state.withLock { $0.failures += 1; $0.lastError = why }
             }
+            // The next tick of a fixed grid: a slow poll skips ticks instead of shifting the phase.
+            poller.next += intervalNanoseconds
+            if poller.next <= now { poller.next += ((now - poller.next) / intervalNanoseconds + 1) * intervalNanoseconds }
+            return true
         }
-        thread.withLock { $0 = t }
     }
 
     /// CPU time the polling thread has used (ns); read it before ``stop()``.
-    var cpuNanoseconds: UInt64? { thread.withLock { $0?.cpuNanoseconds } }
+    var cpuNanoseconds: UInt64? { loop.cpuNanoseconds }
 
     /// Asks the thread to end and waits for it (at most one interval).
-    func stop() {
-        stopRequested.store(true, ordering: .relaxed)
-        thread.withLock { $0 }?.join()
-    }
+    func stop() { loop.stop() }
 
     /// Every poll that saw new throttling, in time order.
     var allDetections: [Detection] { detections.withLock { $0 } }

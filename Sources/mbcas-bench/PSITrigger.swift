@@ -2,6 +2,7 @@
 import Glibc
 #endif
 import KernelProbe
+import MonotonicTime
 import Synchronization
 
 /// The kernel's own push for CPU pressure: a PSI trigger (`some <threshold_us> <window_us>`
@@ -26,8 +27,7 @@ final class PSITrigger: Sendable {
     let refusals: [String]
     private let fd: Int32
     private let events = Mutex<[UInt64]>([])
-    private let stopRequested = Atomic<Bool>(false)
-    private let thread = Mutex<BenchThread?>(nil)
+    private let loop = WatchLoop()
 
     /// Windows tried in order: the kernel minimum, then the shortest one allowed without
     /// CAP_SYS_RESOURCE.
@@ -68,30 +68,24 @@ final class PSITrigger: Sendable {
 
     /// Waits for events on a new thread until ``stop()``.
     func start() throws(BenchError) {
-        let t = try BenchThread(name: "psi-trigger") { [self] in
-            var pfd = pollfd(fd: fd, events: Int16(POLLPRI), revents: 0)
-            while !stopRequested.load(ordering: .relaxed) {
-                pfd.revents = 0
-                // A short timeout only so that stop() is noticed; events wake the poll at once.
-                let n = poll(&pfd, 1, 100)
-                let now = monotonicNanoseconds()
-                if n > 0 {
-                    if pfd.revents & Int16(POLLERR) != 0 { break }  // the trigger's file is gone
-                    if pfd.revents & Int16(POLLPRI) != 0 { events.withLock { $0.append(now) } }
-                }
+        try loop.start(name: "psi-trigger", state: pollfd(fd: fd, events: Int16(POLLPRI), revents: 0)) { [self] pfd in
+            pfd.revents = 0
+            // A short timeout only so that stop() is noticed; events wake the poll at once.
+            let n = poll(&pfd, 1, 100)
+            let now = monotonicNanoseconds()
+            if n > 0 {
+                if pfd.revents & Int16(POLLERR) != 0 { return false }  // the trigger's file is gone
+                if pfd.revents & Int16(POLLPRI) != 0 { events.withLock { $0.append(now) } }
             }
+            return true
         }
-        thread.withLock { $0 = t }
     }
 
     /// CPU time the waiting thread has used (ns); read it before ``stop()``.
-    var cpuNanoseconds: UInt64? { thread.withLock { $0?.cpuNanoseconds } }
+    var cpuNanoseconds: UInt64? { loop.cpuNanoseconds }
 
     /// Asks the thread to end and waits for it.
-    func stop() {
-        stopRequested.store(true, ordering: .relaxed)
-        thread.withLock { $0 }?.join()
-    }
+    func stop() { loop.stop() }
 
     /// When each event arrived (CLOCK_MONOTONIC ns), in order.
     var allEvents: [UInt64] { events.withLock { $0 } }

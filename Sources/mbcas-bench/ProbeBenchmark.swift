@@ -4,7 +4,10 @@ import Foundation
 import Histogram
 import KernelProbe
 import Logging
-import TestSupport
+import MonotonicTime
+import ProcessControl
+import Synchronization
+import Workloads
 
 /// `mbcas-bench probe`: what the probes cost the kernel, and how fast a
 /// stall reaches user space. Prints figures; asserts nothing.
@@ -105,26 +108,29 @@ struct ProbeBenchmark: ParsableCommand {
     }
 
     func pushLatency(probe: KernelProbe, realtimePriority: Int32?) throws {
-        let cgroup = try TemporaryCgroup(prefix: "mbcas-bench")
+        let cgroup = try BenchCgroup(prefix: "mbcas-bench")
         defer { cgroup.remove() }
         try CPULimit(quotaMicros: 2_000, periodMicros: 10_000).write(cgroupPath: cgroup.path, version: cgroup.hierarchy.version)
-        let id = try cgroup.id()
-        let events = EventCollector()
+        let id = try cgroupID(of: cgroup.path)
+        let events = Mutex<[StallEvent]>([])
         let consumer = try probe.makeConsumer { event in
-            if event.cgroupID == id { events.append(event) }
+            if event.cgroupID == id { events.withLock { $0.append(event) } }
         }
         let realtime = try consumer.start(realtimePriority: realtimePriority)
         if realtimePriority != nil && !realtime { print("(SCHED_FIFO refused: needs CAP_SYS_NICE; measured as SCHED_OTHER)") }
-        let burner = try Burner(cgroupPath: cgroup.path)
+        // One thread spinning all the time, under a 20 % quota: throttled every period.
+        let burner = try WorkloadProcess(executable: try locateMbcas(nil), spec: WorkloadSpec(kind: .hog, threads: 1),
+                                         cgroup: cgroup.directory)
+        try burner.waitUntilWorkersStarted()
         Thread.sleep(forTimeInterval: throttleSeconds)
-        burner.stop()
+        _ = burner.stop()
         Thread.sleep(forTimeInterval: 0.1)
         consumer.stop()
 
         print("event            samples      p50       p90       p99       max")
         for kind in [StallEvent.Kind.throttleStart, .throttleEnd] {
             var histogram = Histogram<UInt64>(highestTrackableValue: 60_000_000_000, numberOfSignificantValueDigits: .three)
-            for e in events.all where e.kind == kind { _ = histogram.record(max(1, e.latencyNanoseconds)) }
+            for e in events.withLock({ $0 }) where e.kind == kind { _ = histogram.record(max(1, e.latencyNanoseconds)) }
             func us(_ p: Double) -> String { String(format: "%7.1fus", Double(histogram.valueAtPercentile(p)) / 1e3) }
             print(kind.description.padding(toLength: 15, withPad: " ", startingAt: 0),
                   String(format: "%8llu", histogram.totalCount), us(50), us(90), us(99),

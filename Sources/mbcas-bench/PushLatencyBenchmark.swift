@@ -3,7 +3,8 @@ import Cgroups
 import Foundation
 import KernelProbe
 import Logging
-import TestSupport
+import MonotonicTime
+import ProcessControl
 import Workloads
 
 /// `mbcas-bench push`: how soon each method notices the same CPU throttle episodes, in one run
@@ -78,7 +79,7 @@ struct PushLatencyBenchmark: ParsableCommand {
         let signals = StopSignals()
         var logger = Logger(label: "mbcas.bench.push")
         logger.logLevel = .warning
-        let executable = try locateMbcas()
+        let executable = try locateMbcas(mbcas)
         let outDirectory = try makeOutputDirectory()
 
         let capacity = NodeAgentDefaults.capacityMillicores
@@ -250,24 +251,11 @@ struct PushLatencyBenchmark: ParsableCommand {
     /// Throws the exit code of `signal` (128 + its number) once one has arrived, after an
     /// optional interruptible sleep; the defers then clean up.
     func checkSignal(_ signals: StopSignals, sleep seconds: Double = 0) throws {
-        let received = seconds > 0 ? signals.sleep(seconds: seconds) : signals.caught
+        let received = seconds > 0 ? signals.wait(seconds: seconds) : signals.caught
         if let received {
             printProgress("push-latency: interrupted (signal \(received)); cleaning up")
             throw ExitCode(128 + received)
         }
-    }
-
-    /// The `mbcas` binary for the workload: --mbcas, else the one next to this executable.
-    func locateMbcas() throws -> String {
-        let path = mbcas ?? URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath()
-            .deletingLastPathComponent().appendingPathComponent("mbcas").path
-        guard FileManager.default.isExecutableFile(atPath: path) else {
-            throw BenchError("""
-                the mbcas binary that runs the workload is missing at \(path): build it \
-                (swift build -c release --product mbcas) or pass --mbcas PATH
-                """)
-        }
-        return path
     }
 
     func makeOutputDirectory() throws -> URL {

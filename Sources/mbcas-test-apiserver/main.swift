@@ -4,6 +4,7 @@ import ArgumentParser
 import Foundation
 import KubeAPIFixture
 import Logging
+import ProcessControl
 
 struct TestAPIServer: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -56,7 +57,7 @@ struct TestAPIServer: AsyncParsableCommand {
     var kubeletNode: String?
 
     func run() async throws {
-        let signals = TerminationSignals()
+        let signals = StopSignals()
         let logger = Logger(label: "mbcas-test-apiserver") { StreamLogHandler.standardError(label: $0) }
         let server: FakeKubeAPIServer
         do {

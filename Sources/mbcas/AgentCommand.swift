@@ -7,6 +7,8 @@ import Logging
 import Market
 import MetricsEndpoint
 import NodeAgent
+import NodeAgentKubernetes
+import NodeAgentMetrics
 import Prometheus
 import ServiceLifecycle
 

@@ -5,6 +5,7 @@ import KernelProbe
 import Logging
 import Market
 import NodeAgent
+import ProcessControl
 import Workloads
 
 /// `mbcas demo`: the same four workloads under static limits, then under
@@ -57,7 +58,7 @@ struct DemoCommand: AsyncParsableCommand {
     func run() async throws {
         let logger = makeStderrLogger(label: "mbcas.demo", level: logLevel)
         // SIGINT/SIGTERM become a flag the phases check, so clean-up always runs.
-        let interrupted = SignalWaiter(signals: [SIGINT, SIGTERM])
+        let interrupted = StopSignals()
         let demo = try DemoNode(pods: DemoPods.standard, agentMode: agentMode, logger: logger)
         defer { demo.tearDown() }
         progress("created \(demo.parent.path) with \(demo.pods.map(\.name).joined(separator: ", "))")
@@ -71,7 +72,7 @@ struct DemoCommand: AsyncParsableCommand {
                 let result = try await demo.runPhase(phase, seconds: phaseSeconds, interrupted: interrupted) { lines in
                     if !json { screen.draw(lines) }
                 }
-                guard !interrupted.isSet else { throw ExitCode(130) }
+                guard interrupted.caught == nil else { throw ExitCode(130) }
                 results[index].results.append(result)
             }
         }

@@ -4,6 +4,7 @@ import KernelProbe
 import Logging
 import Market
 import NodeAgent
+import ProcessControl
 import Workloads
 
 /// The demo's cgroups, probe and workloads, and the two phases run on them.
@@ -79,7 +80,7 @@ final class DemoNode: @unchecked Sendable {
 
     /// Runs the workloads for `seconds` under static limits or under the
     /// agent, redrawing the table every second.
-    func runPhase(_ phase: Phase, seconds: Double, interrupted: SignalWaiter,
+    func runPhase(_ phase: Phase, seconds: Double, interrupted: StopSignals,
                   draw: ([String]) -> Void) async throws -> PhaseResult {
         try prepare(phase)
         let runtime = phase == .mbcas ? try startAgent() : nil
@@ -96,7 +97,7 @@ final class DemoNode: @unchecked Sendable {
 
         var previous = start
         let began = Date()
-        while Date().timeIntervalSince(began) < seconds, !interrupted.isSet {
+        while Date().timeIntervalSince(began) < seconds, interrupted.caught == nil {
             try await Task.sleep(for: .milliseconds(1000))
             let now = try probe.maps.snapshot()
             draw(table(phase: phase, elapsed: Date().timeIntervalSince(began), total: seconds, previous: previous,

@@ -97,9 +97,7 @@ struct DemoSummary {
             decisions: agent?.decisions ?? 0,
             decisions_by_reason: Dictionary(uniqueKeysWithValues: (agent?.decisionsByReason ?? [:]).map { ($0.key.rawValue, $0.value) }),
             latency_ns: JSON.Latency(agent?.guardrailLatency), market_latency_ns: JSON.Latency(agent?.marketLatency))
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys]
-        return String(decoding: try encoder.encode(value), as: UTF8.self)
+        return try CLIJSON.line(value)
     }
 
     func text() -> [String] {

@@ -88,10 +88,8 @@ struct EventPrinter: Sendable {
     }
 
     private func emit(_ value: some Encodable) {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-        guard let data = try? encoder.encode(value) else { return }
-        write(String(decoding: data, as: UTF8.self))
+        guard let line = try? CLIJSON.line(value) else { return }
+        write(line)
     }
 
     private func write(_ line: String) {

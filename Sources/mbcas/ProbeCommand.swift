@@ -3,6 +3,7 @@ import KernelProbe
 import Logging
 #if canImport(Glibc)
 import Glibc
+import ProcessControl
 #endif
 
 /// `mbcas probe`: like runqlat, but per cgroup, and pushed rather than polled.
@@ -72,7 +73,7 @@ struct ProbeCommand: ParsableCommand {
             waitWindowNanoseconds: UInt64(waitWindowMs * 1_000_000))
 
         // Signals are taken synchronously below; block them before any thread starts.
-        let signals = SignalWaiter(signals: [SIGINT, SIGTERM])
+        let signals = StopSignals()
         let probe = try KernelProbe.load(configuration, logger: logger)
         defer { probe.close(keepPins: keepPins) }
         try probe.attach()

@@ -1,6 +1,7 @@
 import Cgroups
 import Foundation
 import KernelProbe
+import ProcessControl
 import TestSupport
 import Testing
 

@@ -1,6 +1,7 @@
 import Cgroups
 import Foundation
 @testable import mbcas_bench
+import ProcessControl
 import TestSupport
 import Testing
 

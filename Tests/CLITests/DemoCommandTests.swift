@@ -1,5 +1,6 @@
 import Cgroups
 import Foundation
+import ProcessControl
 import TestSupport
 import Testing
 

@@ -4,6 +4,8 @@ import KernelProbe
 import KubeAPIFixture
 import KubernetesClient
 import Logging
+import MonotonicTime
+import ProcessControl
 import Synchronization
 import TestSupport
 import Testing

@@ -2,6 +2,7 @@ import Cgroups
 import Foundation
 import KubeAPIFixture
 import KubernetesClient
+import QoS
 import TestSupport
 import Testing
 
@@ -52,7 +53,7 @@ extension KubernetesEndToEndTests {
             #expect(webAllocation.spec.cpuFloor?.millicores == 100, "the owner's request is the recorded floor")
             #expect(webAllocation.spec.containers[0].cpuRequest?.millicores == request(web))
             #expect(try #require(request(web)) <= (try #require(limit(web))), "requests ≤ limits")
-            #expect(web.status?.qosClass == "Burstable" && PodQoS.of(containers: web.spec.containers) == .burstable)
+            #expect(web.status?.qosClass == "Burstable" && QoSClass.of(containers: web.spec.containers) == .burstable)
             // Σ requests on the node (Guaranteed pods included) within what the market may divide.
             let all = try await pods.listAll().items
             let total = all.reduce(Int64(0)) { $0 + (request($1) ?? 0) }

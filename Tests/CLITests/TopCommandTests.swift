@@ -1,4 +1,5 @@
 import Foundation
+import ProcessControl
 import TestSupport
 import Testing
 

@@ -1,5 +1,6 @@
 import Foundation
 import Market
+import QoS
 import Testing
 
 @testable import Cgroups
@@ -41,8 +42,8 @@ import Testing
         #expect(identity.containerID == Self.cid)
     }
 
-    @Test(arguments: PodQoSClass.allCases)
-    func systemdPodLevelHasNoContainer(qos: PodQoSClass) throws {
+    @Test(arguments: QoSClass.allCases)
+    func systemdPodLevelHasNoContainer(qos: QoSClass) throws {
         let path = KubeletPath.format(podUID: Self.uid, qos: qos, driver: .systemd)
         let identity = try KubeletPath.parse(path)
         #expect(identity.qos == qos)
@@ -127,8 +128,8 @@ import Testing
 
     // MARK: round trips
 
-    @Test(arguments: CgroupDriver.allCases, PodQoSClass.allCases)
-    func formatThenParseRoundTrips(driver: CgroupDriver, qos: PodQoSClass) throws {
+    @Test(arguments: CgroupDriver.allCases, QoSClass.allCases)
+    func formatThenParseRoundTrips(driver: CgroupDriver, qos: QoSClass) throws {
         for runtime in ContainerRuntime.allCases {
             let path = KubeletPath.format(podUID: Self.uid, qos: qos, driver: driver, containerID: Self.cid, runtime: runtime)
             let identity = try KubeletPath.parse(path)
@@ -227,7 +228,7 @@ import Testing
         let alphabet = Array("/-_.abcdefpodkubesliceburstable0123456789")
         var valid: [String] = []
         for driver in CgroupDriver.allCases {
-            for qos in PodQoSClass.allCases {
+            for qos in QoSClass.allCases {
                 valid.append(KubeletPath.format(podUID: Self.uid, qos: qos, driver: driver))
                 for runtime in ContainerRuntime.allCases {
                     valid.append(KubeletPath.format(podUID: Self.uid, qos: qos, driver: driver, containerID: Self.cid, runtime: runtime))

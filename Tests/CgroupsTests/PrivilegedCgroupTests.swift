@@ -10,8 +10,8 @@ import Testing
 @Suite(.enabled(if: Privileged.canRun, "needs root; MBCAS_REQUIRE_PRIVILEGED_TESTS=1 makes a missing privilege fail"))
 struct PrivilegedCgroupTests {
     @Test func idsAreInodesAndTheIndexMapsThemBothWays() throws {
-        let cgroup = try TempCgroup()
-        defer { cgroup.remove() }
+        let cgroup = try TemporaryCgroup()
+        defer { cgroup.removeRecordingFailure() }
         let a = try cgroup.directory.createChild("a")
         let b = try a.createChild("b")
         let relativeA = cgroup.relativePath + "/a"
@@ -42,8 +42,8 @@ struct PrivilegedCgroupTests {
     }
 
     @Test func limitRoundTrip() throws {
-        let cgroup = try TempCgroup()
-        defer { cgroup.remove() }
+        let cgroup = try TemporaryCgroup()
+        defer { cgroup.removeRecordingFailure() }
         let path = cgroup.directory.path
         let version = cgroup.hierarchy.version
         let limits = [
@@ -77,8 +77,8 @@ struct PrivilegedCgroupTests {
     }
 
     @Test func kernelRejectionCarriesPathAndErrno() throws {
-        let cgroup = try TempCgroup()
-        defer { cgroup.remove() }
+        let cgroup = try TemporaryCgroup()
+        defer { cgroup.removeRecordingFailure() }
         let file = cgroup.hierarchy.version == .v1 ? "cpu.cfs_period_us" : "cpu.max"
         // Bypass validate() to see the kernel's own EINVAL: a 500 µs period is below its minimum.
         let value = cgroup.hierarchy.version == .v1 ? "500" : "max 500"
@@ -96,8 +96,8 @@ struct PrivilegedCgroupTests {
     }
 
     @Test func childQuotaAboveItsParent() throws {
-        let cgroup = try TempCgroup()
-        defer { cgroup.remove() }
+        let cgroup = try TemporaryCgroup()
+        defer { cgroup.removeRecordingFailure() }
         let version = cgroup.hierarchy.version
         try delegateCPU(to: cgroup.directory, version: version)  // v2: the child gets its own cpu.max
         let child = try cgroup.directory.createChild("child")
@@ -122,8 +122,8 @@ struct PrivilegedCgroupTests {
     }
 
     @Test func changingQuotaAndPeriodTogetherKeepsTheHierarchyValid() throws {
-        let cgroup = try TempCgroup()
-        defer { cgroup.remove() }
+        let cgroup = try TemporaryCgroup()
+        defer { cgroup.removeRecordingFailure() }
         let version = cgroup.hierarchy.version
         let parent = cgroup.directory
         try delegateCPU(to: parent, version: version)  // v2: the child gets its own cpu.max
@@ -145,20 +145,20 @@ struct PrivilegedCgroupTests {
     }
 
     @Test func throttlingShowsInCPUStatAndUsage() throws {
-        let cgroup = try TempCgroup()
-        defer { cgroup.remove() }
+        let cgroup = try TemporaryCgroup()
+        defer { cgroup.removeRecordingFailure() }
         let version = cgroup.hierarchy.version
         let before = try CPUStat.read(cgroupPath: cgroup.directory.path, version: version)
         #expect(before.nrThrottled == 0 && before.throttledNanos == 0)
 
         // Usage on v1 lives in the cpuacct hierarchy, unless it is co-mounted with cpu.
-        var usageCgroup: TempCgroup?
+        var usageCgroup: TemporaryCgroup?
         if version == .v1, let cpuacct = try? CgroupHierarchy.discover(controller: "cpuacct"),
             cpuacct != cgroup.hierarchy
         {
-            usageCgroup = try TempCgroup(hierarchy: cpuacct)
+            usageCgroup = try TemporaryCgroup(in: cpuacct)
         }
-        defer { usageCgroup?.remove() }
+        defer { usageCgroup?.removeRecordingFailure() }
 
         try CPULimit(quotaMicros: 10_000, periodMicros: 100_000).write(cgroupPath: cgroup.directory.path, version: version)
         let spinner = try ChildProcess(shell: "while :; do :; done")
@@ -190,9 +190,9 @@ struct PrivilegedCgroupTests {
     }
 
     @Test func removeMovesProcessesOutFirst() throws {
-        let cgroup = try TempCgroup()
+        let cgroup = try TemporaryCgroup()
         var removed = false
-        defer { if !removed { cgroup.remove() } }
+        defer { if !removed { cgroup.removeRecordingFailure() } }
         let nested = try cgroup.directory.createChild("a").createChild("b")
         let sleeper = try ChildProcess(shell: "exec sleep 30")
         defer { sleeper.stop() }
@@ -208,8 +208,8 @@ struct PrivilegedCgroupTests {
     }
 
     @Test func busyCgroupGivesUpWithATypedError() throws {
-        let cgroup = try TempCgroup()
-        defer { cgroup.remove() }
+        let cgroup = try TemporaryCgroup()
+        defer { cgroup.removeRecordingFailure() }
         try cgroup.directory.createChild("child")
         let error = try #require(throws: CgroupError.self) {
             try cgroup.directory.remove(recursive: false, attempts: 3, retryInterval: .milliseconds(1))
@@ -224,8 +224,8 @@ struct PrivilegedCgroupTests {
     func cgroup2TreeIndexAndManagement() throws {
         // Any cgroup2 mount will do (on this machine one without the cpu controller).
         let entry = try #require(try MountInfo.read().first { $0.fsType == "cgroup2" })
-        let cgroup = try TempCgroup(hierarchy: CgroupHierarchy(version: .v2, mountPoint: entry.mountPoint))
-        defer { cgroup.remove() }
+        let cgroup = try TemporaryCgroup(in: CgroupHierarchy(version: .v2, mountPoint: entry.mountPoint))
+        defer { cgroup.removeRecordingFailure() }
         let child = try cgroup.directory.createChild("leaf")
         let index = try CgroupIndex(hierarchy: cgroup.hierarchy, subtree: cgroup.relativePath)
         #expect(index.id(forPath: cgroup.relativePath + "/leaf") == inodeNumber(child.path))

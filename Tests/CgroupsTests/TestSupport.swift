@@ -71,27 +71,11 @@ struct TempDirectory {
     }
 }
 
-/// A uniquely named cgroup (`mbcas-test-<random>`) under the root of a real hierarchy.
-struct TempCgroup {
-    let hierarchy: CgroupHierarchy
-    let directory: CgroupDirectory
-    /// Path relative to the hierarchy's mount point.
-    let relativePath: String
-
-    /// Creates the cgroup under the live hierarchy of `controller`, or under `hierarchy` when given.
-    init(controller: String = "cpu", hierarchy: CgroupHierarchy? = nil) throws {
-        try Privileged.require()
-        let found = try hierarchy ?? CgroupHierarchy.discover(controller: controller)
-        self.hierarchy = found
-        relativePath = "/mbcas-test-" + String(UInt64.random(in: 0...UInt64.max), radix: 16)
-        directory = CgroupDirectory(hierarchy: found, relativePath: relativePath)
-        try directory.create()
-    }
-
-    /// Removes the cgroup tree, moving any process left inside to the hierarchy root.
-    func remove() {
+extension TemporaryCgroup {
+    /// Removes it, recording a test issue when that fails (for `defer`, which cannot throw).
+    func removeRecordingFailure() {
         do {
-            try directory.remove()
+            try removeChecked()
         } catch {
             Issue.record("cleanup of \(directory.path) failed: \(error)")
         }

@@ -1,6 +1,7 @@
 @testable import Controller
 import Foundation
 import KubernetesClient
+import QoS
 import Testing
 
 /// The pure parts: QoS classes, the resize planner, the kubelet's progress, the status builder.
@@ -44,14 +45,14 @@ struct RulesTests {
     @Test("QoS classes as the API server computes them")
     func qosClasses() {
         let cpuAndMemory = ["cpu": "1", "memory": "64Mi"]
-        #expect(PodQoS.of(containers: [Self.container(limits: cpuAndMemory)]) == .guaranteed)  // requests default to limits
-        #expect(PodQoS.of(containers: [Self.container(requests: ["cpu": "1000m", "memory": "64Mi"], limits: cpuAndMemory)]) == .guaranteed)
-        #expect(PodQoS.of(containers: [Self.container(requests: ["cpu": "500m", "memory": "64Mi"], limits: cpuAndMemory)]) == .burstable)
-        #expect(PodQoS.of(containers: [Self.container(limits: ["cpu": "1"])]) == .burstable)  // no memory limit
-        #expect(PodQoS.of(containers: [Self.container(limits: cpuAndMemory), Self.container("sidecar")]) == .burstable)
-        #expect(PodQoS.of(containers: [Self.container(), Self.container("sidecar")]) == .bestEffort)
-        #expect(PodQoS.of(containers: [Self.container(requests: ["cpu": "0"])]) == .bestEffort)
-        #expect(PodQoS.of(Self.pod([Self.container(limits: cpuAndMemory)], qos: "Burstable")) == .burstable)  // status wins
+        #expect(QoSClass.of(containers: [Self.container(limits: cpuAndMemory)]) == .guaranteed)  // requests default to limits
+        #expect(QoSClass.of(containers: [Self.container(requests: ["cpu": "1000m", "memory": "64Mi"], limits: cpuAndMemory)]) == .guaranteed)
+        #expect(QoSClass.of(containers: [Self.container(requests: ["cpu": "500m", "memory": "64Mi"], limits: cpuAndMemory)]) == .burstable)
+        #expect(QoSClass.of(containers: [Self.container(limits: ["cpu": "1"])]) == .burstable)  // no memory limit
+        #expect(QoSClass.of(containers: [Self.container(limits: cpuAndMemory), Self.container("sidecar")]) == .burstable)
+        #expect(QoSClass.of(containers: [Self.container(), Self.container("sidecar")]) == .bestEffort)
+        #expect(QoSClass.of(containers: [Self.container(requests: ["cpu": "0"])]) == .bestEffort)
+        #expect(QoSClass.of(Self.pod([Self.container(limits: cpuAndMemory)], qos: "Burstable")) == .burstable)  // status wins
     }
 
     @Test("trust: only an allocation from the pod's own node is acted on")
@@ -79,10 +80,10 @@ struct RulesTests {
     func sidecarsInQoS() {
         let guaranteed = ["cpu": "1", "memory": "64Mi"]
         var pod = Self.pod([Self.container(limits: guaranteed)])
-        #expect(PodQoS.of(containers: PodQoS.allContainers(of: pod)) == .guaranteed)
+        #expect(QoSClass.of(containers: QoSClass.allContainers(of: pod)) == .guaranteed)
         pod.spec.initContainers = [Container(name: "proxy", resources: ResourceRequirements(requests: ["cpu": "100m"]),
                                              restartPolicy: "Always")]
-        #expect(PodQoS.of(containers: PodQoS.allContainers(of: pod)) == .burstable)
+        #expect(QoSClass.of(containers: QoSClass.allContainers(of: pod)) == .burstable)
     }
 
     @Test("the maximum step: at most ×2 up, ×0.5 down, from the actuated limit")

@@ -1,5 +1,6 @@
 import Foundation
 import KubeAPIFixture
+import ProcessControl
 import TestSupport
 import Testing
 

@@ -1,6 +1,7 @@
 import Foundation
 import KubeAPIFixture
 import KubernetesClient
+import TestSupport
 import Testing
 
 /// Connection reuse: a stream of requests costs one TCP (and TLS) handshake, not one each.
@@ -85,11 +86,10 @@ struct ConnectionReuseTests {
         let server = try KeepAliveTLSServer(pki)
         let tls = TLSOptions(caFile: pki.path("ca.crt"))
         let probe = CurlTransport(tls: tls, reuseConnections: false)
-        let deadline = ContinuousClock.now + .seconds(10)
-        while (try? await probe.perform(HTTPRequest(method: "GET", url: server.url + "/", timeout: .seconds(2)))) == nil {
-            guard ContinuousClock.now < deadline else { throw KubernetesError(.transport, "the TLS test server never listened") }
-            try await Task.sleep(for: .milliseconds(50))
+        let listening = await eventually {
+            (try? await probe.perform(HTTPRequest(method: "GET", url: server.url + "/", timeout: .seconds(2)))) != nil
         }
+        guard listening else { throw KubernetesError(.transport, "the TLS test server never listened") }
         func connections() async throws -> Int {
             Int(String(decoding: try await probe.perform(HTTPRequest(method: "GET", url: server.url + "/connections")).body, as: UTF8.self)) ?? -1
         }

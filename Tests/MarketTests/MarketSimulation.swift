@@ -6,6 +6,7 @@ import Musl
 import Darwin
 #endif
 @testable import Market
+import QoS
 
 
 // Test support: a round-by-round simulation of NodeMarket, moved out of the Market module, which

@@ -1,3 +1,4 @@
+import QoS
 import Testing
 @testable import Market
 

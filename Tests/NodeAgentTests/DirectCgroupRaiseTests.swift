@@ -2,6 +2,7 @@ import Cgroups
 import Foundation
 import KubernetesClient
 @testable import NodeAgent
+@testable import NodeAgentKubernetes
 import Testing
 
 /// `--direct-cgroup-raise` on files shaped like cgroup v1 quota files (no kernel needed): the

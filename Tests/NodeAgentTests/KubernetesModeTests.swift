@@ -5,6 +5,7 @@ import KubernetesClient
 import Logging
 import Market
 @testable import NodeAgent
+@testable import NodeAgentKubernetes
 import Synchronization
 import TestSupport
 import Testing

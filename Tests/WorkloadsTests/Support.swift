@@ -1,5 +1,6 @@
 import Cgroups
 import Foundation
+import ProcessControl
 import TestSupport
 import Testing
 @testable import Workloads
@@ -24,48 +25,6 @@ extension Duration {
     }
 }
 
-/// A uniquely named test cgroup, `mbcas-wl-test-<random>`, under the hierarchy holding the `cpu`
-/// controller; on a v1 node whose `cpuacct` is mounted apart, a twin at the same path there, since
-/// that is where the CPU time is accounted.
-struct TestCgroup {
-    let hierarchy: CgroupHierarchy
-    let directory: CgroupDirectory
-    /// The `cpuacct` twin on a split v1 node; nil when `directory` accounts itself.
-    let accounting: CgroupDirectory?
-
-    init() throws {
-        hierarchy = try CgroupHierarchy.discover(controller: "cpu")
-        let name = "mbcas-wl-test-\(UInt32.random(in: 0...UInt32.max))"
-        directory = try CgroupDirectory(hierarchy: hierarchy, relativePath: "/").createChild(name)
-        if hierarchy.version == .v1, let cpuacct = try? CgroupHierarchy.discover(controller: "cpuacct"),
-            cpuacct.mountPoint != hierarchy.mountPoint {
-            accounting = try CgroupDirectory(hierarchy: cpuacct, relativePath: "/").createChild(name)
-        } else {
-            accounting = nil
-        }
-    }
-
-    /// The cgroups a workload must join besides ``directory``.
-    var otherCgroups: [CgroupDirectory] { accounting.map { [$0] } ?? [] }
-
-    /// CPU time used by the cgroup's tasks so far, in ns.
-    func usageNanos() throws -> UInt64 {
-        switch hierarchy.version {
-        case .v2:
-            let stat = try CPUStat.read(cgroupPath: directory.path, version: .v2)
-            return try #require(stat.usageNanos, "cpu.stat of \(directory.path) has no usage_usec")
-        case .v1:
-            return try CPUUsage.readCPUAcctUsage(cgroupPath: (accounting ?? directory).path)
-        }
-    }
-
-    /// Moves any process out and removes the cgroups; throws when they stay busy.
-    func remove() throws {
-        try directory.remove()
-        try accounting?.remove()
-    }
-}
-
 /// CPU a process used, and waited for, over a wall-clock window.
 struct CPUWindow {
     /// Cgroup CPU usage over the window, in CPUs.
@@ -79,7 +38,7 @@ struct CPUWindow {
     var demandCPUs: Double { usedCPUs + waitedCPUs }
 
     /// Measures `process` in `cgroup` for `seconds`, starting once its workers exist.
-    static func measure(_ process: WorkloadProcess, in cgroup: TestCgroup, seconds: Double) throws -> CPUWindow {
+    static func measure(_ process: WorkloadProcess, in cgroup: TemporaryCgroup, seconds: Double) throws -> CPUWindow {
         try process.waitUntilWorkersStarted()
         let usage0 = try cgroup.usageNanos()
         let sched0 = try Schedstat.readProcess(pid: process.pid)

@@ -9,8 +9,8 @@ extension LiveWorkloads {
     @Suite(.enabled(if: Privileged.canRun)) struct WorkloadProcessTests {
         @Test func aHogThreadUsesAboutOneCPU() throws {
             try Privileged.require()
-            let cgroup = try TestCgroup()
-            defer { try? cgroup.remove() }
+            let cgroup = try TemporaryCgroup(prefix: "mbcas-wl-test", accountingTwin: true)
+            defer { cgroup.remove() }
             let process = try WorkloadProcess(
                 executable: mbcasExecutable(), spec: WorkloadSpec(kind: .hog, threads: 1),
                 cgroup: cgroup.directory, otherCgroups: cgroup.otherCgroups)
@@ -26,8 +26,8 @@ extension LiveWorkloads {
 
         @Test func steadyUsesAboutFortyPercentOfOneCPU() throws {
             try Privileged.require()
-            let cgroup = try TestCgroup()
-            defer { try? cgroup.remove() }
+            let cgroup = try TemporaryCgroup(prefix: "mbcas-wl-test", accountingTwin: true)
+            defer { cgroup.remove() }
             let process = try WorkloadProcess(
                 executable: mbcasExecutable(), spec: WorkloadSpec(kind: .steady),
                 cgroup: cgroup.directory, otherCgroups: cgroup.otherCgroups)
@@ -40,8 +40,8 @@ extension LiveWorkloads {
 
         @Test func stopTerminatesGracefullyAndLeavesTheCgroupRemovable() throws {
             try Privileged.require()
-            let cgroup = try TestCgroup()
-            defer { try? cgroup.remove() }
+            let cgroup = try TemporaryCgroup(prefix: "mbcas-wl-test", accountingTwin: true)
+            defer { cgroup.remove() }
             let process = try WorkloadProcess(
                 executable: mbcasExecutable(), spec: WorkloadSpec(kind: .bursty, threads: 1),
                 cgroup: cgroup.directory)
@@ -58,14 +58,14 @@ extension LiveWorkloads {
             #expect(process.stop() == .exited(0))  // idempotent
             #expect(try cgroup.directory.pids().isEmpty)
 
-            try cgroup.remove()
+            try cgroup.removeChecked()
             #expect(!cgroup.directory.exists)
         }
 
         @Test func droppingTheHandleStopsTheChild() throws {
             try Privileged.require()
-            let cgroup = try TestCgroup()
-            defer { try? cgroup.remove() }
+            let cgroup = try TemporaryCgroup(prefix: "mbcas-wl-test", accountingTwin: true)
+            defer { cgroup.remove() }
             var process: WorkloadProcess? = try WorkloadProcess(
                 executable: mbcasExecutable(), spec: WorkloadSpec(kind: .idle), cgroup: cgroup.directory)
             let pid = try #require(process?.pid)
@@ -76,8 +76,8 @@ extension LiveWorkloads {
 
         @Test func aWorkloadWithADurationEndsByItself() throws {
             try Privileged.require()
-            let cgroup = try TestCgroup()
-            defer { try? cgroup.remove() }
+            let cgroup = try TemporaryCgroup(prefix: "mbcas-wl-test", accountingTwin: true)
+            defer { cgroup.remove() }
             let process = try WorkloadProcess(
                 executable: mbcasExecutable(), spec: WorkloadSpec(kind: .idle, durationSeconds: 0.2),
                 cgroup: cgroup.directory)

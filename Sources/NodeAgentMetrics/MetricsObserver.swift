@@ -1,5 +1,6 @@
 import KernelProbe
 import MetricsEndpoint
+import NodeAgent
 import Synchronization
 
 /// Feeds what the agent does into its Prometheus series.

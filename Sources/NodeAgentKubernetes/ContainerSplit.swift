@@ -1,4 +1,6 @@
 import KubernetesClient
+import NodeAgent
+import QoS
 
 /// Turns a pod-level CPU decision into per-container values for a PodAllocation: the limit (what
 /// the agent decides as the pod cgroup's quota, which the kubelet sets from the containers'
@@ -81,7 +83,7 @@ enum ContainerSplit {
     /// below its limit (a weight 1m smaller, which no one can measure).
     static func keepQoS(_ split: inout [ContainerAllocation], spec: PodSpec) {
         let others = spec.initContainers ?? []
-        let before = PodQoS.of(containers: spec.containers + others)
+        let before = QoSClass.of(containers: spec.containers + others)
         func applied() -> [Container] {
             spec.containers.map { container in
                 guard let allocation = split.first(where: { $0.name == container.name }) else { return container }
@@ -95,7 +97,7 @@ enum ContainerSplit {
                 return container
             }
         }
-        guard before != .guaranteed, PodQoS.of(containers: applied() + others) == .guaranteed,
+        guard before != .guaranteed, QoSClass.of(containers: applied() + others) == .guaranteed,
               let index = split.indices.filter({ split[$0].cpuLimit.millicores > 1 }).max(by: { split[$0].cpuLimit < split[$1].cpuLimit })
         else { return }
         split[index].cpuRequest = CPUQuantity(millicores: split[index].cpuLimit.millicores - 1)

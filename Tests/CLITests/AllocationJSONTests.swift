@@ -1,8 +1,9 @@
 import Foundation
+import Market
 import Testing
-@testable import Market
+@testable import mbcas
 
-@Suite("Allocation problem JSON")
+@Suite("Allocation problem JSON (mbcas allocate)")
 struct AllocationJSONTests {
     func failure(_ json: String) -> MarketError? {
         do {

@@ -1,8 +1,5 @@
-#if canImport(FoundationEssentials)
-import FoundationEssentials
-#else
 import Foundation
-#endif
+import Market
 
 /// The printable result of a round: the JSON answer of `mbcas allocate --json` and its table.
 ///
@@ -76,11 +73,8 @@ public struct AllocationReport: Sendable, Hashable, Codable {
 
     /// The report as pretty-printed JSON text with sorted keys.
     public func json() -> String {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
         // Every number here is finite (nil stands for an infinite price), so encoding cannot fail.
-        guard let data = try? encoder.encode(self) else { return "{}" }
-        return String(decoding: data, as: UTF8.self)
+        (try? CLIJSON.document(self)) ?? "{}"
     }
 
     /// A readable, aligned table of the round: one line per pod with its inputs and allocation,

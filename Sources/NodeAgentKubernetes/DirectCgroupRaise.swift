@@ -2,6 +2,8 @@ import Cgroups
 import Foundation
 import KernelProbe
 import KubernetesClient
+import MonotonicTime
+import NodeAgent
 import Synchronization
 
 /// `--direct-cgroup-raise`: on a pushed stall, a guardrail raise (and, under weights actuation, a

@@ -1,8 +1,5 @@
-#if canImport(FoundationEssentials)
-import FoundationEssentials
-#else
 import Foundation
-#endif
+import Market
 
 // The JSON form of an allocation problem, as read by `mbcas allocate`:
 //

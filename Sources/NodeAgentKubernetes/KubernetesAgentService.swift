@@ -1,4 +1,5 @@
 import Logging
+import NodeAgent
 import ServiceLifecycle
 
 /// The Kubernetes side of the agent, beside ``AgentService``: keeps the node's pods in sync

@@ -1,14 +1,11 @@
-/// A pod's quality-of-service class (the controller's resize rules, the agent's choice of pods
-/// to leave alone), which an in-place resize may never change: the kubelet
-/// puts each class in its own cgroup subtree and gives it its own eviction order and OOM score,
-/// so the API server refuses a resize that would move a pod between them (422).
-public enum PodQoS: String, Sendable, Hashable, CaseIterable {
-    case guaranteed = "Guaranteed", burstable = "Burstable", bestEffort = "BestEffort"
+public import QoS
 
+/// How the API server computes a pod's QoS class.
+extension QoSClass {
     /// The class the API server recorded (`status.qosClass`), or the one its spec implies when
     /// the status does not say (a pod just created).
-    public static func of(_ pod: Pod) -> PodQoS {
-        if let recorded = pod.status?.qosClass.flatMap(PodQoS.init(rawValue:)) { return recorded }
+    public static func of(_ pod: Pod) -> QoSClass {
+        if let recorded = pod.status?.qosClass.flatMap(QoSClass.init(rawValue:)) { return recorded }
         return of(containers: allContainers(of: pod))
     }
 
@@ -22,7 +19,7 @@ public enum PodQoS: String, Sendable, Hashable, CaseIterable {
     /// and memory count, zero amounts count as absent, a missing request defaults to its limit
     /// (API defaulting). BestEffort: nothing requested or limited. Guaranteed: every container
     /// limits both cpu and memory, and the pod's requests equal its limits. Otherwise Burstable.
-    public static func of(containers: [Container]) -> PodQoS {
+    public static func of(containers: [Container]) -> QoSClass {
         var requests: [String: Int64] = [:]
         var limits: [String: Int64] = [:]
         var guaranteed = !containers.isEmpty

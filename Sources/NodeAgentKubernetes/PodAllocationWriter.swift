@@ -4,6 +4,8 @@ import KernelProbe
 import KubernetesClient
 import Logging
 import Market
+import MonotonicTime
+import NodeAgent
 import Synchronization
 
 /// Kubernetes mode's actuator: the agent's decisions become PodAllocations (one per pod, same

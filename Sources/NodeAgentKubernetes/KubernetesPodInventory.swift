@@ -2,6 +2,8 @@ import Cgroups
 import KubernetesClient
 import Logging
 import Market
+import NodeAgent
+import QoS
 import Synchronization
 
 /// Kubernetes mode's pods: the API's pods bound to this node (an informer: LIST+WATCH with
@@ -128,7 +130,7 @@ public final class KubernetesPodInventory: PodInventory {
         if let text = annotations[weightAnnotation], let weight = Double(text), weight > 0 { settings.weight = weight }
         settings.latencyClass = annotations[classAnnotation].flatMap { LatencyClass(rawValue: $0.lowercased()) } ?? defaults.latencyClass
         // The API's class (what the controller goes by too); Market's enum shares its raw values.
-        settings.qos = QoSClass(rawValue: PodQoS.of(pod).rawValue) ?? .burstable
+        settings.qos = QoSClass.of(pod)
         return .success(settings)
     }
 
