@@ -69,7 +69,7 @@ static int open_and_load_mode(const struct mbcas_probe_config *config, int mode,
 	/* Sized here, as the ring buffer is: the defaults in mbcas.bpf.c are only defaults. */
 	__u32 cgroups = config->max_cgroups ? config->max_cgroups : MBCAS_MAX_CGROUPS;
 	__u32 tasks = config->max_tasks ? config->max_tasks : MBCAS_MAX_TASKS;
-	struct bpf_map *per_cgroup[] = { skel->maps.cgroup_stats, skel->maps.open_episodes,
+	struct bpf_map *per_cgroup[] = { skel->maps.cgroup_stats, skel->maps.open_episodes, skel->maps.throttle_marks,
 					 skel->maps.watched_cgroups, skel->maps.pod_allocations };
 	int err = 0;
 	for (size_t i = 0; i < sizeof(per_cgroup) / sizeof(per_cgroup[0]) && !err; i++)
@@ -135,15 +135,16 @@ static int tracing_program_loads(int btf_id)
  */
 int mbcas_btf_tracepoints_unsupported(char *reason, size_t size)
 {
-	static const char *const tracepoints[] = { "sched_switch", "sched_wakeup", "sched_wakeup_new" };
+	static const char *const tracepoints[] = { "sched_switch" };
+	enum { count = sizeof(tracepoints) / sizeof(tracepoints[0]) };
 	struct btf *vmlinux = btf__load_vmlinux_btf();
 	if (!vmlinux) {
 		snprintf(reason, size, "no kernel BTF (%s)", strerror(errno));
 		return 1;
 	}
-	int ids[3];
+	int ids[count];
 	int missing = -1;
-	for (int i = 0; i < 3 && missing < 0; i++) {
+	for (int i = 0; i < count && missing < 0; i++) {
 		char name[64];
 		snprintf(name, sizeof(name), "btf_trace_%s", tracepoints[i]);
 		ids[i] = btf__find_by_name_kind(vmlinux, name, BTF_KIND_TYPEDEF);
@@ -193,6 +194,7 @@ static struct bpf_map *probe_map(const struct mbcas_probe *probe, enum mbcas_pro
 	case MBCAS_MAP_POD_ALLOCATIONS: return skel->maps.pod_allocations;
 	case MBCAS_MAP_NODE_MARKET: return skel->maps.node_market;
 	case MBCAS_MAP_TASK_STATES: return skel->maps.task_states;
+	case MBCAS_MAP_THROTTLE_MARKS: return skel->maps.throttle_marks;
 	}
 	return NULL;
 }

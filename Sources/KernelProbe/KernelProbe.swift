@@ -6,9 +6,10 @@ import Logging
 import Synchronization
 import SystemPackage
 
-/// The loaded MBCAS probes: CO-RE programs on the scheduler's raw
-/// tracepoints that count per-cgroup run time, run-queue wait and CFS
-/// throttling, and push stalls through a ring buffer.
+/// The loaded MBCAS probes: CO-RE programs on the scheduler's sched_switch
+/// tracepoint that read the kernel's own per-task and per-group accounting
+/// (run time, run-queue wait, CFS throttling) into per-cgroup totals, and
+/// push stalls through a ring buffer.
 ///
 /// Lifecycle, in this order: `load` (open, configure, load, pin), `attach`,
 /// `makeConsumer` + `start`, read `maps.snapshot()` as often as wanted,
@@ -105,6 +106,7 @@ public final class KernelProbe: Sendable {
         self.maps = CumulativeMaps(
             statsFD: mbcas_probe_map_fd(handle, MBCAS_MAP_CGROUP_STATS),
             episodesFD: mbcas_probe_map_fd(handle, MBCAS_MAP_OPEN_EPISODES),
+            marksFD: mbcas_probe_map_fd(handle, MBCAS_MAP_THROTTLE_MARKS),
             countersFD: mbcas_probe_map_fd(handle, MBCAS_MAP_COUNTERS),
             ownsDescriptors: false)
         self.agentState = AgentStateMaps(
@@ -121,7 +123,7 @@ public final class KernelProbe: Sendable {
         guard rc == 0 else {
             throw ProbeError(.attachFailed, "cannot attach the probes to the sched_* raw tracepoints: \(Errno(rawValue: -rc))")
         }
-        logger.info("probe attached", metadata: ["tracepoints": "sched_switch, sched_wakeup, sched_wakeup_new, sched_process_exit"])
+        logger.info("probe attached", metadata: ["tracepoints": attachMode == .rawTracepoint ? "sched_switch, sched_process_exit" : "sched_switch"])
     }
 
     /// Creates the consumer of pushed events; call `start()` on it.
@@ -145,7 +147,7 @@ public final class KernelProbe: Sendable {
 
     /// Watches exactly `cgroupIDs` from now on, and frees what the probe
     /// keeps for every other cgroup: its watch entry and, with
-    /// `filterCgroups`, its stats and open episodes (an unwatched cgroup is
+    /// `filterCgroups`, its stats, throttle mark and open episodes (an unwatched cgroup is
     /// never counted again; most are gone). Called with the live set
     /// after each scan of the cgroups, this keeps the maps from filling as
     /// pods churn. The kernel's BPF_MAP_TYPE_CGRP_STORAGE would free them
