@@ -100,9 +100,10 @@ struct {
 } node_market SEC(".maps");
 
 /*
- * Cgroups to watch when filter_cgroups is set (value unused). Pinned so
- * bpftool shows what the agent watches. User space removes the ids of
- * cgroups that went away, and with them their cgroup_stats entries.
+ * The cgroups user space watches (value unused), kept by user space only,
+ * pinned so bpftool shows them. The programs do not read it: with
+ * filter_cgroups a cgroup is counted when it has a cgroup_stats entry,
+ * which user space creates and deletes with its watch entry.
  */
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
@@ -171,15 +172,16 @@ static __always_inline __u64 task_cgroup_id(struct task_struct *t)
 	return BPF_CORE_READ(t, sched_task_group, css.cgroup, kn, id);
 }
 
-static __always_inline bool cgroup_watched(__u64 cgroup_id)
-{
-	return !filter_cgroups || bpf_map_lookup_elem(&watched_cgroups, &cgroup_id);
-}
-
+/*
+ * The cgroup's stats, or NULL when it is not counted. With filter_cgroups,
+ * a cgroup is counted when it has an entry, which user space creates when
+ * it watches the cgroup and deletes when it stops: one lookup per task and
+ * switch decides both. Without, entries are created on first sight.
+ */
 static __always_inline struct mbcas_cgroup_stats *cgroup_stats_of(__u64 cgroup_id)
 {
 	struct mbcas_cgroup_stats *s = bpf_map_lookup_elem(&cgroup_stats, &cgroup_id);
-	if (s)
+	if (s || filter_cgroups)
 		return s;
 	struct mbcas_cgroup_stats zero = {};
 	/* EEXIST (another CPU created it first) or E2BIG (full): the lookup decides. */
@@ -317,7 +319,7 @@ static __always_inline void throttle_started(struct task_state *ts, struct task_
 	struct cfs_rq *q = throttled_cfs_rq(t);
 	__u64 key = (__u64)q;
 	__u64 cgroup_id = BPF_CORE_READ(q, tg, css.cgroup, kn, id);
-	if (!q || !cgroup_watched(cgroup_id))
+	if (!q || (filter_cgroups && !bpf_map_lookup_elem(&cgroup_stats, &cgroup_id)))
 		return;
 	ts->throttled_since_ns = now;
 	ts->throttled_cfs_rq = key;
@@ -523,23 +525,18 @@ static __always_inline int handle_switch(struct task_view *prev, struct task_vie
 	 * pid 0 is the idle task: neither its run time nor its "wait" is a
 	 * stall. One stats lookup serves both tasks when they share a cgroup.
 	 */
-	struct mbcas_cgroup_stats *prev_stats = 0, *next_stats = 0;
-	bool prev_counted = prev->pid && cgroup_watched(prev->cgroup_id);
-	bool next_counted = next->pid && cgroup_watched(next->cgroup_id);
-	if (prev_counted) {
-		prev_stats = cgroup_stats_of(prev->cgroup_id);
+	struct mbcas_cgroup_stats *prev_stats = prev->pid ? cgroup_stats_of(prev->cgroup_id) : 0;
+	if (prev_stats)
 		switch_out(prev, prev_stats, cpu, now, btf);
-	}
 	if (cpu) {
 		cpu->pid = next->pid;
 		cpu->exec_at_switch_in = next->sum_exec;
 		cpu->seen = 1;
 	}
-	if (next_counted) {
-		next_stats = prev_counted && next->cgroup_id == prev->cgroup_id ? prev_stats
-										 : cgroup_stats_of(next->cgroup_id);
+	struct mbcas_cgroup_stats *next_stats = !next->pid ? 0
+		: prev->pid && next->cgroup_id == prev->cgroup_id ? prev_stats : cgroup_stats_of(next->cgroup_id);
+	if (next_stats)
 		switch_in(next, next_stats, now, btf);
-	}
 	return 0;
 }
 

@@ -63,6 +63,28 @@ public final class CumulativeMaps: Sendable {
         return discarded
     }
 
+    /// Creates zeroed stats for the cgroups that have none (the others keep their totals). With
+    /// the cgroup filter on, an entry is what makes the programs count a cgroup.
+    func track(_ cgroupIDs: [UInt64]) throws(ProbeError) {
+        var zeros = [mbcas_cgroup_stats](repeating: mbcas_cgroup_stats(), count: possibleCPUs)
+        for id in cgroupIDs {
+            var k = id
+            let rc = zeros.withUnsafeMutableBytes { bpf_map_update_elem(statsFD, &k, $0.baseAddress, UInt64(BPF_NOEXIST)) }
+            guard rc == 0 || errno == EEXIST else {
+                throw ProbeError(.mapAccessFailed, "cannot count cgroup \(id) (cgroup_stats): \(Errno(rawValue: errno))")
+            }
+        }
+    }
+
+    /// Deletes the stats and throttle mark of one cgroup: with the cgroup filter on, it is no
+    /// longer counted.
+    func untrack(_ cgroupID: UInt64) {
+        for fd in [statsFD, marksFD] {
+            var k = cgroupID
+            _ = bpf_map_delete_elem(fd, &k)
+        }
+    }
+
     /// Deletes the stats, throttle marks and open episodes of every cgroup not in `live`,
     /// returning how many entries went. For a probe that counts only watched cgroups: no other is
     /// counted again.

@@ -133,10 +133,13 @@ public final class KernelProbe: Sendable {
                                       handler: handler)
     }
 
-    /// Adds cgroups to watch (with `filterCgroups`; otherwise everything is watched).
+    /// Adds cgroups to watch (with `filterCgroups`; otherwise everything is watched). With the
+    /// filter, the programs count a cgroup when it has a `cgroup_stats` entry: one is made here.
     public func watch(cgroupIDs: some Sequence<UInt64>) throws(ProbeError) {
+        let ids = Array(cgroupIDs)
+        if configuration.filterCgroups { try maps.track(ids) }
         let fd = try withHandle { h in mbcas_probe_map_fd(h, MBCAS_MAP_WATCHED_CGROUPS) }
-        for id in cgroupIDs {
+        for id in ids {
             var key = id
             var one: UInt8 = 1
             guard bpf_map_update_elem(fd, &key, &one, UInt64(BPF_ANY)) == 0 else {
@@ -173,6 +176,7 @@ public final class KernelProbe: Sendable {
         guard let fd = try? withHandle({ h in mbcas_probe_map_fd(h, MBCAS_MAP_WATCHED_CGROUPS) }) else { return }
         var key = cgroupID
         _ = bpf_map_delete_elem(fd, &key)
+        if configuration.filterCgroups { maps.untrack(cgroupID) }
     }
 
     /// The kernel's accounting of each program's cost (zero unless a
