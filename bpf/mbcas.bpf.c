@@ -114,18 +114,12 @@ struct {
 } watched_cgroups SEC(".maps");
 
 /*
- * Per-task state lives in task-local storage for the tp_btf programs (freed
- * with the task, no lookup by key) and in a pid-keyed hash for the raw_tp
- * programs, which cannot pass the kernel a typed task pointer; those clean
- * up in sched_process_exit. User space disables the map the set does not use.
+ * Per-task state, keyed by pid, cleaned up in sched_process_exit. A
+ * preallocated hash on purpose: an entry is created inside sched_switch,
+ * with the run queue locked, and task-local storage allocates there on
+ * kernels before bpf_mem_alloc backed it (6.1: the allocator may wake
+ * kswapd, whose wake-up takes a run queue lock: a guest hung on it).
  */
-struct {
-	__uint(type, BPF_MAP_TYPE_TASK_STORAGE);
-	__uint(map_flags, BPF_F_NO_PREALLOC);
-	__type(key, int);
-	__type(value, struct task_state);
-} task_storage SEC(".maps");
-
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
 	__uint(max_entries, MBCAS_MAX_TASKS);
@@ -314,8 +308,9 @@ static __always_inline __u64 throttled_periods_claimed(struct task_struct *t, __
 }
 
 /* A throttled task left the CPU: open the run queue's episode if it is the first. */
-static __always_inline void throttle_started(struct task_state *ts, struct task_struct *t, __u32 pid, __u64 now)
+static __always_inline void throttle_started(struct task_state *ts, struct task_struct *t, __u32 pid)
 {
+	__u64 now = bpf_ktime_get_ns();
 	struct cfs_rq *q = throttled_cfs_rq(t);
 	__u64 key = (__u64)q;
 	__u64 cgroup_id = BPF_CORE_READ(q, tg, css.cgroup, kn, id);
@@ -342,8 +337,9 @@ static __always_inline void throttle_started(struct task_state *ts, struct task_
  * still open, and claim what the kernel counted for the group since the
  * last close (this run queue's unthrottle and any other that came first).
  */
-static __always_inline void throttle_ended(struct task_state *ts, __u32 pid, __u64 now)
+static __always_inline void throttle_ended(struct task_state *ts, __u32 pid)
 {
+	__u64 now = bpf_ktime_get_ns();
 	__u64 key = ts->throttled_cfs_rq;
 	__u64 since = ts->throttled_since_ns;
 	ts->throttled_since_ns = 0;
@@ -373,20 +369,26 @@ static __always_inline void throttle_ended(struct task_state *ts, __u32 pid, __u
 	push(MBCAS_EVENT_THROTTLE_END, pid, cgroup_id, now, start, throttled, BPF_RB_NO_WAKEUP);
 }
 
-/* Account run-queue wait, and push once per window when it crosses the threshold. */
+/*
+ * Account run-queue wait, and push once per window when it crosses the
+ * threshold. The window runs on this CPU's rq clock (read anyway, and free);
+ * CLOCK_MONOTONIC is read only to push.
+ */
 static __always_inline void wait_ended(struct mbcas_cgroup_stats *s, __u32 pid, __u64 cgroup_id,
-				       __u64 now, __u64 wait)
+				       __u64 clock, __u64 wait)
 {
 	s->wait_ns += wait;
-	if (now - s->window_start_ns > wait_window_ns) {
-		s->window_start_ns = now;
+	if (clock - s->window_start_ns > wait_window_ns) {
+		s->window_start_ns = clock;
 		s->window_wait_ns = 0;
 	}
 	__u64 before = s->window_wait_ns;
 	s->window_wait_ns = before + wait;
-	if (before < wait_threshold_ns && s->window_wait_ns >= wait_threshold_ns)
-		push(MBCAS_EVENT_RUNQ_WAIT, pid, cgroup_id, now, s->window_start_ns, s->window_wait_ns,
+	if (before < wait_threshold_ns && s->window_wait_ns >= wait_threshold_ns) {
+		__u64 now = bpf_ktime_get_ns();
+		push(MBCAS_EVENT_RUNQ_WAIT, pid, cgroup_id, now, now - (clock - s->window_start_ns), s->window_wait_ns,
 		     BPF_RB_NO_WAKEUP);
+	}
 }
 
 /*
@@ -400,6 +402,7 @@ struct task_view {
 	__u64 cgroup_id;
 	__u64 sum_exec;   /* se.sum_exec_runtime */
 	__u64 run_delay;  /* next only: sched_info.run_delay once this switch-in is counted */
+	__u64 clock;      /* next only: this CPU's rq->clock */
 	__u32 nr_throttled; /* prev only: its group's cfs_bandwidth.nr_throttled */
 	__u32 pid;
 	__u8 runnable;    /* prev only: switched out still TASK_RUNNING: preempted, yielded or throttled */
@@ -425,8 +428,8 @@ static __always_inline void view_btf(struct task_struct *t, struct task_view *v,
 	v->sum_exec = t->se.sum_exec_runtime;
 	if (!switched_out) {
 		/* next's run queue is this CPU's (the runqueues per-CPU symbol is not in every kallsyms). */
-		v->run_delay = run_delay_after_arrival(t->sched_info.run_delay, t->sched_info.last_queued,
-						       t->se.cfs_rq->rq->clock);
+		v->clock = t->se.cfs_rq->rq->clock;
+		v->run_delay = run_delay_after_arrival(t->sched_info.run_delay, t->sched_info.last_queued, v->clock);
 		return;
 	}
 	v->nr_throttled = t->sched_task_group->cfs_bandwidth.nr_throttled;
@@ -447,9 +450,9 @@ static __always_inline void view_probe_read(struct task_struct *t, struct task_v
 	v->cgroup_id = task_cgroup_id(t);
 	v->sum_exec = BPF_CORE_READ(t, se.sum_exec_runtime);
 	if (!switched_out) {
+		v->clock = BPF_CORE_READ(t, se.cfs_rq, rq, clock);
 		v->run_delay = run_delay_after_arrival(BPF_CORE_READ(t, sched_info.run_delay),
-						       BPF_CORE_READ(t, sched_info.last_queued),
-						       BPF_CORE_READ(t, se.cfs_rq, rq, clock));
+						       BPF_CORE_READ(t, sched_info.last_queued), v->clock);
 		return;
 	}
 	v->nr_throttled = BPF_CORE_READ(t, sched_task_group, cfs_bandwidth.nr_throttled);
@@ -460,22 +463,9 @@ static __always_inline void view_probe_read(struct task_struct *t, struct task_v
 	v->throttled = task_switched_out_throttled(t, state);
 }
 
-/* `btf` is a constant at every call site: the unused branch is compiled out. */
-static __always_inline struct task_state *task_state_get(struct task_struct *task, __u32 pid, bool create,
-							 const bool btf)
-{
-	if (btf) {
-		struct task_state *ts = bpf_task_storage_get(&task_storage, task, 0,
-							     create ? BPF_LOCAL_STORAGE_GET_F_CREATE : 0);
-		if (!ts && create)
-			count_map_full();
-		return ts;
-	}
-	return task_state_by_pid(pid, create);
-}
 
 static __always_inline void switch_out(struct task_view *prev, struct mbcas_cgroup_stats *s,
-				       struct cpu_state *cpu, __u64 now, const bool btf)
+				       struct cpu_state *cpu, const bool btf)
 {
 	if (s && cpu && cpu->seen && cpu->pid == prev->pid && prev->sum_exec > cpu->exec_at_switch_in)
 		s->run_ns += prev->sum_exec - cpu->exec_at_switch_in;
@@ -486,17 +476,16 @@ static __always_inline void switch_out(struct task_view *prev, struct mbcas_cgro
 	}
 	if (!prev->throttled)
 		return; /* preempted or asleep: sched_info keeps its wait, read at its next switch-in */
-	struct task_state *ts = task_state_get(prev->task, prev->pid, true, btf);
+	struct task_state *ts = task_state_by_pid(prev->pid, true);
 	if (ts)
-		throttle_started(ts, prev->task, prev->pid, now);
+		throttle_started(ts, prev->task, prev->pid);
 }
 
-static __always_inline void switch_in(struct task_view *next, struct mbcas_cgroup_stats *s,
-				      __u64 now, const bool btf)
+static __always_inline void switch_in(struct task_view *next, struct mbcas_cgroup_stats *s, const bool btf)
 {
 	if (s)
 		s->nr_switches++;
-	struct task_state *ts = task_state_get(next->task, next->pid, true, btf);
+	struct task_state *ts = task_state_by_pid(next->pid, true);
 	if (!ts)
 		return;
 	/* run_delay grows at each switch-in and when a queued task migrates: the
@@ -508,16 +497,15 @@ static __always_inline void switch_in(struct task_view *next, struct mbcas_cgrou
 	if (ts->throttled_since_ns) {
 		/* Its delay since it was switched out is the throttle (cpu.stat's) and the
 		 * wait after the unthrottle: neither is counted as run-queue wait. */
-		throttle_ended(ts, next->pid, now);
+		throttle_ended(ts, next->pid);
 		return;
 	}
 	if (s && wait)
-		wait_ended(s, next->pid, next->cgroup_id, now, wait);
+		wait_ended(s, next->pid, next->cgroup_id, next->clock, wait);
 }
 
 static __always_inline int handle_switch(struct task_view *prev, struct task_view *next, const bool btf)
 {
-	__u64 now = bpf_ktime_get_ns();
 	__u32 zero = 0;
 	struct cpu_state *cpu = bpf_map_lookup_elem(&cpu_states, &zero);
 
@@ -527,7 +515,7 @@ static __always_inline int handle_switch(struct task_view *prev, struct task_vie
 	 */
 	struct mbcas_cgroup_stats *prev_stats = prev->pid ? cgroup_stats_of(prev->cgroup_id) : 0;
 	if (prev_stats)
-		switch_out(prev, prev_stats, cpu, now, btf);
+		switch_out(prev, prev_stats, cpu, btf);
 	if (cpu) {
 		cpu->pid = next->pid;
 		cpu->exec_at_switch_in = next->sum_exec;
@@ -536,7 +524,7 @@ static __always_inline int handle_switch(struct task_view *prev, struct task_vie
 	struct mbcas_cgroup_stats *next_stats = !next->pid ? 0
 		: prev->pid && next->cgroup_id == prev->cgroup_id ? prev_stats : cgroup_stats_of(next->cgroup_id);
 	if (next_stats)
-		switch_in(next, next_stats, now, btf);
+		switch_in(next, next_stats, btf);
 	return 0;
 }
 
@@ -560,7 +548,7 @@ int BPF_PROG(raw_sched_switch, bool preempt, struct task_struct *prev, struct ta
 	return handle_switch(&p, &n, false);
 }
 
-/* Forget an exiting thread, so task_states never fills with the dead. */
+/* Forget an exiting thread, so task_states never fills with the dead (both sets load it). */
 SEC("raw_tp/sched_process_exit")
 int BPF_PROG(raw_sched_process_exit, struct task_struct *t)
 {

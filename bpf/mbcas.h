@@ -73,8 +73,9 @@ struct mbcas_cgroup_stats {
 	__u64 throttled_ns;     /* cfs_bandwidth.throttled_time deltas (cpu.stat throttled time) */
 	__u64 nr_throttled;     /* cfs_bandwidth.nr_throttled deltas (cpu.stat nr_throttled) */
 	__u64 nr_switches;      /* times a task of the cgroup was switched in */
-	/* Probe-internal state of this CPU, visible for debugging: the wait window,
-	 * and the group's nr_throttled when a task of it last left this CPU. */
+	/* Probe-internal state of this CPU, visible for debugging: the wait window
+	 * (in this CPU's rq clock), and the group's nr_throttled when a task of it
+	 * last left this CPU. */
 	__u64 window_start_ns;
 	__u64 window_wait_ns;
 	__u64 nr_throttled_seen;

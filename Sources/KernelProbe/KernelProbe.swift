@@ -123,7 +123,7 @@ public final class KernelProbe: Sendable {
         guard rc == 0 else {
             throw ProbeError(.attachFailed, "cannot attach the probes to the sched_* raw tracepoints: \(Errno(rawValue: -rc))")
         }
-        logger.info("probe attached", metadata: ["tracepoints": attachMode == .rawTracepoint ? "sched_switch, sched_process_exit" : "sched_switch"])
+        logger.info("probe attached", metadata: ["tracepoints": "sched_switch, sched_process_exit"])
     }
 
     /// Creates the consumer of pushed events; call `start()` on it.

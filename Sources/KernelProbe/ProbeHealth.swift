@@ -10,7 +10,7 @@ public struct ProbeHealth: Sendable, Equatable {
         case openEpisodes = "open_episodes"
         case throttleMarks = "throttle_marks"
         case podAllocations = "pod_allocations"
-        /// The raw_tp set's per-task hash (the tp_btf set uses task-local storage, freed with the task).
+        /// The per-task hash (both program sets; entries go when the task exits).
         case taskStates = "task_states"
 
         var cMap: mbcas_probe_map {
