@@ -47,7 +47,7 @@ public final class KernelProbe: Sendable {
         let choice = ProgramSetChoice.resolve(configuration.attachMode,
                                               btfUnsupported: ProgramSetChoice.kernelLacksBTFTracepoints)
         if let reason = choice.fallbackReason {
-            logger.warning("BTF-typed tracepoints unavailable: loading the raw_tp programs (each read goes through bpf_probe_read, about 2.6x the cost per context switch)",
+            logger.warning("BTF-typed tracepoints unavailable: loading the raw_tp programs (each read goes through bpf_probe_read: costlier per context switch)",
                            metadata: ["reason": "\(reason)"])
         }
 
