@@ -51,9 +51,10 @@ deps:
 
 bpf: $(SKELETON)
 
+# -mcpu=v3: the probe claims the kernel's counters with compare-and-swap (BPF atomics, Linux 5.12+).
 $(OUTPUT)/mbcas.bpf.o: $(BPF_SOURCES) | $(OUTPUT)
 	$(call msg,BPF,$@)
-	$(Q)$(CLANG) -g -O2 -Wall -Werror -target bpf -D__TARGET_ARCH_$(ARCH) \
+	$(Q)$(CLANG) -g -O2 -Wall -Werror -target bpf -mcpu=v3 -D__TARGET_ARCH_$(ARCH) \
 		-Ibpf/include -Ibpf -I/usr/include/$(shell uname -m)-linux-gnu \
 		-c bpf/mbcas.bpf.c -o $@.debug
 	$(Q)$(OBJCOPY) --strip-debug $@.debug $@.stripped  # BTF stays: CO-RE needs it

@@ -1,18 +1,27 @@
 // SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
 /*
- * MBCAS stall probes: per-cgroup CFS throttling and run-queue wait, counted
- * in a cumulative per-CPU map and pushed to user space as they happen.
+ * MBCAS stall probes: per-cgroup CFS throttling, run-queue wait and run
+ * time, counted in a cumulative per-CPU map and pushed to user space as
+ * they happen. One hook, sched_switch:
  *
- *   sched_wakeup(_new)  task becomes runnable          -> remember when
- *   sched_switch prev   runnable prev switched out     -> wait starts, or a
- *                       throttle episode starts (push, wake user space)
- *   sched_switch next   next switched in               -> wait ends (push when
- *                       over threshold), throttle episode ends (push)
- *   sched_process_exit  task gone                      -> forget it
+ *   prev switched out   run time: its se.sum_exec_runtime growth since it
+ *                       was switched in. Switched out throttled: a throttle
+ *                       episode starts (push, wake user space)
+ *   next switched in    wait: its sched_info.run_delay growth, including the
+ *                       wait this switch ends (what sched_info_arrive() adds
+ *                       right after the tracepoint). Back from a throttle:
+ *                       the episode ends, and claims what the group's
+ *                       cfs_bandwidth counters (cpu.stat) grew by (push)
+ *
+ * The numbers are the kernel's own (sum_exec_runtime, run_delay,
+ * throttled_time, nr_throttled), so they agree with
+ * /proc/<pid>/schedstat and cpu.stat by construction; the probe only
+ * decides when to read them and whose they are.
  *
  * Stats are keyed by the id of the cgroup holding the task's cpu
  * controller (the kernfs id, which is the cgroup directory's inode number),
- * on cgroup v1 and v2 alike.
+ * on cgroup v1 and v2 alike; throttling by the id of the group whose quota
+ * ran out.
  */
 #include "vmlinux_min.h"
 #include <linux/bpf.h>
@@ -24,18 +33,21 @@
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";
 
-#define MBCAS_EEXIST 17 /* errno.h is not available to BPF programs */
+#define MBCAS_EEXIST 17      /* errno.h is not available to BPF programs */
+#define MBCAS_MAX_DEPTH 8    /* cgroup levels searched for the throttled group */
 
 /* Tunables, set by user space between open and load. */
 const volatile __u64 wait_threshold_ns = 5 * 1000 * 1000;   /* push a wait event past this... */
 const volatile __u64 wait_window_ns = 100 * 1000 * 1000;    /* ...much wait within this window */
 const volatile __u8 filter_cgroups = 0;                     /* 1: only cgroups in watched_cgroups */
 
-/* Per-task scheduling state, only for tasks that are waiting or throttled. */
+/* Per-task state, for every task of a counted cgroup that has been switched in. */
 struct task_state {
-	__u64 runnable_since_ns; /* woken or preempted, not yet running; 0 = not waiting */
+	__u64 run_delay_seen;    /* sched_info.run_delay after its last switch-in */
 	__u64 throttled_since_ns;/* switched out throttled; 0 = not throttled */
-	__u64 throttled_cfs_rq;  /* the run queue it was throttled on (episode key) */
+	__u64 throttled_cfs_rq;  /* the run queue whose quota ran out (episode key) */
+	__u32 seen;              /* run_delay_seen is set */
+	__u32 _pad;
 };
 
 struct {
@@ -53,6 +65,14 @@ struct {
 	__type(value, struct mbcas_open_episode);
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } open_episodes SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, MBCAS_MAX_CGROUPS);
+	__type(key, __u64);
+	__type(value, struct mbcas_throttle_mark);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} throttle_marks SEC(".maps");
 
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
@@ -80,9 +100,10 @@ struct {
 } node_market SEC(".maps");
 
 /*
- * Cgroups to watch when filter_cgroups is set (value unused). Pinned so
- * bpftool shows what the agent watches. User space removes the ids of
- * cgroups that went away, and with them their cgroup_stats entries.
+ * The cgroups user space watches (value unused), kept by user space only,
+ * pinned so bpftool shows them. The programs do not read it: with
+ * filter_cgroups a cgroup is counted when it has a cgroup_stats entry,
+ * which user space creates and deletes with its watch entry.
  */
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
@@ -93,18 +114,12 @@ struct {
 } watched_cgroups SEC(".maps");
 
 /*
- * Per-task state lives in task-local storage for the tp_btf programs (freed
- * with the task, no lookup by key) and in a pid-keyed hash for the raw_tp
- * programs, which cannot pass the kernel a typed task pointer; those clean
- * up in sched_process_exit. User space disables the map the set does not use.
+ * Per-task state, keyed by pid, cleaned up in sched_process_exit. A
+ * preallocated hash on purpose: an entry is created inside sched_switch,
+ * with the run queue locked, and task-local storage allocates there on
+ * kernels before bpf_mem_alloc backed it (6.1: the allocator may wake
+ * kswapd, whose wake-up takes a run queue lock: a guest hung on it).
  */
-struct {
-	__uint(type, BPF_MAP_TYPE_TASK_STORAGE);
-	__uint(map_flags, BPF_F_NO_PREALLOC);
-	__type(key, int);
-	__type(value, struct task_state);
-} task_storage SEC(".maps");
-
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
 	__uint(max_entries, MBCAS_MAX_TASKS);
@@ -112,11 +127,11 @@ struct {
 	__type(value, struct task_state);
 } task_states SEC(".maps");
 
-/* The CPU's running task and when it was switched in (run-time accounting). */
+/* The CPU's running task and its se.sum_exec_runtime when it was switched in (run time). */
 struct cpu_state {
-	__u64 oncpu_since_ns;
+	__u64 exec_at_switch_in;
 	__u32 pid;
-	__u32 _pad;
+	__u32 seen;
 };
 
 struct {
@@ -151,15 +166,16 @@ static __always_inline __u64 task_cgroup_id(struct task_struct *t)
 	return BPF_CORE_READ(t, sched_task_group, css.cgroup, kn, id);
 }
 
-static __always_inline bool cgroup_watched(__u64 cgroup_id)
-{
-	return !filter_cgroups || bpf_map_lookup_elem(&watched_cgroups, &cgroup_id);
-}
-
+/*
+ * The cgroup's stats, or NULL when it is not counted. With filter_cgroups,
+ * a cgroup is counted when it has an entry, which user space creates when
+ * it watches the cgroup and deletes when it stops: one lookup per task and
+ * switch decides both. Without, entries are created on first sight.
+ */
 static __always_inline struct mbcas_cgroup_stats *cgroup_stats_of(__u64 cgroup_id)
 {
 	struct mbcas_cgroup_stats *s = bpf_map_lookup_elem(&cgroup_stats, &cgroup_id);
-	if (s)
+	if (s || filter_cgroups)
 		return s;
 	struct mbcas_cgroup_stats zero = {};
 	/* EEXIST (another CPU created it first) or E2BIG (full): the lookup decides. */
@@ -212,66 +228,165 @@ static __always_inline void push(__u16 kind, __u32 pid, __u64 cgroup_id, __u64 n
 		c->events_pushed++;
 }
 
-/* A throttled task left the CPU: open the run queue's episode if it is the first. */
-static __always_inline void throttle_started(struct task_state *ts, __u64 cfs_rq, __u32 pid,
-					     __u64 cgroup_id, __u64 now)
+/*
+ * The run queue whose quota ran out, for a task switched out throttled: its
+ * own cfs_rq, or the first ancestor's marked throttled (a pod's limit above
+ * a container's cgroup). Rare (once per episode), so read with probe reads
+ * in both sets. Falls back to the task's own run queue.
+ */
+static __always_inline bool cfs_rq_throttled(struct cfs_rq *q)
 {
+	return BPF_CORE_READ_BITFIELD_PROBED(q, throttled) != 0;
+}
+
+static __always_inline struct cfs_rq *throttled_cfs_rq(struct task_struct *t)
+{
+	struct cfs_rq *own = BPF_CORE_READ(t, se.cfs_rq);
+	struct cfs_rq *q = own;
+	struct sched_entity *se = BPF_CORE_READ(t, se.parent);
+	for (int i = 0; i < MBCAS_MAX_DEPTH; i++) {
+		if (!q || cfs_rq_throttled(q))
+			break;
+		if (!se) {
+			q = 0;
+			break;
+		}
+		q = BPF_CORE_READ(se, cfs_rq);
+		se = BPF_CORE_READ(se, parent);
+	}
+	return q && cfs_rq_throttled(q) ? q : own;
+}
+
+/* What cpu.stat prints for a group, now. */
+static __always_inline void read_bandwidth(struct task_group *tg, struct mbcas_throttle_mark *now)
+{
+	now->throttled_time = BPF_CORE_READ(tg, cfs_bandwidth.throttled_time);
+	now->nr_throttled = (__u32)BPF_CORE_READ(tg, cfs_bandwidth.nr_throttled);
+}
+
+/*
+ * The group's mark; the first time (since the probe, or the agent across
+ * restarts, first saw the group throttled) claims start from the kernel's
+ * counters now.
+ */
+static __always_inline struct mbcas_throttle_mark *throttle_mark_of(struct task_group *tg, __u64 cgroup_id)
+{
+	struct mbcas_throttle_mark *mark = bpf_map_lookup_elem(&throttle_marks, &cgroup_id);
+	if (mark)
+		return mark;
+	struct mbcas_throttle_mark now;
+	read_bandwidth(tg, &now);
+	/* EEXIST: another CPU set it first (same counters, earlier); E2BIG: full. */
+	bpf_map_update_elem(&throttle_marks, &cgroup_id, &now, BPF_NOEXIST);
+	mark = bpf_map_lookup_elem(&throttle_marks, &cgroup_id);
+	if (!mark)
+		count_map_full();
+	return mark;
+}
+
+/* Claims a counter's growth past *mark: exactly one CPU gets each increment. */
+static __always_inline __u64 claim(__u64 *mark, __u64 value)
+{
+	for (int i = 0; i < 4; i++) {
+		__u64 seen = *(volatile __u64 *)mark;
+		if (value <= seen)
+			return 0;
+		if (__sync_val_compare_and_swap(mark, seen, value) == seen)
+			return value - seen;
+	}
+	return 0; /* lost four races: a later end claims it */
+}
+
+/* Claims the growth of the group's nr_throttled seen at a switch-out of one of its tasks. */
+static __always_inline __u64 throttled_periods_claimed(struct task_struct *t, __u64 cgroup_id)
+{
+	struct task_group *tg = BPF_CORE_READ(t, sched_task_group);
+	struct mbcas_throttle_mark *mark = throttle_mark_of(tg, cgroup_id);
+	if (!mark)
+		return 0;
+	return claim(&mark->nr_throttled, (__u32)BPF_CORE_READ(tg, cfs_bandwidth.nr_throttled));
+}
+
+/* A throttled task left the CPU: open the run queue's episode if it is the first. */
+static __always_inline void throttle_started(struct task_state *ts, struct task_struct *t, __u32 pid)
+{
+	__u64 now = bpf_ktime_get_ns();
+	struct cfs_rq *q = throttled_cfs_rq(t);
+	__u64 key = (__u64)q;
+	__u64 cgroup_id = BPF_CORE_READ(q, tg, css.cgroup, kn, id);
+	if (!q || (filter_cgroups && !bpf_map_lookup_elem(&cgroup_stats, &cgroup_id)))
+		return;
 	ts->throttled_since_ns = now;
-	ts->throttled_cfs_rq = cfs_rq;
-	ts->runnable_since_ns = 0;
+	ts->throttled_cfs_rq = key;
 
 	struct mbcas_open_episode episode = { .start_ns = now, .cgroup_id = cgroup_id };
 	/* BPF_NOEXIST: siblings throttled on the same run queue join the open episode. */
-	long err = bpf_map_update_elem(&open_episodes, &cfs_rq, &episode, BPF_NOEXIST);
+	long err = bpf_map_update_elem(&open_episodes, &key, &episode, BPF_NOEXIST);
 	if (err == -MBCAS_EEXIST)
 		return;
 	if (err) {
 		count_map_full();
 		return;
 	}
-	struct mbcas_cgroup_stats *s = cgroup_stats_of(cgroup_id);
-	if (s)
-		s->nr_throttled++;
+	throttle_mark_of(BPF_CORE_READ(q, tg), cgroup_id);
 	push(MBCAS_EVENT_THROTTLE_START, pid, cgroup_id, now, now, 0, BPF_RB_FORCE_WAKEUP);
 }
 
-/* A task that was throttled runs again: close its run queue's episode if still open. */
-static __always_inline void throttle_ended(struct task_state *ts, __u32 pid, __u64 now)
+/*
+ * A task that was throttled runs again: close its run queue's episode if
+ * still open, and claim what the kernel counted for the group since the
+ * last close (this run queue's unthrottle and any other that came first).
+ */
+static __always_inline void throttle_ended(struct task_state *ts, __u32 pid)
 {
-	__u64 cfs_rq = ts->throttled_cfs_rq;
+	__u64 now = bpf_ktime_get_ns();
+	__u64 key = ts->throttled_cfs_rq;
 	__u64 since = ts->throttled_since_ns;
 	ts->throttled_since_ns = 0;
 	ts->throttled_cfs_rq = 0;
 
-	struct mbcas_open_episode *episode = bpf_map_lookup_elem(&open_episodes, &cfs_rq);
+	struct mbcas_open_episode *episode = bpf_map_lookup_elem(&open_episodes, &key);
 	/* Closed already by a sibling, and maybe a newer episode opened since. */
 	if (!episode || episode->start_ns > since)
 		return;
 	__u64 start = episode->start_ns;
 	__u64 cgroup_id = episode->cgroup_id;
-	if (bpf_map_delete_elem(&open_episodes, &cfs_rq))
+	if (bpf_map_delete_elem(&open_episodes, &key))
 		return; /* another CPU closed it first */
-	__u64 duration = now - start;
+	struct task_group *tg = BPF_CORE_READ((struct cfs_rq *)key, tg);
+	struct mbcas_throttle_mark *mark = throttle_mark_of(tg, cgroup_id);
+	if (!mark)
+		return;
+	struct mbcas_throttle_mark kernel;
+	read_bandwidth(tg, &kernel);
+	__u64 throttled = claim(&mark->throttled_time, kernel.throttled_time);
+	__u64 nr_throttled = claim(&mark->nr_throttled, kernel.nr_throttled);
 	struct mbcas_cgroup_stats *s = cgroup_stats_of(cgroup_id);
-	if (s)
-		s->throttled_ns += duration;
-	push(MBCAS_EVENT_THROTTLE_END, pid, cgroup_id, now, start, duration, BPF_RB_NO_WAKEUP);
+	if (s) {
+		s->throttled_ns += throttled;
+		s->nr_throttled += nr_throttled;
+	}
+	push(MBCAS_EVENT_THROTTLE_END, pid, cgroup_id, now, start, throttled, BPF_RB_NO_WAKEUP);
 }
 
-/* Account run-queue wait, and push once per window when it crosses the threshold. */
+/*
+ * Account run-queue wait, and push once per window when it crosses the
+ * threshold. The window runs on this CPU's rq clock (read anyway, and free);
+ * CLOCK_MONOTONIC is read only to push.
+ */
 static __always_inline void wait_ended(struct mbcas_cgroup_stats *s, __u32 pid, __u64 cgroup_id,
-				       __u64 now, __u64 wait)
+				       __u64 clock, __u64 wait)
 {
 	s->wait_ns += wait;
-	if (now - s->window_start_ns > wait_window_ns) {
-		s->window_start_ns = now;
+	if (clock - s->window_start_ns > wait_window_ns) {
+		s->window_start_ns = clock;
 		s->window_wait_ns = 0;
 	}
 	__u64 before = s->window_wait_ns;
 	s->window_wait_ns = before + wait;
 	if (before < wait_threshold_ns && s->window_wait_ns >= wait_threshold_ns) {
-		s->nr_wait_events++;
-		push(MBCAS_EVENT_RUNQ_WAIT, pid, cgroup_id, now, s->window_start_ns, s->window_wait_ns,
+		__u64 now = bpf_ktime_get_ns();
+		push(MBCAS_EVENT_RUNQ_WAIT, pid, cgroup_id, now, now - (clock - s->window_start_ns), s->window_wait_ns,
 		     BPF_RB_NO_WAKEUP);
 	}
 }
@@ -285,11 +400,24 @@ static __always_inline void wait_ended(struct mbcas_cgroup_stats *s, __u32 pid, 
 struct task_view {
 	struct task_struct *task;
 	__u64 cgroup_id;
-	__u64 cfs_rq;     /* only when runnable: the run queue it may be throttled on */
+	__u64 sum_exec;   /* se.sum_exec_runtime */
+	__u64 run_delay;  /* next only: sched_info.run_delay once this switch-in is counted */
+	__u64 clock;      /* next only: this CPU's rq->clock */
+	__u32 nr_throttled; /* prev only: its group's cfs_bandwidth.nr_throttled */
 	__u32 pid;
-	__u8 runnable;    /* switched out still TASK_RUNNING: preempted, yielded or throttled */
-	__u8 throttled;   /* switched out because its CFS bandwidth ran out */
+	__u8 runnable;    /* prev only: switched out still TASK_RUNNING: preempted, yielded or throttled */
+	__u8 throttled;   /* prev only: switched out because its CFS bandwidth ran out */
 };
+
+/*
+ * sched_info_arrive() runs right after the tracepoint and adds
+ * rq_clock() - last_queued to run_delay; rq->clock does not move in
+ * between (rq lock held), so this is the value it will hold.
+ */
+static __always_inline __u64 run_delay_after_arrival(__u64 run_delay, __u64 last_queued, __u64 clock)
+{
+	return run_delay + (last_queued && clock > last_queued ? clock - last_queued : 0);
+}
 
 static __always_inline void view_btf(struct task_struct *t, struct task_view *v, bool switched_out)
 {
@@ -297,13 +425,18 @@ static __always_inline void view_btf(struct task_struct *t, struct task_view *v,
 	v->pid = t->pid;
 	/* A NULL css.cgroup (root autogroup) reads as 0: the loads are fault-safe. */
 	v->cgroup_id = t->sched_task_group->css.cgroup->kn->id;
-	if (!switched_out)
+	v->sum_exec = t->se.sum_exec_runtime;
+	if (!switched_out) {
+		/* next's run queue is this CPU's (the runqueues per-CPU symbol is not in every kallsyms). */
+		v->clock = t->se.cfs_rq->rq->clock;
+		v->run_delay = run_delay_after_arrival(t->sched_info.run_delay, t->sched_info.last_queued, v->clock);
 		return;
+	}
+	v->nr_throttled = t->sched_task_group->cfs_bandwidth.nr_throttled;
 	long state = bpf_core_field_exists(t->__state) ? t->__state : ((struct task_struct___o *)t)->state;
 	v->runnable = state == MBCAS_TASK_RUNNING;
 	if (!v->runnable)
 		return;
-	v->cfs_rq = (__u64)t->se.cfs_rq;
 	if (bpf_core_field_exists(t->throttle_node))
 		v->throttled = t->throttle_node.next != &t->throttle_node;
 	else
@@ -315,68 +448,64 @@ static __always_inline void view_probe_read(struct task_struct *t, struct task_v
 	v->task = t;
 	v->pid = BPF_CORE_READ(t, pid);
 	v->cgroup_id = task_cgroup_id(t);
-	if (!switched_out)
+	v->sum_exec = BPF_CORE_READ(t, se.sum_exec_runtime);
+	if (!switched_out) {
+		v->clock = BPF_CORE_READ(t, se.cfs_rq, rq, clock);
+		v->run_delay = run_delay_after_arrival(BPF_CORE_READ(t, sched_info.run_delay),
+						       BPF_CORE_READ(t, sched_info.last_queued), v->clock);
 		return;
+	}
+	v->nr_throttled = BPF_CORE_READ(t, sched_task_group, cfs_bandwidth.nr_throttled);
 	long state = task_state(t);
 	v->runnable = state == MBCAS_TASK_RUNNING;
 	if (!v->runnable)
 		return;
-	v->cfs_rq = (__u64)BPF_CORE_READ(t, se.cfs_rq);
 	v->throttled = task_switched_out_throttled(t, state);
 }
 
-/* `btf` is a constant at every call site: the unused branch is compiled out. */
-static __always_inline struct task_state *task_state_get(struct task_struct *task, __u32 pid, bool create,
-							 const bool btf)
-{
-	if (btf) {
-		struct task_state *ts = bpf_task_storage_get(&task_storage, task, 0,
-							     create ? BPF_LOCAL_STORAGE_GET_F_CREATE : 0);
-		if (!ts && create)
-			count_map_full();
-		return ts;
-	}
-	return task_state_by_pid(pid, create);
-}
 
 static __always_inline void switch_out(struct task_view *prev, struct mbcas_cgroup_stats *s,
-				       struct cpu_state *cpu, __u64 now, const bool btf)
+				       struct cpu_state *cpu, const bool btf)
 {
-	if (s && cpu && cpu->pid == prev->pid && cpu->oncpu_since_ns)
-		s->run_ns += now - cpu->oncpu_since_ns;
-	if (!prev->runnable)
-		return;
-	struct task_state *ts = task_state_get(prev->task, prev->pid, true, btf);
-	if (!ts)
-		return;
-	if (prev->throttled)
-		throttle_started(ts, prev->cfs_rq, prev->pid, prev->cgroup_id, now);
-	else
-		ts->runnable_since_ns = now; /* preempted (or yielded): waits in the run queue from now */
+	if (s && cpu && cpu->seen && cpu->pid == prev->pid && prev->sum_exec > cpu->exec_at_switch_in)
+		s->run_ns += prev->sum_exec - cpu->exec_at_switch_in;
+	if (s && prev->nr_throttled != s->nr_throttled_seen) {
+		/* The kernel counted a throttled period of the group (rare: at most once a period). */
+		s->nr_throttled_seen = prev->nr_throttled;
+		s->nr_throttled += throttled_periods_claimed(prev->task, prev->cgroup_id);
+	}
+	if (!prev->throttled)
+		return; /* preempted or asleep: sched_info keeps its wait, read at its next switch-in */
+	struct task_state *ts = task_state_by_pid(prev->pid, true);
+	if (ts)
+		throttle_started(ts, prev->task, prev->pid);
 }
 
-static __always_inline void switch_in(struct task_view *next, struct mbcas_cgroup_stats *s,
-				      __u64 now, const bool btf)
+static __always_inline void switch_in(struct task_view *next, struct mbcas_cgroup_stats *s, const bool btf)
 {
 	if (s)
 		s->nr_switches++;
-
-	struct task_state *ts = task_state_get(next->task, next->pid, false, btf);
+	struct task_state *ts = task_state_by_pid(next->pid, true);
 	if (!ts)
 		return;
-	if (ts->throttled_since_ns)
-		throttle_ended(ts, next->pid, now);
-	if (ts->runnable_since_ns) {
-		__u64 wait = now - ts->runnable_since_ns;
-		ts->runnable_since_ns = 0;
-		if (s)
-			wait_ended(s, next->pid, next->cgroup_id, now, wait);
+	/* run_delay grows at each switch-in and when a queued task migrates: the
+	 * growth since this task's last switch-in is all the wait it did. The
+	 * first time, only the wait this switch ends is known to be ours. */
+	__u64 wait = ts->seen && next->run_delay > ts->run_delay_seen ? next->run_delay - ts->run_delay_seen : 0;
+	ts->run_delay_seen = next->run_delay;
+	ts->seen = 1;
+	if (ts->throttled_since_ns) {
+		/* Its delay since it was switched out is the throttle (cpu.stat's) and the
+		 * wait after the unthrottle: neither is counted as run-queue wait. */
+		throttle_ended(ts, next->pid);
+		return;
 	}
+	if (s && wait)
+		wait_ended(s, next->pid, next->cgroup_id, next->clock, wait);
 }
 
 static __always_inline int handle_switch(struct task_view *prev, struct task_view *next, const bool btf)
 {
-	__u64 now = bpf_ktime_get_ns();
 	__u32 zero = 0;
 	struct cpu_state *cpu = bpf_map_lookup_elem(&cpu_states, &zero);
 
@@ -384,38 +513,22 @@ static __always_inline int handle_switch(struct task_view *prev, struct task_vie
 	 * pid 0 is the idle task: neither its run time nor its "wait" is a
 	 * stall. One stats lookup serves both tasks when they share a cgroup.
 	 */
-	struct mbcas_cgroup_stats *prev_stats = 0, *next_stats = 0;
-	bool prev_counted = prev->pid && cgroup_watched(prev->cgroup_id);
-	bool next_counted = next->pid && cgroup_watched(next->cgroup_id);
-	if (prev_counted) {
-		prev_stats = cgroup_stats_of(prev->cgroup_id);
-		switch_out(prev, prev_stats, cpu, now, btf);
-	}
+	struct mbcas_cgroup_stats *prev_stats = prev->pid ? cgroup_stats_of(prev->cgroup_id) : 0;
+	if (prev_stats)
+		switch_out(prev, prev_stats, cpu, btf);
 	if (cpu) {
 		cpu->pid = next->pid;
-		cpu->oncpu_since_ns = now;
+		cpu->exec_at_switch_in = next->sum_exec;
+		cpu->seen = 1;
 	}
-	if (next_counted) {
-		next_stats = prev_counted && next->cgroup_id == prev->cgroup_id ? prev_stats
-										 : cgroup_stats_of(next->cgroup_id);
-		switch_in(next, next_stats, now, btf);
-	}
+	struct mbcas_cgroup_stats *next_stats = !next->pid ? 0
+		: prev->pid && next->cgroup_id == prev->cgroup_id ? prev_stats : cgroup_stats_of(next->cgroup_id);
+	if (next_stats)
+		switch_in(next, next_stats, btf);
 	return 0;
 }
 
-static __always_inline int became_runnable(struct task_struct *task, __u32 pid, __u64 cgroup_id,
-					   const bool btf)
-{
-	if (!pid || !cgroup_watched(cgroup_id))
-		return 0;
-	struct task_state *ts = task_state_get(task, pid, true, btf);
-	if (ts)
-		ts->runnable_since_ns = bpf_ktime_get_ns();
-	return 0;
-}
-
-/* BTF-typed tracepoints (preferred): direct loads through trusted pointers. */
-
+/* BTF-typed tracepoint (preferred): direct loads through trusted pointers. */
 SEC("tp_btf/sched_switch")
 int BPF_PROG(btf_sched_switch, bool preempt, struct task_struct *prev, struct task_struct *next)
 {
@@ -425,20 +538,7 @@ int BPF_PROG(btf_sched_switch, bool preempt, struct task_struct *prev, struct ta
 	return handle_switch(&p, &n, true);
 }
 
-SEC("tp_btf/sched_wakeup")
-int BPF_PROG(btf_sched_wakeup, struct task_struct *t)
-{
-	return became_runnable(t, t->pid, t->sched_task_group->css.cgroup->kn->id, true);
-}
-
-SEC("tp_btf/sched_wakeup_new")
-int BPF_PROG(btf_sched_wakeup_new, struct task_struct *t)
-{
-	return became_runnable(t, t->pid, t->sched_task_group->css.cgroup->kn->id, true);
-}
-
-/* Raw tracepoints (fallback): every read through bpf_probe_read_kernel. */
-
+/* Raw tracepoint (fallback): every read through bpf_probe_read_kernel. */
 SEC("raw_tp/sched_switch")
 int BPF_PROG(raw_sched_switch, bool preempt, struct task_struct *prev, struct task_struct *next)
 {
@@ -448,19 +548,7 @@ int BPF_PROG(raw_sched_switch, bool preempt, struct task_struct *prev, struct ta
 	return handle_switch(&p, &n, false);
 }
 
-SEC("raw_tp/sched_wakeup")
-int BPF_PROG(raw_sched_wakeup, struct task_struct *t)
-{
-	return became_runnable(t, BPF_CORE_READ(t, pid), task_cgroup_id(t), false);
-}
-
-SEC("raw_tp/sched_wakeup_new")
-int BPF_PROG(raw_sched_wakeup_new, struct task_struct *t)
-{
-	return became_runnable(t, BPF_CORE_READ(t, pid), task_cgroup_id(t), false);
-}
-
-/* Forget an exiting thread, so task_states never fills with the dead. */
+/* Forget an exiting thread, so task_states never fills with the dead (both sets load it). */
 SEC("raw_tp/sched_process_exit")
 int BPF_PROG(raw_sched_process_exit, struct task_struct *t)
 {

@@ -19,16 +19,20 @@
 
 /* Default capacity of the per-cgroup maps (user space sizes them at load): a node rarely has more cgroups than this. */
 #define MBCAS_MAX_CGROUPS 16384
-/* Default for the tasks tracked at once by the raw_tp set (runnable or throttled, waiting to run). */
+/* Default for the tasks tracked at once by the raw_tp set (every live task of a counted cgroup that has run). */
 #define MBCAS_MAX_TASKS 65536
 
 /* What a pushed event reports. */
 enum mbcas_event_kind {
-	/* A task of the cgroup was switched out because its CFS bandwidth ran
-	 * out: a throttle episode began on that CPU. Urgent: wakes user space. */
+	/* A task was switched out because its CFS bandwidth ran out: a throttle
+	 * episode began on that CPU's run queue. cgroup_id is the group whose
+	 * quota ran out (the task's own cgroup or an ancestor). Urgent: wakes
+	 * user space. */
 	MBCAS_EVENT_THROTTLE_START = 1,
 	/* The episode ended: a task of the throttled run queue ran again.
-	 * delta_ns is the episode's duration. Batched (no wake-up). */
+	 * delta_ns is the kernel's own: what cpu.stat's throttled time grew by
+	 * since the group's previous end event (all its run queues). Batched
+	 * (no wake-up). */
 	MBCAS_EVENT_THROTTLE_END = 2,
 	/* The cgroup's run-queue wait on one CPU crossed wait_threshold_ns
 	 * within one wait_window_ns window. delta_ns is the wait so far in the
@@ -48,7 +52,7 @@ struct mbcas_event {
 	__u64 ktime_ns;       /* when the probe emitted the event */
 	__u64 stall_start_ns; /* when the reported stall began */
 	__u64 cgroup_id;      /* kernfs id (= directory inode) of the task's cpu cgroup; 0 = root autogroup */
-	__u64 delta_ns;       /* END: episode duration; WAIT: wait in the window; START: 0 */
+	__u64 delta_ns;       /* END: the kernel's throttled ns since the group's last END; WAIT: wait in the window; START: 0 */
 	__u32 pid;            /* the task that revealed the stall (thread id) */
 	__u32 _pad;
 };
@@ -57,20 +61,42 @@ struct mbcas_event {
  * Cumulative per-cgroup statistics, one value per CPU (a BPF per-CPU hash:
  * no atomics on the hot path). User space sums the CPUs. This map is the
  * source of truth: events are only hints, so a dropped event loses nothing.
+ *
+ * Every figure is the kernel's own, read at the context switch: run time
+ * from se.sum_exec_runtime, wait from sched_info (run_delay, last_queued),
+ * throttling from the group's cfs_bandwidth. So they agree with
+ * /proc/<pid>/schedstat and cpu.stat by construction.
  */
 struct mbcas_cgroup_stats {
-	__u64 run_ns;           /* time on CPU */
-	__u64 wait_ns;          /* runnable but not running (excludes throttled time) */
-	__u64 throttled_ns;     /* closed throttle episodes, summed over CPUs */
-	__u64 nr_throttled;     /* throttle episodes started (per CPU run queue) */
+	__u64 run_ns;           /* time on CPU (sum_exec_runtime deltas) */
+	__u64 wait_ns;          /* run_delay deltas of tasks that were not switched out throttled */
+	__u64 throttled_ns;     /* cfs_bandwidth.throttled_time deltas (cpu.stat throttled time) */
+	__u64 nr_throttled;     /* cfs_bandwidth.nr_throttled deltas (cpu.stat nr_throttled) */
 	__u64 nr_switches;      /* times a task of the cgroup was switched in */
-	__u64 nr_wait_events;   /* RUNQ_WAIT events pushed */
-	/* Wait-window state of this CPU (probe-internal, visible for debugging). */
+	/* Probe-internal state of this CPU, visible for debugging: the wait window
+	 * (in this CPU's rq clock), and the group's nr_throttled when a task of it
+	 * last left this CPU. */
 	__u64 window_start_ns;
 	__u64 window_wait_ns;
+	__u64 nr_throttled_seen;
 };
 
-/* A throttle episode still open on one CPU run queue, keyed by the cfs_rq address. */
+/*
+ * The kernel's bandwidth counters of one throttled group as last claimed,
+ * keyed by cgroup id, shared by all CPUs (compare-and-swap). An episode's
+ * end claims what throttled_time grew by since: each nanosecond the kernel
+ * adds is claimed by exactly one end, on whichever CPU comes first.
+ * nr_throttled is claimed the same way, by an end or by any switch-out of
+ * a task of the group that sees it changed (the kernel also counts periods
+ * in which it throttled a run queue but dequeued no task).
+ * Pinned, so a restarted agent continues where the last one stopped.
+ */
+struct mbcas_throttle_mark {
+	__u64 throttled_time;
+	__u64 nr_throttled;
+};
+
+/* A throttle episode still open on one CPU run queue, keyed by the throttled cfs_rq's address. */
 struct mbcas_open_episode {
 	__u64 start_ns;
 	__u64 cgroup_id;
@@ -127,6 +153,7 @@ _Static_assert(sizeof(struct mbcas_pod_allocation) == 136, "mbcas_pod_allocation
 _Static_assert(sizeof(struct mbcas_node_market) == 64, "mbcas_node_market layout changed: update Swift");
 _Static_assert(sizeof(struct mbcas_event) == 48, "mbcas_event layout changed: update Swift");
 _Static_assert(sizeof(struct mbcas_cgroup_stats) == 64, "mbcas_cgroup_stats layout changed: update Swift");
+_Static_assert(sizeof(struct mbcas_throttle_mark) == 16, "mbcas_throttle_mark layout changed: update Swift");
 _Static_assert(sizeof(struct mbcas_open_episode) == 16, "mbcas_open_episode layout changed: update Swift");
 _Static_assert(sizeof(struct mbcas_counters) == 32, "mbcas_counters layout changed: update Swift");
 #endif

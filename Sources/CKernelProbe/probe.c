@@ -38,12 +38,15 @@ void mbcas_set_log_handler(mbcas_log_handler handler)
 
 /*
  * Programs come in two sets with the same logic, tp_btf/... and raw_tp/...,
- * plus an empty baseline_* program that only benchmarks load.
+ * plus an empty baseline_* program that only benchmarks load. Both sets
+ * clean their per-task hash with the raw_tp exit program.
  */
 static int program_in_mode(const struct bpf_program *prog, int mode)
 {
 	if (strncmp(bpf_program__name(prog), "baseline_", 9) == 0)
 		return mode == MBCAS_ATTACH_BASELINE;
+	if (strcmp(bpf_program__name(prog), "raw_sched_process_exit") == 0)
+		return mode == MBCAS_ATTACH_BTF || mode == MBCAS_ATTACH_RAW;
 	int btf = strncmp(bpf_program__section_name(prog), "tp_btf/", 7) == 0;
 	return mode == MBCAS_ATTACH_BTF ? btf : mode == MBCAS_ATTACH_RAW ? !btf : 0;
 }
@@ -61,15 +64,10 @@ static int open_and_load_mode(const struct mbcas_probe_config *config, int mode,
 	struct bpf_program *prog;
 	bpf_object__for_each_program(prog, skel->obj)
 		bpf_program__set_autoload(prog, program_in_mode(prog, mode));
-	/* Each set keeps per-task state its own way; skip creating the other's map. */
-	if (mode != MBCAS_ATTACH_RAW)
-		bpf_map__set_autocreate(skel->maps.task_states, false);
-	if (mode != MBCAS_ATTACH_BTF)
-		bpf_map__set_autocreate(skel->maps.task_storage, false);
 	/* Sized here, as the ring buffer is: the defaults in mbcas.bpf.c are only defaults. */
 	__u32 cgroups = config->max_cgroups ? config->max_cgroups : MBCAS_MAX_CGROUPS;
 	__u32 tasks = config->max_tasks ? config->max_tasks : MBCAS_MAX_TASKS;
-	struct bpf_map *per_cgroup[] = { skel->maps.cgroup_stats, skel->maps.open_episodes,
+	struct bpf_map *per_cgroup[] = { skel->maps.cgroup_stats, skel->maps.open_episodes, skel->maps.throttle_marks,
 					 skel->maps.watched_cgroups, skel->maps.pod_allocations };
 	int err = 0;
 	for (size_t i = 0; i < sizeof(per_cgroup) / sizeof(per_cgroup[0]) && !err; i++)
@@ -130,20 +128,20 @@ static int tracing_program_loads(int btf_id)
 /*
  * What the tp_btf set needs, checked the way libbpf-tools does before it
  * picks fentry over kprobes: kernel BTF naming each tracepoint's
- * btf_trace_<name> typedef, a tracing program that loads on it (5.5+), and
- * task-local storage (5.11+).
+ * btf_trace_<name> typedef and a tracing program that loads on it (5.5+).
  */
 int mbcas_btf_tracepoints_unsupported(char *reason, size_t size)
 {
-	static const char *const tracepoints[] = { "sched_switch", "sched_wakeup", "sched_wakeup_new" };
+	static const char *const tracepoints[] = { "sched_switch" };
+	enum { count = sizeof(tracepoints) / sizeof(tracepoints[0]) };
 	struct btf *vmlinux = btf__load_vmlinux_btf();
 	if (!vmlinux) {
 		snprintf(reason, size, "no kernel BTF (%s)", strerror(errno));
 		return 1;
 	}
-	int ids[3];
+	int ids[count];
 	int missing = -1;
-	for (int i = 0; i < 3 && missing < 0; i++) {
+	for (int i = 0; i < count && missing < 0; i++) {
 		char name[64];
 		snprintf(name, sizeof(name), "btf_trace_%s", tracepoints[i]);
 		ids[i] = btf__find_by_name_kind(vmlinux, name, BTF_KIND_TYPEDEF);
@@ -160,12 +158,6 @@ int mbcas_btf_tracepoints_unsupported(char *reason, size_t size)
 	if (err) {
 		snprintf(reason, size, "the kernel refuses an empty tp_btf/sched_switch program (%s; Linux 5.5+)",
 			 strerror(-err));
-		return 1;
-	}
-	int rc = libbpf_probe_bpf_map_type(BPF_MAP_TYPE_TASK_STORAGE, NULL);
-	if (rc != 1) {
-		snprintf(reason, size, "the kernel has no task-local storage maps (%s; Linux 5.11+)",
-			 rc < 0 ? strerror(-rc) : "refused");
 		return 1;
 	}
 	return 0;
@@ -193,6 +185,7 @@ static struct bpf_map *probe_map(const struct mbcas_probe *probe, enum mbcas_pro
 	case MBCAS_MAP_POD_ALLOCATIONS: return skel->maps.pod_allocations;
 	case MBCAS_MAP_NODE_MARKET: return skel->maps.node_market;
 	case MBCAS_MAP_TASK_STATES: return skel->maps.task_states;
+	case MBCAS_MAP_THROTTLE_MARKS: return skel->maps.throttle_marks;
 	}
 	return NULL;
 }

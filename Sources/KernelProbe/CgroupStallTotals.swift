@@ -2,45 +2,46 @@
 public struct CgroupStallTotals: Sendable, Equatable {
     /// The cgroup id (directory inode); 0 is a root autogroup.
     public var cgroupID: UInt64
-    /// Time on CPU.
+    /// Time on CPU: the growth of its tasks' `se.sum_exec_runtime` (/proc/<pid>/schedstat's first field).
     public var runNanoseconds: UInt64 = 0
-    /// Runnable but not running (throttled time excluded).
+    /// Runnable but not running: the growth of its tasks' `sched_info.run_delay` (schedstat's second
+    /// field), except the delay of a task from a throttle to its next run, which is throttling.
     public var waitNanoseconds: UInt64 = 0
-    /// Throttle episodes that have ended, summed over CPU run queues.
+    /// The kernel's throttled time (cpu.stat `throttled_time` / `throttled_usec`), up to the last
+    /// throttle episode that ended.
     public var throttledNanoseconds: UInt64 = 0
-    /// Episodes still open when the maps were read, up to that moment.
+    /// Episodes still open when the maps were read, up to that moment: the probe's own running
+    /// estimate (from the switch-out that started each), which the kernel counts only once the
+    /// episode ends.
     public var openThrottledNanoseconds: UInt64 = 0
-    /// Throttle episodes started (one per CPU run queue per episode).
+    /// Periods in which the kernel throttled the group (cpu.stat `nr_throttled`), up to the last
+    /// throttle episode that ended (the kernel counts a period at the next period's start).
     public var throttleEpisodes: UInt64 = 0
     /// Times a task of the cgroup was switched in.
     public var switches: UInt64 = 0
-    /// Run-queue-wait events pushed.
-    public var waitEvents: UInt64 = 0
 
     /// Creates empty totals for a cgroup.
     public init(cgroupID: UInt64) { self.cgroupID = cgroupID }
 
-    /// Throttled time including episodes still in progress: what the
-    /// kernel's `cpu.stat` reports at the same moment.
+    /// Throttled time including episodes still in progress: the kernel's ended ones plus the
+    /// probe's estimate of the open ones. Ahead of cpu.stat, which counts an episode when it
+    /// ends; for a live view (`mbcas top`, the agent's rounds).
     public var throttledIncludingOpenNanoseconds: UInt64 {
         throttledNanoseconds + openThrottledNanoseconds
     }
 
-    /// The change from an earlier reading of the same cgroup. Throttled time
-    /// is compared including open episodes, so an episode in progress at
-    /// either reading is counted exactly once. An open episode's time is
-    /// provisional: one a restarted probe discarded can make the later
-    /// reading smaller, which counts as no throttling rather than wrapping.
+    /// The change from an earlier reading of the same cgroup, in the kernel's figures: what
+    /// cpu.stat and schedstat grew by between the two readings (episodes still open at either
+    /// reading are left to the reading after they end). Every figure only grows, except when
+    /// user space freed the cgroup's entry in between; that counts as zero rather than wrapping.
     public func since(_ earlier: CgroupStallTotals) -> CgroupStallTotals {
+        func growth(_ a: UInt64, _ b: UInt64) -> UInt64 { a >= b ? a - b : 0 }
         var d = CgroupStallTotals(cgroupID: cgroupID)
-        d.runNanoseconds = runNanoseconds &- earlier.runNanoseconds
-        d.waitNanoseconds = waitNanoseconds &- earlier.waitNanoseconds
-        let (throttled, wrapped) = throttledIncludingOpenNanoseconds
-            .subtractingReportingOverflow(earlier.throttledIncludingOpenNanoseconds)
-        d.throttledNanoseconds = wrapped ? 0 : throttled
-        d.throttleEpisodes = throttleEpisodes &- earlier.throttleEpisodes
-        d.switches = switches &- earlier.switches
-        d.waitEvents = waitEvents &- earlier.waitEvents
+        d.runNanoseconds = growth(runNanoseconds, earlier.runNanoseconds)
+        d.waitNanoseconds = growth(waitNanoseconds, earlier.waitNanoseconds)
+        d.throttledNanoseconds = growth(throttledNanoseconds, earlier.throttledNanoseconds)
+        d.throttleEpisodes = growth(throttleEpisodes, earlier.throttleEpisodes)
+        d.switches = growth(switches, earlier.switches)
         return d
     }
 }

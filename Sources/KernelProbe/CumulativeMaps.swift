@@ -10,13 +10,15 @@ import SystemPackage
 public final class CumulativeMaps: Sendable {
     private let statsFD: Int32
     private let episodesFD: Int32
+    private let marksFD: Int32
     private let countersFD: Int32
     private let ownsDescriptors: Bool
     private let possibleCPUs: Int
 
-    init(statsFD: Int32, episodesFD: Int32, countersFD: Int32, ownsDescriptors: Bool) {
+    init(statsFD: Int32, episodesFD: Int32, marksFD: Int32, countersFD: Int32, ownsDescriptors: Bool) {
         self.statsFD = statsFD
         self.episodesFD = episodesFD
+        self.marksFD = marksFD
         self.countersFD = countersFD
         self.ownsDescriptors = ownsDescriptors
         self.possibleCPUs = max(1, Int(libbpf_num_possible_cpus()))
@@ -24,14 +26,14 @@ public final class CumulativeMaps: Sendable {
 
     deinit {
         if ownsDescriptors {
-            for fd in [statsFD, episodesFD, countersFD] { Glibc.close(fd) }
+            for fd in [statsFD, episodesFD, marksFD, countersFD] { Glibc.close(fd) }
         }
     }
 
     /// Opens the maps a running probe pinned under `pinRoot`.
     public static func openPinned(at pinRoot: String = ProbeConfiguration.defaultPinRoot) throws(ProbeError) -> CumulativeMaps {
-        let fds = try openPinnedMaps(["cgroup_stats", "open_episodes", "counters"], at: pinRoot)
-        return CumulativeMaps(statsFD: fds[0], episodesFD: fds[1], countersFD: fds[2], ownsDescriptors: true)
+        let fds = try openPinnedMaps(["cgroup_stats", "open_episodes", "throttle_marks", "counters"], at: pinRoot)
+        return CumulativeMaps(statsFD: fds[0], episodesFD: fds[1], marksFD: fds[2], countersFD: fds[3], ownsDescriptors: true)
     }
 
     /// Reads every cgroup's totals, episodes in progress and the counters.
@@ -51,8 +53,8 @@ public final class CumulativeMaps: Sendable {
     /// previous process (killed, or stopped mid-episode). Left behind, such an episode would read
     /// as ever-growing throttling, and block (EEXIST) every new episode on its run queue until
     /// one of them closed it with a duration spanning the time no probe ran. Its time so far is
-    /// dropped, not guessed: at most one CFS period per run queue, which the kernel counted while
-    /// no probe watched.
+    /// not lost: the group's throttle mark is kept, so the next episode to end claims everything
+    /// the kernel counted since the last claim, including the time no probe ran.
     func discardOpenEpisodes() throws(ProbeError) -> Int {
         var discarded = 0
         for key in try hashMapKeys(episodesFD) {
@@ -62,13 +64,38 @@ public final class CumulativeMaps: Sendable {
         return discarded
     }
 
-    /// Deletes the stats and open episodes of every cgroup not in `live`, returning how many
-    /// entries went. For a probe that counts only watched cgroups: no other is counted again.
+    /// Creates zeroed stats for the cgroups that have none (the others keep their totals). With
+    /// the cgroup filter on, an entry is what makes the programs count a cgroup.
+    func track(_ cgroupIDs: [UInt64]) throws(ProbeError) {
+        var zeros = [mbcas_cgroup_stats](repeating: mbcas_cgroup_stats(), count: possibleCPUs)
+        for id in cgroupIDs {
+            var k = id
+            let rc = zeros.withUnsafeMutableBytes { bpf_map_update_elem(statsFD, &k, $0.baseAddress, UInt64(BPF_NOEXIST)) }
+            guard rc == 0 || errno == EEXIST else {
+                throw ProbeError(.mapAccessFailed, "cannot count cgroup \(id) (cgroup_stats): \(Errno(rawValue: errno))")
+            }
+        }
+    }
+
+    /// Deletes the stats and throttle mark of one cgroup: with the cgroup filter on, it is no
+    /// longer counted.
+    func untrack(_ cgroupID: UInt64) {
+        for fd in [statsFD, marksFD] {
+            var k = cgroupID
+            _ = bpf_map_delete_elem(fd, &k)
+        }
+    }
+
+    /// Deletes the stats, throttle marks and open episodes of every cgroup not in `live`,
+    /// returning how many entries went. For a probe that counts only watched cgroups: no other is
+    /// counted again.
     func forget(cgroupsNotIn live: Set<UInt64>) throws(ProbeError) -> Int {
         var freed = 0
-        for key in try hashMapKeys(statsFD) where !live.contains(key) {
-            var k = key
-            if bpf_map_delete_elem(statsFD, &k) == 0 { freed += 1 }
+        for fd in [statsFD, marksFD] {
+            for key in try hashMapKeys(fd) where !live.contains(key) {
+                var k = key
+                if bpf_map_delete_elem(fd, &k) == 0 { freed += 1 }
+            }
         }
         for key in try hashMapKeys(episodesFD) {
             var k = key
@@ -93,7 +120,6 @@ public final class CumulativeMaps: Sendable {
                 t.throttledNanoseconds &+= v.throttled_ns
                 t.throttleEpisodes &+= v.nr_throttled
                 t.switches &+= v.nr_switches
-                t.waitEvents &+= v.nr_wait_events
             }
             result[key] = t
         }

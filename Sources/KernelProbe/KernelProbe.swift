@@ -6,9 +6,10 @@ import Logging
 import Synchronization
 import SystemPackage
 
-/// The loaded MBCAS probes: CO-RE programs on the scheduler's raw
-/// tracepoints that count per-cgroup run time, run-queue wait and CFS
-/// throttling, and push stalls through a ring buffer.
+/// The loaded MBCAS probes: CO-RE programs on the scheduler's sched_switch
+/// tracepoint that read the kernel's own per-task and per-group accounting
+/// (run time, run-queue wait, CFS throttling) into per-cgroup totals, and
+/// push stalls through a ring buffer.
 ///
 /// Lifecycle, in this order: `load` (open, configure, load, pin), `attach`,
 /// `makeConsumer` + `start`, read `maps.snapshot()` as often as wanted,
@@ -46,7 +47,7 @@ public final class KernelProbe: Sendable {
         let choice = ProgramSetChoice.resolve(configuration.attachMode,
                                               btfUnsupported: ProgramSetChoice.kernelLacksBTFTracepoints)
         if let reason = choice.fallbackReason {
-            logger.warning("BTF-typed tracepoints unavailable: loading the raw_tp programs (each read goes through bpf_probe_read, about 2.6x the cost per context switch)",
+            logger.warning("BTF-typed tracepoints unavailable: loading the raw_tp programs (each read goes through bpf_probe_read: costlier per context switch)",
                            metadata: ["reason": "\(reason)"])
         }
 
@@ -105,6 +106,7 @@ public final class KernelProbe: Sendable {
         self.maps = CumulativeMaps(
             statsFD: mbcas_probe_map_fd(handle, MBCAS_MAP_CGROUP_STATS),
             episodesFD: mbcas_probe_map_fd(handle, MBCAS_MAP_OPEN_EPISODES),
+            marksFD: mbcas_probe_map_fd(handle, MBCAS_MAP_THROTTLE_MARKS),
             countersFD: mbcas_probe_map_fd(handle, MBCAS_MAP_COUNTERS),
             ownsDescriptors: false)
         self.agentState = AgentStateMaps(
@@ -121,7 +123,7 @@ public final class KernelProbe: Sendable {
         guard rc == 0 else {
             throw ProbeError(.attachFailed, "cannot attach the probes to the sched_* raw tracepoints: \(Errno(rawValue: -rc))")
         }
-        logger.info("probe attached", metadata: ["tracepoints": "sched_switch, sched_wakeup, sched_wakeup_new, sched_process_exit"])
+        logger.info("probe attached", metadata: ["tracepoints": "sched_switch, sched_process_exit"])
     }
 
     /// Creates the consumer of pushed events; call `start()` on it.
@@ -131,10 +133,13 @@ public final class KernelProbe: Sendable {
                                       handler: handler)
     }
 
-    /// Adds cgroups to watch (with `filterCgroups`; otherwise everything is watched).
+    /// Adds cgroups to watch (with `filterCgroups`; otherwise everything is watched). With the
+    /// filter, the programs count a cgroup when it has a `cgroup_stats` entry: one is made here.
     public func watch(cgroupIDs: some Sequence<UInt64>) throws(ProbeError) {
+        let ids = Array(cgroupIDs)
+        if configuration.filterCgroups { try maps.track(ids) }
         let fd = try withHandle { h in mbcas_probe_map_fd(h, MBCAS_MAP_WATCHED_CGROUPS) }
-        for id in cgroupIDs {
+        for id in ids {
             var key = id
             var one: UInt8 = 1
             guard bpf_map_update_elem(fd, &key, &one, UInt64(BPF_ANY)) == 0 else {
@@ -145,7 +150,7 @@ public final class KernelProbe: Sendable {
 
     /// Watches exactly `cgroupIDs` from now on, and frees what the probe
     /// keeps for every other cgroup: its watch entry and, with
-    /// `filterCgroups`, its stats and open episodes (an unwatched cgroup is
+    /// `filterCgroups`, its stats, throttle mark and open episodes (an unwatched cgroup is
     /// never counted again; most are gone). Called with the live set
     /// after each scan of the cgroups, this keeps the maps from filling as
     /// pods churn. The kernel's BPF_MAP_TYPE_CGRP_STORAGE would free them
@@ -171,6 +176,7 @@ public final class KernelProbe: Sendable {
         guard let fd = try? withHandle({ h in mbcas_probe_map_fd(h, MBCAS_MAP_WATCHED_CGROUPS) }) else { return }
         var key = cgroupID
         _ = bpf_map_delete_elem(fd, &key)
+        if configuration.filterCgroups { maps.untrack(cgroupID) }
     }
 
     /// The kernel's accounting of each program's cost (zero unless a

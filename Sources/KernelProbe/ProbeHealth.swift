@@ -8,8 +8,9 @@ public struct ProbeHealth: Sendable, Equatable {
         case cgroupStats = "cgroup_stats"
         case watchedCgroups = "watched_cgroups"
         case openEpisodes = "open_episodes"
+        case throttleMarks = "throttle_marks"
         case podAllocations = "pod_allocations"
-        /// The raw_tp set's per-task hash (the tp_btf set uses task-local storage, freed with the task).
+        /// The per-task hash (both program sets; entries go when the task exits).
         case taskStates = "task_states"
 
         var cMap: mbcas_probe_map {
@@ -17,6 +18,7 @@ public struct ProbeHealth: Sendable, Equatable {
             case .cgroupStats: MBCAS_MAP_CGROUP_STATS
             case .watchedCgroups: MBCAS_MAP_WATCHED_CGROUPS
             case .openEpisodes: MBCAS_MAP_OPEN_EPISODES
+            case .throttleMarks: MBCAS_MAP_THROTTLE_MARKS
             case .podAllocations: MBCAS_MAP_POD_ALLOCATIONS
             case .taskStates: MBCAS_MAP_TASK_STATES
             }

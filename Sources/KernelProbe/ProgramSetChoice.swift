@@ -6,7 +6,7 @@ import CKernelProbe
 /// `auto` decides before loading, from what the kernel offers (the way
 /// libbpf-tools picks fentry over kprobes), and never after a failed load: a
 /// verifier rejection of the tp_btf set is a bug to report, not a reason to
-/// run the raw_tp set at about 2.6× the cost per context switch.
+/// run the costlier raw_tp set.
 public struct ProgramSetChoice: Sendable, Equatable {
     /// The set to load: never `.automatic`.
     public var mode: AttachMode

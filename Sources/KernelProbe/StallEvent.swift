@@ -6,7 +6,8 @@ public struct StallEvent: Sendable, Equatable {
     public enum Kind: UInt16, Sendable, CustomStringConvertible {
         /// A throttle episode began (the cgroup's CFS quota ran out on a CPU).
         case throttleStart = 1
-        /// A throttle episode ended; `deltaNanoseconds` is its duration.
+        /// A throttle episode ended; `deltaNanoseconds` is what the kernel's cpu.stat counted
+        /// as throttled time for the group since its previous end event.
         case throttleEnd = 2
         /// Run-queue wait crossed the threshold within the window.
         case runQueueWait = 3
@@ -31,7 +32,8 @@ public struct StallEvent: Sendable, Equatable {
     public var stallStart: UInt64
     /// The cgroup id (directory inode) of the stalled task's cpu cgroup; 0 is a root autogroup.
     public var cgroupID: UInt64
-    /// Episode duration (throttle end), wait in the window (run-queue wait), else 0.
+    /// Throttle end: the kernel's throttled time since the group's previous end (cpu.stat's
+    /// growth, all its CPUs); run-queue wait: wait in the window; else 0.
     public var deltaNanoseconds: UInt64
     /// The thread that revealed the stall.
     public var pid: UInt32

@@ -16,17 +16,22 @@ struct ProbeBenchmark: ParsableCommand {
         commandName: "probe",
         abstract: "BPF cost per invocation and kernel-to-user push latency (root).",
         discussion: """
-            1. Context-switch load (stress-ng --switch): the system-wide context-switch rate \
-            without the probe (baseline) and with it, in the same run; then the kernel's own \
-            BPF statistics (run_time_ns / run_cnt) per program.
+            1. Cost per sched_switch, from the kernel's BPF statistics (run_time_ns / run_cnt) in \
+            short windows: median and p99 of the probe's and of an empty program's, attached side \
+            by side, with the cgroup filter off and on (the agent's way: the switching cgroup \
+            watched), at a low switch rate (stress-ng --switch 1 --switch-freq 1000) and a high \
+            one (stress-ng --switch N).
             2. Push latency: a CPU burner in a cgroup limited to 20 % (2 ms per 10 ms period) makes \
             ~100 throttle episodes a second; each pushed throttle-start (wakes user space) and \
             throttle-end (batched) is timed from bpf_ktime_get_ns() to receipt.
             """
     )
 
-    @Option(help: "Seconds of context-switch load per phase.")
+    @Option(help: "Seconds of context-switch load per row of the cost matrix.")
     var switchSeconds: Double = 5
+
+    @Option(help: "Seconds per window of the cost matrix (one ns/run sample per window and program).")
+    var costWindow: Double = 0.25
 
     @Option(help: "Seconds of throttling for the push-latency phase.")
     var throttleSeconds: Double = 5
@@ -43,68 +48,17 @@ struct ProbeBenchmark: ParsableCommand {
         let config = ProbeConfiguration(attachMode: mode, pinRoot: "/sys/fs/bpf/mbcas-bench-\(getpid())")
 
         print("== Programs: \(mode)")
-        print("== BPF cost under context-switch load (stress-ng --switch \(switchWorkers), \(switchSeconds) s per phase)")
-        let baselineRate = try contextSwitchRate()
-
-        // The fixed cost of any program on this hook here: an empty one, same load.
-        let empty = try KernelProbe.load(ProbeConfiguration(attachMode: .baseline, pinRoot: config.pinRoot + "-baseline"),
-                                         logger: logger)
-        try empty.attach()
-        let emptyCost = try measureCost(of: empty).first?.nanosecondsPerRun ?? 0
-        empty.close(keepPins: false)
+        print("== BPF cost per sched_switch (\(switchSeconds) s per row, \(costWindow) s windows; an empty tp_btf program attached beside it)")
+        try ProbeCostMatrix(mode: mode, seconds: switchSeconds, window: costWindow, logger: logger)
+            .run(loads: ProbeCostMatrix.loads(workers: switchWorkers))
 
         let probe = try KernelProbe.load(config, logger: logger)
         defer { probe.close(keepPins: false) }
         try probe.attach()
-        let probeRate = try contextSwitchRate()
-        print(String(format: "context switches/s: without probe %.0f, with probe %.0f (ratio %.3f)",
-                     baselineRate, probeRate, probeRate / baselineRate))
-        print("program                    runs      ns/run   minus empty program (%.1f ns)".replacingOccurrences(
-            of: "%.1f", with: String(format: "%.1f", emptyCost)))
-        for stats in try measureCost(of: probe) {
-            print(stats.name.padding(toLength: 22, withPad: " ", startingAt: 0),
-                  String(format: "%10llu  %10.1f  %10.1f", stats.runCount, stats.nanosecondsPerRun,
-                         stats.nanosecondsPerRun - emptyCost))
-        }
-
         print("\n== Push latency (\(throttleSeconds) s of throttling at 2 ms / 10 ms), consumer thread SCHED_OTHER")
         try pushLatency(probe: probe, realtimePriority: nil)
         print("\n== Push latency, consumer thread SCHED_FIFO priority 10 (mbcas probe --realtime)")
         try pushLatency(probe: probe, realtimePriority: 10)
-    }
-
-    /// Each program's cost per run under the context-switch load, from the
-    /// kernel's BPF statistics (on only while measuring).
-    func measureCost(of probe: KernelProbe) throws -> [ProgramRunStats] {
-        let statistics = try BPFStatisticsSession()
-        let before = probe.programStats()
-        _ = try contextSwitchRate()
-        let after = probe.programStats()
-        withExtendedLifetime(statistics) {}
-        return zip(after, before).map { a, b in
-            ProgramRunStats(name: a.name, runTimeNanoseconds: a.runTimeNanoseconds - b.runTimeNanoseconds,
-                            runCount: a.runCount - b.runCount)
-        }
-    }
-
-    /// System-wide context switches per second while stress-ng runs.
-    func contextSwitchRate() throws -> Double {
-        let start = try contextSwitches(), t0 = monotonicNanoseconds()
-        let result = try runCommand("/usr/bin/stress-ng",
-                                    ["--switch", "\(switchWorkers)", "--timeout", "\(Int(switchSeconds))s", "--quiet"],
-                                    timeout: switchSeconds + 30)
-        guard result.status == 0 else {
-            throw ValidationError("stress-ng failed (\(result.status)): \(result.stderr) — `make deps` installs it")
-        }
-        let end = try contextSwitches(), t1 = monotonicNanoseconds()
-        return Double(end - start) / (Double(t1 - t0) / 1e9)
-    }
-
-    func contextSwitches() throws -> UInt64 {
-        let stat = try String(contentsOfFile: "/proc/stat", encoding: .utf8)
-        guard let line = stat.split(separator: "\n").first(where: { $0.hasPrefix("ctxt ") }),
-              let value = UInt64(line.dropFirst(5)) else { throw ValidationError("no ctxt line in /proc/stat") }
-        return value
     }
 
     func pushLatency(probe: KernelProbe, realtimePriority: Int32?) throws {

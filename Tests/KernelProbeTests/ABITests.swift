@@ -20,10 +20,14 @@ struct ABITests {
         #expect(MemoryLayout<mbcas_event>.offset(of: \.pid) == 40)
     }
 
-    @Test("map values: stats 64, episode 16, counters 32, pod allocation 136 bytes")
+    @Test("map values: stats 64, throttle mark 16, episode 16, counters 32, pod allocation 136 bytes")
     func mapValueLayouts() {
         #expect(MemoryLayout<mbcas_cgroup_stats>.size == 64)
         #expect(MemoryLayout<mbcas_cgroup_stats>.stride == 64)  // per-CPU values are 8-byte aligned slots
+        #expect(MemoryLayout<mbcas_cgroup_stats>.offset(of: \.throttled_ns) == 16)
+        #expect(MemoryLayout<mbcas_cgroup_stats>.offset(of: \.nr_throttled) == 24)
+        #expect(MemoryLayout<mbcas_cgroup_stats>.offset(of: \.nr_switches) == 32)
+        #expect(MemoryLayout<mbcas_throttle_mark>.size == 16)
         #expect(MemoryLayout<mbcas_open_episode>.size == 16)
         #expect(MemoryLayout<mbcas_counters>.size == 32)
         #expect(MemoryLayout<mbcas_pod_allocation>.size == 136)
@@ -77,29 +81,33 @@ struct ABITests {
 
 @Suite("Totals and configuration")
 struct TotalsTests {
-    @Test("since() counts an episode open at either reading exactly once")
-    func sinceWithOpenEpisodes() {
+    @Test("since() is the kernel's growth: episodes still open at either reading are left to the reading after they end")
+    func sinceLeavesOpenEpisodes() {
         var earlier = CgroupStallTotals(cgroupID: 1)
         earlier.throttledNanoseconds = 1_000
-        earlier.openThrottledNanoseconds = 300   // an episode 300 ns in
+        earlier.openThrottledNanoseconds = 300   // an episode 300 ns in, by the probe's clock
         earlier.throttleEpisodes = 3
         var later = CgroupStallTotals(cgroupID: 1)
-        later.throttledNanoseconds = 1_800       // it closed at 800 ns
+        later.throttledNanoseconds = 1_800       // the kernel counted 800 ns when it ended
         later.openThrottledNanoseconds = 50      // and a new one is 50 ns in
         later.throttleEpisodes = 4
         let d = later.since(earlier)
-        #expect(d.throttledNanoseconds == (1_800 + 50) - (1_000 + 300))
+        #expect(d.throttledNanoseconds == 800)
         #expect(d.throttleEpisodes == 1)
+        #expect(later.throttledIncludingOpenNanoseconds == 1_850)
     }
 
-    @Test("since() reads a later total below the earlier one (a discarded open episode) as no throttling")
-    func sinceAfterDiscardedEpisode() {
+    @Test("since() reads a later total below the earlier one (the entry was freed in between) as zero")
+    func sinceAfterFreedEntry() {
         var earlier = CgroupStallTotals(cgroupID: 1)
         earlier.throttledNanoseconds = 1_000
-        earlier.openThrottledNanoseconds = 300   // discarded by a restarted probe
+        earlier.waitNanoseconds = 500
         var later = CgroupStallTotals(cgroupID: 1)
-        later.throttledNanoseconds = 1_100
-        #expect(later.since(earlier).throttledNanoseconds == 0)
+        later.throttledNanoseconds = 100
+        later.waitNanoseconds = 700
+        let d = later.since(earlier)
+        #expect(d.throttledNanoseconds == 0)
+        #expect(d.waitNanoseconds == 200)
     }
 
     @Test("invalid configuration names the field", arguments: [

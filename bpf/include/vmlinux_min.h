@@ -39,22 +39,47 @@ struct cgroup_subsys_state {
 	struct cgroup *cgroup;
 };
 
-struct task_group {
-	struct cgroup_subsys_state css;
+/* The group's CFS bandwidth: what cpu.stat prints (nr_throttled, throttled_time). */
+struct cfs_bandwidth {
+	int nr_throttled;
+	u64 throttled_time; /* ns, summed over the group's run queues at each unthrottle */
 };
 
+struct task_group {
+	struct cgroup_subsys_state css;
+	struct cfs_bandwidth cfs_bandwidth;
+};
+
+struct rq;
+
 struct cfs_rq {
+	struct rq *rq;      /* the CPU's run queue */
 	int throttle_count; /* > 0 when this run queue or an ancestor is throttled */
+	int throttled;      /* this run queue ran out of quota (a 1-bit bitfield since 6.18: read it with BPF_CORE_READ_BITFIELD_PROBED) */
+	struct task_group *tg;
 };
 
 struct sched_entity {
-	struct cfs_rq *cfs_rq;
+	u64 sum_exec_runtime;        /* /proc/<pid>/schedstat, first field */
+	struct sched_entity *parent; /* the group entity one level up; NULL at the root */
+	struct cfs_rq *cfs_rq;       /* the run queue this entity is queued on */
+};
+
+/* CONFIG_SCHED_INFO (Debian and most distributions have it). */
+struct sched_info {
+	unsigned long long run_delay;   /* /proc/<pid>/schedstat, second field */
+	unsigned long long last_queued; /* rq clock when queued, 0 while running */
+};
+
+struct rq {
+	u64 clock; /* rq_clock(): the clock sched_info is kept in */
 };
 
 struct task_struct {
 	unsigned int __state;
 	pid_t pid;
 	struct sched_entity se;
+	struct sched_info sched_info;
 	struct task_group *sched_task_group;
 	struct list_head throttle_node; /* kernel >= 6.18: task-based throttling */
 };

@@ -42,7 +42,8 @@ enum mbcas_probe_map {
 	MBCAS_MAP_EVENTS = 4,
 	MBCAS_MAP_POD_ALLOCATIONS = 5,
 	MBCAS_MAP_NODE_MARKET = 6,
-	MBCAS_MAP_TASK_STATES = 7,  /* raw_tp set only; -ENOENT otherwise */
+	MBCAS_MAP_TASK_STATES = 7,  /* per-task hash (both sets) */
+	MBCAS_MAP_THROTTLE_MARKS = 8,
 };
 
 /* A loaded probe: the skeleton behind an opaque pointer. */
