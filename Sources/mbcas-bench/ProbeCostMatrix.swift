@@ -1,7 +1,8 @@
+import MonotonicTime
 import Foundation
 import KernelProbe
 import Logging
-import TestSupport
+import Cgroups
 
 /// The probe's cost per sched_switch the way the agent runs it: with the cgroup filter on (a
 /// watched cgroup doing the switching, the rest of the machine not watched) and off, at a low and
@@ -28,7 +29,7 @@ struct ProbeCostMatrix {
     }
 
     func run(loads: [Load]) throws {
-        let cgroup = try TemporaryCgroup(prefix: "mbcas-bench-cost")
+        let cgroup = try BenchCgroup(prefix: "mbcas-bench-cost")
         defer { cgroup.remove() }
         let pinRoot = "/sys/fs/bpf/mbcas-bench-cost-\(getpid())"
         let empty = try KernelProbe.load(ProbeConfiguration(attachMode: .baseline, pinRoot: pinRoot + "-empty"), logger: logger)
@@ -43,7 +44,7 @@ struct ProbeCostMatrix {
                 let probe = try KernelProbe.load(ProbeConfiguration(attachMode: mode, pinRoot: pinRoot, filterCgroups: filter),
                                                  logger: logger)
                 defer { probe.close(keepPins: false) }
-                if filter { try probe.watch(cgroupIDs: [try cgroup.id()]) }
+                if filter { try probe.watch(cgroupIDs: [try cgroupID(of: cgroup.path)]) }
                 try probe.attach()
                 let samples = try sample(probe: probe, empty: empty, load: load, in: cgroup.path)
                 let p = Percentiles(samples.map(\.probe)), e = Percentiles(samples.map(\.empty))
