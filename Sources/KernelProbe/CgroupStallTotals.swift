@@ -3,17 +3,17 @@ public struct CgroupStallTotals: Sendable, Equatable {
     /// The cgroup id (directory inode); 0 is a root autogroup.
     public var cgroupID: UInt64
     /// Time on CPU: the growth of its tasks' `se.sum_exec_runtime` (/proc/<pid>/schedstat's first field).
-    public var runNanoseconds: UInt64 = 0
+    public var runNanos: UInt64 = 0
     /// Runnable but not running: the growth of its tasks' `sched_info.run_delay` (schedstat's second
     /// field), except the delay of a task from a throttle to its next run, which is throttling.
-    public var waitNanoseconds: UInt64 = 0
+    public var waitNanos: UInt64 = 0
     /// The kernel's throttled time (cpu.stat `throttled_time` / `throttled_usec`), up to the last
     /// throttle episode that ended.
-    public var throttledNanoseconds: UInt64 = 0
+    public var throttledNanos: UInt64 = 0
     /// Episodes still open when the maps were read, up to that moment: the probe's own running
     /// estimate (from the switch-out that started each), which the kernel counts only once the
     /// episode ends.
-    public var openThrottledNanoseconds: UInt64 = 0
+    public var openThrottledNanos: UInt64 = 0
     /// Periods in which the kernel throttled the group (cpu.stat `nr_throttled`), up to the last
     /// throttle episode that ended (the kernel counts a period at the next period's start).
     public var throttleEpisodes: UInt64 = 0
@@ -26,8 +26,8 @@ public struct CgroupStallTotals: Sendable, Equatable {
     /// Throttled time including episodes still in progress: the kernel's ended ones plus the
     /// probe's estimate of the open ones. Ahead of cpu.stat, which counts an episode when it
     /// ends; for a live view (`mbcas top`, the agent's rounds).
-    public var throttledIncludingOpenNanoseconds: UInt64 {
-        throttledNanoseconds + openThrottledNanoseconds
+    public var throttledIncludingOpenNanos: UInt64 {
+        throttledNanos + openThrottledNanos
     }
 
     /// The change from an earlier reading of the same cgroup, in the kernel's figures: what
@@ -37,9 +37,9 @@ public struct CgroupStallTotals: Sendable, Equatable {
     public func since(_ earlier: CgroupStallTotals) -> CgroupStallTotals {
         func growth(_ a: UInt64, _ b: UInt64) -> UInt64 { a >= b ? a - b : 0 }
         var d = CgroupStallTotals(cgroupID: cgroupID)
-        d.runNanoseconds = growth(runNanoseconds, earlier.runNanoseconds)
-        d.waitNanoseconds = growth(waitNanoseconds, earlier.waitNanoseconds)
-        d.throttledNanoseconds = growth(throttledNanoseconds, earlier.throttledNanoseconds)
+        d.runNanos = growth(runNanos, earlier.runNanos)
+        d.waitNanos = growth(waitNanos, earlier.waitNanos)
+        d.throttledNanos = growth(throttledNanos, earlier.throttledNanos)
         d.throttleEpisodes = growth(throttleEpisodes, earlier.throttleEpisodes)
         d.switches = growth(switches, earlier.switches)
         return d

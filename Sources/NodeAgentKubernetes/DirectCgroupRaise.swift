@@ -61,7 +61,7 @@ final class DirectCgroupRaise: Sendable {
         } catch {
             return nil
         }
-        let writtenAt = monotonicNanoseconds()
+        let writtenAt = monotonicNanos()
         let paths = Self.containerCgroups(of: pod, podCgroupPath: podCgroupPath)
         var targets: [(path: String, millicores: Int64, before: CPULimit)] = []
         for container in containers {
@@ -152,7 +152,7 @@ final class DirectCgroupRaise: Sendable {
                                                podRequest: podRequest, spec: pod.spec) else { return nil }
         // The pod level first, as for limits; then the containers' files are looked for.
         do { try CPUShares.write(shares, cgroupPath: podCgroupPath, version: version) } catch { return nil }
-        let writtenAt = monotonicNanoseconds()
+        let writtenAt = monotonicNanos()
         let paths = Self.containerCgroups(of: pod, podCgroupPath: podCgroupPath)
         var containers: [(path: String, shares: Int, before: Int)] = []
         for container in split {

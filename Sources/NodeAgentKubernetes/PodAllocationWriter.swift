@@ -286,7 +286,7 @@ public final class PodAllocationWriter: Actuator {
         }
         let stall = max(decision.limit?.stallTimestamp ?? 0, decision.weight?.stallTimestamp ?? 0)
         let reason = decision.limit?.reason ?? .weight
-        let latency = stall == 0 ? 0 : Int64(monotonicNanoseconds() &- stall) / 1000
+        let latency = stall == 0 ? 0 : Int64(monotonicNanos() &- stall) / 1000
         var metadata = ObjectMeta(name: pod.metadata.name, namespace: namespace, ownerReferences: [
             OwnerReference(apiVersion: "v1", kind: "Pod", name: pod.metadata.name, uid: uid, controller: true, blockOwnerDeletion: false),
         ])

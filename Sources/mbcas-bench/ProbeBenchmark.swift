@@ -84,7 +84,7 @@ struct ProbeBenchmark: ParsableCommand {
         print("event            samples      p50       p90       p99       max")
         for kind in [StallEvent.Kind.throttleStart, .throttleEnd] {
             var histogram = Histogram<UInt64>(highestTrackableValue: 60_000_000_000, numberOfSignificantValueDigits: .three)
-            for e in events.withLock({ $0 }) where e.kind == kind { _ = histogram.record(max(1, e.latencyNanoseconds)) }
+            for e in events.withLock({ $0 }) where e.kind == kind { _ = histogram.record(max(1, e.latencyNanos)) }
             func us(_ p: Double) -> String { String(format: "%7.1fus", Double(histogram.valueAtPercentile(p)) / 1e3) }
             print(kind.description.padding(toLength: 15, withPad: " ", startingAt: 0),
                   String(format: "%8llu", histogram.totalCount), us(50), us(90), us(99),

@@ -69,7 +69,7 @@ struct ProbeCostMatrix {
         Thread.sleep(forTimeInterval: 0.5)  // started and switching
         func reading() -> (probe: ProgramRunStats?, empty: ProgramRunStats?, switches: UInt64, at: UInt64) {
             (probe.programStats().first { $0.name.hasSuffix("sched_switch") }, empty.programStats().first,
-             (try? contextSwitches()) ?? 0, monotonicNanoseconds())
+             (try? contextSwitches()) ?? 0, monotonicNanos())
         }
         var samples: [Sample] = []
         var last = reading()
@@ -80,7 +80,7 @@ struct ProbeCostMatrix {
             guard let p1 = now.probe, let p0 = last.probe, let e1 = now.empty, let e0 = last.empty,
                   p1.runCount > p0.runCount, e1.runCount > e0.runCount else { continue }
             func perRun(_ a: ProgramRunStats, _ b: ProgramRunStats) -> Double {
-                Double(a.runTimeNanoseconds - b.runTimeNanoseconds) / Double(a.runCount - b.runCount)
+                Double(a.runTimeNanos - b.runTimeNanos) / Double(a.runCount - b.runCount)
             }
             samples.append(Sample(probe: perRun(p1, p0), empty: perRun(e1, e0),
                                   switchesPerSecond: Double(now.switches - last.switches) / (Double(now.at - last.at) / 1e9)))

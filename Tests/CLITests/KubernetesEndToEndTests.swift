@@ -119,7 +119,7 @@ struct KubernetesEndToEndTests {
                 }
                 guard let name = byUID[resize.uid], let path = cgroupsByName[name] else { return }
                 try CPULimit(millicores: total).write(cgroupPath: path, version: version)
-                let written = monotonicNanoseconds()
+                let written = monotonicNanos()
                 // The runtime's UpdateContainerResources: the container's own quota.
                 try CPULimit(millicores: total).write(cgroupPath: path + "/" + containerIDs[name]!, version: version)
                 // The weight, from the requests (the kubelet's pod cgroup, the runtime's container cgroup).

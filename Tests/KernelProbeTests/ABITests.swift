@@ -68,8 +68,8 @@ struct ABITests {
         raw.pid = 42
         let event = withUnsafeBytes(of: raw) { StallEvent(record: $0.baseAddress!, size: $0.count, receivedAt: 5_600) }
         #expect(event == StallEvent(kind: .throttleEnd, cpu: 1, kernelTimestamp: 5_000, stallStart: 1_000,
-                                    cgroupID: 77, deltaNanoseconds: 4_000, pid: 42, receivedAt: 5_600))
-        #expect(event?.latencyNanoseconds == 600)
+                                    cgroupID: 77, deltaNanos: 4_000, pid: 42, receivedAt: 5_600))
+        #expect(event?.latencyNanos == 600)
 
         let short = withUnsafeBytes(of: raw) { StallEvent(record: $0.baseAddress!, size: 40, receivedAt: 0) }
         #expect(short == nil)
@@ -84,36 +84,36 @@ struct TotalsTests {
     @Test("since() is the kernel's growth: episodes still open at either reading are left to the reading after they end")
     func sinceLeavesOpenEpisodes() {
         var earlier = CgroupStallTotals(cgroupID: 1)
-        earlier.throttledNanoseconds = 1_000
-        earlier.openThrottledNanoseconds = 300   // an episode 300 ns in, by the probe's clock
+        earlier.throttledNanos = 1_000
+        earlier.openThrottledNanos = 300   // an episode 300 ns in, by the probe's clock
         earlier.throttleEpisodes = 3
         var later = CgroupStallTotals(cgroupID: 1)
-        later.throttledNanoseconds = 1_800       // the kernel counted 800 ns when it ended
-        later.openThrottledNanoseconds = 50      // and a new one is 50 ns in
+        later.throttledNanos = 1_800       // the kernel counted 800 ns when it ended
+        later.openThrottledNanos = 50      // and a new one is 50 ns in
         later.throttleEpisodes = 4
         let d = later.since(earlier)
-        #expect(d.throttledNanoseconds == 800)
+        #expect(d.throttledNanos == 800)
         #expect(d.throttleEpisodes == 1)
-        #expect(later.throttledIncludingOpenNanoseconds == 1_850)
+        #expect(later.throttledIncludingOpenNanos == 1_850)
     }
 
     @Test("since() reads a later total below the earlier one (the entry was freed in between) as zero")
     func sinceAfterFreedEntry() {
         var earlier = CgroupStallTotals(cgroupID: 1)
-        earlier.throttledNanoseconds = 1_000
-        earlier.waitNanoseconds = 500
+        earlier.throttledNanos = 1_000
+        earlier.waitNanos = 500
         var later = CgroupStallTotals(cgroupID: 1)
-        later.throttledNanoseconds = 100
-        later.waitNanoseconds = 700
+        later.throttledNanos = 100
+        later.waitNanos = 700
         let d = later.since(earlier)
-        #expect(d.throttledNanoseconds == 0)
-        #expect(d.waitNanoseconds == 200)
+        #expect(d.throttledNanos == 0)
+        #expect(d.waitNanos == 200)
     }
 
     @Test("invalid configuration names the field", arguments: [
         (ProbeConfiguration(ringBufferBytes: 5000), "ringBufferBytes"),
         (ProbeConfiguration(ringBufferBytes: 2048), "ringBufferBytes"),
-        (ProbeConfiguration(waitWindowNanoseconds: 0), "waitWindowNanoseconds"),
+        (ProbeConfiguration(waitWindowNanos: 0), "waitWindowNanos"),
         (ProbeConfiguration(pinRoot: "relative/path"), "pinRoot"),
         (ProbeConfiguration(pollTimeoutMilliseconds: 0), "pollTimeoutMilliseconds"),
     ])

@@ -18,8 +18,8 @@ struct KernelAccuracyTests {
     func configuration(_ mode: AttachMode, ringBufferBytes: UInt32 = 256 * 1024, waitThreshold: UInt64 = 5_000_000,
                        waitWindow: UInt64 = 100_000_000) -> ProbeConfiguration {
         ProbeConfiguration(attachMode: mode, pinRoot: "/sys/fs/bpf/mbcas-test-\(UInt32.random(in: 0...UInt32.max))",
-                           ringBufferBytes: ringBufferBytes, waitThresholdNanoseconds: waitThreshold,
-                           waitWindowNanoseconds: waitWindow)
+                           ringBufferBytes: ringBufferBytes, waitThresholdNanos: waitThreshold,
+                           waitWindowNanos: waitWindow)
     }
 
     /// `slack`: a count the probe may trail by. The kernel counts a throttled period when the next
@@ -112,18 +112,18 @@ struct KernelAccuracyTests {
 
         for (n, group) in groups.enumerated() {
             let name = "\(mode), cgroup \(n + 1) of \(groups.count)"
-            expectClose(Double(group.delta.throttledNanoseconds), group.kernelThrottled, "\(name): throttled time (ns)")
+            expectClose(Double(group.delta.throttledNanos), group.kernelThrottled, "\(name): throttled time (ns)")
             expectClose(Double(group.delta.throttleEpisodes), group.kernelEpisodes, "\(name): throttled periods", slack: 1)
 
             // Push, checked against the kernel too: the end events carry cpu.stat's growth, and
             // every end belongs to a pushed start (the agent joins them on the start time).
             let starts = events.all.filter { $0.kind == .throttleStart && $0.cgroupID == group.id }
             let ends = events.all.filter { $0.kind == .throttleEnd && $0.cgroupID == group.id }
-            expectClose(Double(ends.map(\.deltaNanoseconds).reduce(0, +)), group.kernelThrottled, "\(name): pushed throttled time (ns)")
+            expectClose(Double(ends.map(\.deltaNanos).reduce(0, +)), group.kernelThrottled, "\(name): pushed throttled time (ns)")
             let startTimes = Set(starts.map(\.stallStart))
             #expect(!ends.isEmpty && ends.allSatisfy { startTimes.contains($0.stallStart) }, "\(name): no end, or an end without its start")
             print("[figure] \(uname()) \(name): \(starts.count) throttle starts pushed (one per run queue and period the kernel dequeued a task from), \(Int(group.kernelEpisodes)) throttled periods")
-            #expect(starts.allSatisfy { $0.latencyNanoseconds > 0 }, "received before it was sent")
+            #expect(starts.allSatisfy { $0.latencyNanos > 0 }, "received before it was sent")
         }
         #expect(try probe.maps.snapshot().counters.ringBufferDrops == 0)
     }
@@ -165,9 +165,9 @@ struct KernelAccuracyTests {
 
         for i in ids.indices {
             let bpf = try #require(last.probe.cgroups[ids[i]]).since(try #require(first.probe.cgroups[ids[i]]))
-            expectClose(Double(bpf.waitNanoseconds), last.kernel[i].wait - first.kernel[i].wait,
+            expectClose(Double(bpf.waitNanos), last.kernel[i].wait - first.kernel[i].wait,
                         "\(mode): run-queue wait of cgroup \(i + 1) of 2 (ns)")
-            expectClose(Double(bpf.runNanoseconds), last.kernel[i].run - first.kernel[i].run,
+            expectClose(Double(bpf.runNanos), last.kernel[i].run - first.kernel[i].run,
                         "\(mode): run time of cgroup \(i + 1) of 2 (ns)")
         }
     }
@@ -189,7 +189,7 @@ struct KernelAccuracyTests {
         #expect(counters.ringBufferDrops > 0, "the one-page ring buffer never overflowed")
         #expect(events.all.count < Int(counters.eventsPushed + counters.ringBufferDrops))
         for (n, group) in groups.enumerated() {
-            expectClose(Double(group.delta.throttledNanoseconds), group.kernelThrottled,
+            expectClose(Double(group.delta.throttledNanos), group.kernelThrottled,
                         "btf, overflowing, cgroup \(n + 1): throttled time despite drops (ns)")
             expectClose(Double(group.delta.throttleEpisodes), group.kernelEpisodes,
                         "btf, overflowing, cgroup \(n + 1): throttled periods despite drops", slack: 1)
