@@ -18,7 +18,7 @@ public struct PodAllocationRecord: Sendable, Equatable {
     /// When the limit last changed (CLOCK_MONOTONIC ns).
     public var updatedAt: UInt64
     /// Kernel stall → cgroup write, of the last pushed decision (ns; 0 if none).
-    public var lastLatencyNanoseconds: UInt64
+    public var lastLatencyNanos: UInt64
     /// Why the limit last changed.
     public var reason: String
     /// Weights actuation: the CFS weight (cpu.shares), the share under contention (millicores), the
@@ -33,13 +33,13 @@ public struct PodAllocationRecord: Sendable, Equatable {
 
     /// Creates a record.
     public init(name: String, limitMillicores: UInt64, floorMillicores: UInt64, capMillicores: UInt64,
-                updatedAt: UInt64, lastLatencyNanoseconds: UInt64, reason: String) {
+                updatedAt: UInt64, lastLatencyNanos: UInt64, reason: String) {
         self.name = name
         self.limitMillicores = limitMillicores
         self.floorMillicores = floorMillicores
         self.capMillicores = capMillicores
         self.updatedAt = updatedAt
-        self.lastLatencyNanoseconds = lastLatencyNanoseconds
+        self.lastLatencyNanos = lastLatencyNanos
         self.reason = reason
     }
 }
@@ -108,7 +108,7 @@ public final class AgentStateMaps: Sendable {
         value.floor_millicores = record.floorMillicores
         value.cap_millicores = record.capMillicores
         value.updated_ns = record.updatedAt
-        value.last_latency_ns = record.lastLatencyNanoseconds
+        value.last_latency_ns = record.lastLatencyNanos
         copyCString(record.reason, into: &value.reason)
         copyCString(record.name, into: &value.name)
         value.weight_shares = record.weightShares
@@ -167,7 +167,7 @@ public final class AgentStateMaps: Sendable {
             var record = PodAllocationRecord(
                 name: stringFromCString(v.name), limitMillicores: v.limit_millicores,
                 floorMillicores: v.floor_millicores, capMillicores: v.cap_millicores, updatedAt: v.updated_ns,
-                lastLatencyNanoseconds: v.last_latency_ns, reason: stringFromCString(v.reason))
+                lastLatencyNanos: v.last_latency_ns, reason: stringFromCString(v.reason))
             record.weightShares = v.weight_shares
             record.shareMillicores = v.share_millicores
             record.burstMicros = v.burst_us

@@ -3,13 +3,13 @@ public struct CgroupStallTotals: Sendable, Equatable {
     /// The cgroup id (directory inode); 0 is a root autogroup.
     public var cgroupID: UInt64
     /// Time on CPU.
-    public var runNanoseconds: UInt64 = 0
+    public var runNanos: UInt64 = 0
     /// Runnable but not running (throttled time excluded).
-    public var waitNanoseconds: UInt64 = 0
+    public var waitNanos: UInt64 = 0
     /// Throttle episodes that have ended, summed over CPU run queues.
-    public var throttledNanoseconds: UInt64 = 0
+    public var throttledNanos: UInt64 = 0
     /// Episodes still open when the maps were read, up to that moment.
-    public var openThrottledNanoseconds: UInt64 = 0
+    public var openThrottledNanos: UInt64 = 0
     /// Throttle episodes started (one per CPU run queue per episode).
     public var throttleEpisodes: UInt64 = 0
     /// Times a task of the cgroup was switched in.
@@ -22,8 +22,8 @@ public struct CgroupStallTotals: Sendable, Equatable {
 
     /// Throttled time including episodes still in progress: what the
     /// kernel's `cpu.stat` reports at the same moment.
-    public var throttledIncludingOpenNanoseconds: UInt64 {
-        throttledNanoseconds + openThrottledNanoseconds
+    public var throttledIncludingOpenNanos: UInt64 {
+        throttledNanos + openThrottledNanos
     }
 
     /// The change from an earlier reading of the same cgroup. Throttled time
@@ -33,11 +33,11 @@ public struct CgroupStallTotals: Sendable, Equatable {
     /// reading smaller, which counts as no throttling rather than wrapping.
     public func since(_ earlier: CgroupStallTotals) -> CgroupStallTotals {
         var d = CgroupStallTotals(cgroupID: cgroupID)
-        d.runNanoseconds = runNanoseconds &- earlier.runNanoseconds
-        d.waitNanoseconds = waitNanoseconds &- earlier.waitNanoseconds
-        let (throttled, wrapped) = throttledIncludingOpenNanoseconds
-            .subtractingReportingOverflow(earlier.throttledIncludingOpenNanoseconds)
-        d.throttledNanoseconds = wrapped ? 0 : throttled
+        d.runNanos = runNanos &- earlier.runNanos
+        d.waitNanos = waitNanos &- earlier.waitNanos
+        let (throttled, wrapped) = throttledIncludingOpenNanos
+            .subtractingReportingOverflow(earlier.throttledIncludingOpenNanos)
+        d.throttledNanos = wrapped ? 0 : throttled
         d.throttleEpisodes = throttleEpisodes &- earlier.throttleEpisodes
         d.switches = switches &- earlier.switches
         d.waitEvents = waitEvents &- earlier.waitEvents

@@ -36,10 +36,10 @@ public final class CumulativeMaps: Sendable {
 
     /// Reads every cgroup's totals, episodes in progress and the counters.
     public func snapshot() throws(ProbeError) -> ProbeSnapshot {
-        let now = monotonicNanoseconds()
+        let now = monotonicNanos()
         var cgroups = try readCgroupStats()
         for (cgroupID, episode) in try readOpenEpisodes() where episode.start_ns < now {
-            cgroups[cgroupID, default: CgroupStallTotals(cgroupID: cgroupID)].openThrottledNanoseconds += now - episode.start_ns
+            cgroups[cgroupID, default: CgroupStallTotals(cgroupID: cgroupID)].openThrottledNanos += now - episode.start_ns
         }
         return ProbeSnapshot(takenAt: now, cgroups: cgroups, counters: try readCounters())
     }
@@ -88,9 +88,9 @@ public final class CumulativeMaps: Sendable {
             if rc != 0 { continue }  // deleted between listing and lookup
             var t = CgroupStallTotals(cgroupID: key)
             for v in values {
-                t.runNanoseconds &+= v.run_ns
-                t.waitNanoseconds &+= v.wait_ns
-                t.throttledNanoseconds &+= v.throttled_ns
+                t.runNanos &+= v.run_ns
+                t.waitNanos &+= v.wait_ns
+                t.throttledNanos &+= v.throttled_ns
                 t.throttleEpisodes &+= v.nr_throttled
                 t.switches &+= v.nr_switches
                 t.waitEvents &+= v.nr_wait_events

@@ -63,8 +63,8 @@ public final class KernelProbe: Sendable {
                 pin_root: pinRoot,
                 ringbuf_bytes: configuration.ringBufferBytes,
                 filter_cgroups: configuration.filterCgroups ? 1 : 0,
-                wait_threshold_ns: configuration.waitThresholdNanoseconds,
-                wait_window_ns: configuration.waitWindowNanoseconds,
+                wait_threshold_ns: configuration.waitThresholdNanos,
+                wait_window_ns: configuration.waitWindowNanos,
                 max_cgroups: configuration.maxCgroups,
                 max_tasks: configuration.maxTasks)
             return mbcas_probe_open_and_load(&config, &handle)
@@ -85,7 +85,7 @@ public final class KernelProbe: Sendable {
             "pin_root": "\(configuration.pinRoot)",
             "ringbuf_bytes": "\(configuration.ringBufferBytes)",
             "max_cgroups": "\(configuration.maxCgroups)",
-            "wait_threshold_ns": "\(configuration.waitThresholdNanoseconds)",
+            "wait_threshold_ns": "\(configuration.waitThresholdNanos)",
         ])
         return probe
     }

@@ -25,10 +25,10 @@ public struct ProbeConfiguration: Sendable, Equatable {
     /// Ring-buffer size in bytes: a power of two, at least one page (4096).
     public var ringBufferBytes: UInt32
     /// Push a run-queue-wait event when a cgroup has waited this long on one
-    /// CPU within `waitWindowNanoseconds`.
-    public var waitThresholdNanoseconds: UInt64
+    /// CPU within `waitWindowNanos`.
+    public var waitThresholdNanos: UInt64
     /// The window run-queue wait is summed over before it is compared.
-    public var waitWindowNanoseconds: UInt64
+    public var waitWindowNanos: UInt64
     /// Count only the cgroups passed to `KernelProbe.watch(cgroupIDs:)`
     /// (cheaper on busy nodes); otherwise every cgroup.
     public var filterCgroups: Bool
@@ -52,8 +52,8 @@ public struct ProbeConfiguration: Sendable, Equatable {
         attachMode: AttachMode = .automatic,
         pinRoot: String = ProbeConfiguration.defaultPinRoot,
         ringBufferBytes: UInt32 = 256 * 1024,
-        waitThresholdNanoseconds: UInt64 = 5_000_000,
-        waitWindowNanoseconds: UInt64 = 100_000_000,
+        waitThresholdNanos: UInt64 = 5_000_000,
+        waitWindowNanos: UInt64 = 100_000_000,
         filterCgroups: Bool = false,
         pollTimeoutMilliseconds: Int32 = 20,
         maxCgroups: UInt32 = ProbeConfiguration.defaultMaxCgroups,
@@ -64,8 +64,8 @@ public struct ProbeConfiguration: Sendable, Equatable {
         self.attachMode = attachMode
         self.pinRoot = pinRoot
         self.ringBufferBytes = ringBufferBytes
-        self.waitThresholdNanoseconds = waitThresholdNanoseconds
-        self.waitWindowNanoseconds = waitWindowNanoseconds
+        self.waitThresholdNanos = waitThresholdNanos
+        self.waitWindowNanos = waitWindowNanos
         self.filterCgroups = filterCgroups
         self.pollTimeoutMilliseconds = pollTimeoutMilliseconds
     }
@@ -77,8 +77,8 @@ public struct ProbeConfiguration: Sendable, Equatable {
             throw ProbeError(.invalidConfiguration,
                              "ringBufferBytes must be a power of two of at least 4096, got \(bytes)")
         }
-        guard waitWindowNanoseconds > 0 else {
-            throw ProbeError(.invalidConfiguration, "waitWindowNanoseconds must be positive")
+        guard waitWindowNanos > 0 else {
+            throw ProbeError(.invalidConfiguration, "waitWindowNanos must be positive")
         }
         guard pollTimeoutMilliseconds > 0 else {
             throw ProbeError(.invalidConfiguration, "pollTimeoutMilliseconds must be positive")

@@ -10,20 +10,20 @@ public struct ProgramRunStats: Sendable, Equatable {
     /// The program's name, e.g. `on_sched_switch`.
     public var name: String
     /// Total time spent in the program.
-    public var runTimeNanoseconds: UInt64
+    public var runTimeNanos: UInt64
     /// Times it ran.
     public var runCount: UInt64
 
     /// Creates a record (e.g. the difference of two readings).
-    public init(name: String, runTimeNanoseconds: UInt64, runCount: UInt64) {
+    public init(name: String, runTimeNanos: UInt64, runCount: UInt64) {
         self.name = name
-        self.runTimeNanoseconds = runTimeNanoseconds
+        self.runTimeNanos = runTimeNanos
         self.runCount = runCount
     }
 
     /// Mean cost of one invocation, in nanoseconds.
     public var nanosecondsPerRun: Double {
-        runCount == 0 ? 0 : Double(runTimeNanoseconds) / Double(runCount)
+        runCount == 0 ? 0 : Double(runTimeNanos) / Double(runCount)
     }
 }
 
@@ -48,5 +48,5 @@ func programRunStats(fd: Int32, name: String) -> ProgramRunStats? {
     var info = bpf_prog_info()
     var length = UInt32(MemoryLayout<bpf_prog_info>.size)
     guard bpf_obj_get_info_by_fd(fd, &info, &length) == 0 else { return nil }
-    return ProgramRunStats(name: name, runTimeNanoseconds: info.run_time_ns, runCount: info.run_cnt)
+    return ProgramRunStats(name: name, runTimeNanos: info.run_time_ns, runCount: info.run_cnt)
 }

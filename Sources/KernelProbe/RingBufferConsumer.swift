@@ -44,7 +44,7 @@ public final class RingBufferConsumer: @unchecked Sendable {
         self.pollTimeoutMilliseconds = pollTimeoutMilliseconds
         let box = Unmanaged.passRetained(HandlerBox(handler))
         let sample: ring_buffer_sample_fn = { context, data, size in
-            let receivedAt = monotonicNanoseconds()
+            let receivedAt = monotonicNanos()
             guard let context, let data else { return 0 }
             let box = Unmanaged<HandlerBox>.fromOpaque(context).takeUnretainedValue()
             if let event = StallEvent(record: data, size: size, receivedAt: receivedAt) {

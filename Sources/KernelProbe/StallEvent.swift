@@ -6,7 +6,7 @@ public struct StallEvent: Sendable, Equatable {
     public enum Kind: UInt16, Sendable, CustomStringConvertible {
         /// A throttle episode began (the cgroup's CFS quota ran out on a CPU).
         case throttleStart = 1
-        /// A throttle episode ended; `deltaNanoseconds` is its duration.
+        /// A throttle episode ended; `deltaNanos` is its duration.
         case throttleEnd = 2
         /// Run-queue wait crossed the threshold within the window.
         case runQueueWait = 3
@@ -32,26 +32,26 @@ public struct StallEvent: Sendable, Equatable {
     /// The cgroup id (directory inode) of the stalled task's cpu cgroup; 0 is a root autogroup.
     public var cgroupID: UInt64
     /// Episode duration (throttle end), wait in the window (run-queue wait), else 0.
-    public var deltaNanoseconds: UInt64
+    public var deltaNanos: UInt64
     /// The thread that revealed the stall.
     public var pid: UInt32
     /// When user space received it (CLOCK_MONOTONIC ns).
     public var receivedAt: UInt64
 
     /// Kernel emission to user-space receipt: the push latency.
-    public var latencyNanoseconds: UInt64 {
+    public var latencyNanos: UInt64 {
         receivedAt > kernelTimestamp ? receivedAt - kernelTimestamp : 0
     }
 
     /// Creates an event (for tests and replay).
     public init(kind: Kind, cpu: UInt32 = 0, kernelTimestamp: UInt64, stallStart: UInt64,
-                cgroupID: UInt64, deltaNanoseconds: UInt64 = 0, pid: UInt32 = 0, receivedAt: UInt64) {
+                cgroupID: UInt64, deltaNanos: UInt64 = 0, pid: UInt32 = 0, receivedAt: UInt64) {
         self.kind = kind
         self.cpu = cpu
         self.kernelTimestamp = kernelTimestamp
         self.stallStart = stallStart
         self.cgroupID = cgroupID
-        self.deltaNanoseconds = deltaNanoseconds
+        self.deltaNanos = deltaNanos
         self.pid = pid
         self.receivedAt = receivedAt
     }
@@ -63,7 +63,7 @@ public struct StallEvent: Sendable, Equatable {
         let raw = record.loadUnaligned(as: mbcas_event.self)
         guard let kind = Kind(rawValue: raw.kind) else { return nil }
         self.init(kind: kind, cpu: raw.cpu, kernelTimestamp: raw.ktime_ns, stallStart: raw.stall_start_ns,
-                  cgroupID: raw.cgroup_id, deltaNanoseconds: raw.delta_ns, pid: raw.pid,
+                  cgroupID: raw.cgroup_id, deltaNanos: raw.delta_ns, pid: raw.pid,
                   receivedAt: receivedAt)
     }
 }

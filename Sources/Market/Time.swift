@@ -2,7 +2,7 @@
 /// `clock_gettime(CLOCK_MONOTONIC)`), and nothing here reads a clock. Configuration uses `Duration`.
 extension Duration {
     /// The duration in whole nanoseconds, or nil if it is negative or does not fit in a UInt64.
-    var wholeNanoseconds: UInt64? {
+    var wholeNanos: UInt64? {
         let (seconds, attoseconds) = components
         guard seconds >= 0, attoseconds >= 0 else { return nil }
         let (high, overflow) = UInt64(seconds).multipliedReportingOverflow(by: 1_000_000_000)
@@ -13,7 +13,7 @@ extension Duration {
 
     /// The duration in nanoseconds, or an invalid-configuration error naming `field`.
     func nanoseconds(field: String) throws(MarketError) -> UInt64 {
-        guard let ns = wholeNanoseconds else {
+        guard let ns = wholeNanos else {
             throw .configuration(field, "\(field) must be a non-negative duration, got \(self)")
         }
         return ns

@@ -9,7 +9,7 @@ import Glibc
 
 /// CLOCK_MONOTONIC in nanoseconds since an arbitrary fixed point.
 @inlinable @inline(__always)
-public func monotonicNanoseconds() -> UInt64 {
+public func monotonicNanos() -> UInt64 {
     var ts = timespec()
     clock_gettime(CLOCK_MONOTONIC, &ts)
     return UInt64(ts.tv_sec) &* 1_000_000_000 &+ UInt64(ts.tv_nsec)

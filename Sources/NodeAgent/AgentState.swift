@@ -82,7 +82,7 @@ struct AgentState: Sendable {
         }
         lastDecisions[slot] = decision
         decisionsByReason[decision.reason, default: 0] += 1
-        if let latency = decision.latencyNanoseconds {
+        if let latency = decision.latencyNanos {
             if decision.reason == .guardrail {
                 _ = guardrailLatency.record(Swift.max(1, latency))
             } else {

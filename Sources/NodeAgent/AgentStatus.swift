@@ -22,7 +22,7 @@ public struct DecisionRecord: Sendable, Hashable {
     /// When the cgroup file was written (CLOCK_MONOTONIC ns).
     public var appliedAt: UInt64
     /// Kernel stall → cgroup write; nil for periodic decisions (no stall behind them).
-    public var latencyNanoseconds: UInt64?
+    public var latencyNanos: UInt64?
     /// What changed.
     public var knob: Knob = .limit
     /// The pod's class when the decision was made, and the evidence behind it (weight decisions).

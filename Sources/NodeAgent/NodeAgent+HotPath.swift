@@ -38,7 +38,7 @@ extension NodeAgent {
     /// once. `stallTimestamp` (kernel time of the stall) is nil when the
     /// stall was found by polling, which cannot tell when it began.
     func guardrail(cgroupID: UInt64, stallTimestamp: UInt64?) {
-        let now = monotonicNanoseconds()
+        let now = monotonicNanos()
         let raise: (slot: PodSlot, change: LimitChange)? = state.withLock { s in
             guard let slot = s.table.slot(forCgroupID: cgroupID),
                   let decision = s.guardrail.onThrottle(slot, now: now),
@@ -55,10 +55,10 @@ extension NodeAgent {
             logger.error("guardrail raise not applied", metadata: ["pod": "\(raise.change.pod)", "error": "\(error)"])
             return
         }
-        let appliedAt = monotonicNanoseconds()
+        let appliedAt = monotonicNanos()
         let record = DecisionRecord(pod: raise.change.pod, reason: .guardrail, oldMillicores: raise.change.oldMillicores,
                                     newMillicores: raise.change.newMillicores, appliedAt: appliedAt,
-                                    latencyNanoseconds: stallTimestamp.map { appliedAt &- $0 })
+                                    latencyNanos: stallTimestamp.map { appliedAt &- $0 })
         state.withLock { $0.record(record, slot: raise.slot) }
         applied(record, cgroupPath: raise.change.cgroupPath)
     }

@@ -96,7 +96,7 @@ extension NodeAgent {
                     continue
                 }
                 let record = DecisionRecord(pod: pod.name, reason: reason, oldMillicores: actual ?? -1,
-                                            newMillicores: bounded, appliedAt: monotonicNanoseconds(), latencyNanoseconds: nil)
+                                            newMillicores: bounded, appliedAt: monotonicNanos(), latencyNanos: nil)
                 writes.append((record, pod.slot, pod.cgroupPath))
             } else {
                 if newIDs[pod.name] != nil { actuator.adopted(cgroupPath: pod.cgroupPath, millicores: bounded, capMillicores: cap) }

@@ -22,7 +22,7 @@ extension NodeAgent {
             }
             if let latencyClass = record.latencyClass { metadata["class"] = "\(latencyClass)" }
             if let evidence = record.evidence { metadata["evidence"] = "\(evidence)" }
-            if let latency = record.latencyNanoseconds { metadata["push_to_write_us"] = "\(Double(latency) / 1000)" }
+            if let latency = record.latencyNanos { metadata["push_to_write_us"] = "\(Double(latency) / 1000)" }
             logger.info("decision", metadata: metadata)
         }
         observer?.applied(record)
@@ -40,7 +40,7 @@ extension NodeAgent {
     /// What every round ends with, whichever actuation: the pinned maps, the health clock, the observer.
     func finishRound(_ report: RoundReport, market: NodeMarketRecord) {
         publishAllocations()
-        lastRoundAt.store(monotonicNanoseconds(), ordering: .relaxed)
+        lastRoundAt.store(monotonicNanos(), ordering: .relaxed)
         try? probe.agentState.publish(market)
         var report = report
         report.shadowPrice = market.shadowPrice
@@ -48,7 +48,7 @@ extension NodeAgent {
     }
 
     func publishAllocations() {
-        let now = monotonicNanoseconds()
+        let now = monotonicNanos()
         let records = state.withLock { s in
             s.table.pods.values.map { pod in (pod.cgroupID, allocationRecord(pod, state: s, now: now)) }
         }
@@ -61,7 +61,7 @@ extension NodeAgent {
         var record = PodAllocationRecord(
             name: pod.name, limitMillicores: UInt64(max(0, pod.limit)), floorMillicores: UInt64(pod.settings.floor),
             capMillicores: UInt64(pod.settings.cap), updatedAt: last?.appliedAt ?? 0,
-            lastLatencyNanoseconds: last?.latencyNanoseconds ?? 0, reason: last?.reason.rawValue ?? "")
+            lastLatencyNanos: last?.latencyNanos ?? 0, reason: last?.reason.rawValue ?? "")
         record.directionChanges = UInt32(clamping: s.reversalsLastMinute(pod.slot, now: now))
         if let plan = s.plans[pod.slot] {
             record.weightShares = UInt64(max(0, pod.weight ?? 0))

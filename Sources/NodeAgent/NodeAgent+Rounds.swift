@@ -119,10 +119,10 @@ extension NodeAgent {
                 failed.append((slot, change.oldMillicores))
                 continue
             }
-            let appliedAt = monotonicNanoseconds()
+            let appliedAt = monotonicNanos()
             applied.append((slot, DecisionRecord(pod: change.pod, reason: change.reason, oldMillicores: change.oldMillicores,
                                                  newMillicores: change.newMillicores, appliedAt: appliedAt,
-                                                 latencyNanoseconds: stallTimestamp.map { appliedAt &- $0 }), change.cgroupPath))
+                                                 latencyNanos: stallTimestamp.map { appliedAt &- $0 }), change.cgroupPath))
         }
         let published: NodeMarketRecord = state.withLock { s in
             for (slot, old) in failed { s.guardrail.setLimit(slot, to: old) }  // the file still holds the old limit
@@ -138,9 +138,9 @@ extension NodeAgent {
         var totals: [PodSlot: PodTotals] = [:]
         for (id, t) in snapshot.cgroups {
             guard let slot = table.slot(forCgroupID: id) else { continue }
-            totals[slot, default: PodTotals()].throttledNanos &+= t.throttledIncludingOpenNanoseconds
-            totals[slot, default: PodTotals()].waitNanos &+= t.waitNanoseconds
-            totals[slot, default: PodTotals()].runNanos &+= t.runNanoseconds
+            totals[slot, default: PodTotals()].throttledNanos &+= t.throttledIncludingOpenNanos
+            totals[slot, default: PodTotals()].waitNanos &+= t.waitNanos
+            totals[slot, default: PodTotals()].runNanos &+= t.runNanos
             totals[slot, default: PodTotals()].episodes &+= t.throttleEpisodes
             totals[slot, default: PodTotals()].switches &+= t.switches
         }

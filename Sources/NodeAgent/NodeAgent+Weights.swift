@@ -47,10 +47,10 @@ extension NodeAgent {
             logger.error("raise to cap not applied", metadata: ["pod": "\(target.pod.name)", "error": "\(error)"])
             return
         }
-        let appliedAt = monotonicNanoseconds()
+        let appliedAt = monotonicNanos()
         let record = DecisionRecord(pod: target.pod.name, reason: .guardrail, oldMillicores: target.pod.limit,
                                     newMillicores: target.cap, appliedAt: appliedAt,
-                                    latencyNanoseconds: stallTimestamp.map { appliedAt &- $0 })
+                                    latencyNanos: stallTimestamp.map { appliedAt &- $0 })
         state.withLock { $0.record(record, slot: target.pod.slot) }
         applied(record, cgroupPath: target.pod.cgroupPath)
     }
@@ -125,11 +125,11 @@ extension NodeAgent {
                                                               "error": "\(error.message)"])
                 continue
             }
-            let appliedAt = monotonicNanoseconds()
+            let appliedAt = monotonicNanos()
             applied.append((DecisionRecord(
                 pod: pod.name, reason: .weight, oldMillicores: plan.current?.shares ?? pod.weight ?? 0,
                 newMillicores: plan.target.shares, appliedAt: appliedAt,
-                latencyNanoseconds: stallTimestamp.map { appliedAt &- $0 }, knob: .weight,
+                latencyNanos: stallTimestamp.map { appliedAt &- $0 }, knob: .weight,
                 latencyClass: plan.latencyClass, evidence: plan.evidence.summary), pod, plan))
         }
         let published: NodeMarketRecord = state.withLock { s in

@@ -39,7 +39,7 @@ public final class NodeAgent: Sendable {
 
     /// Seconds since the last market round and the last pushed event (nil: none yet).
     public var ages: (round: Double?, event: Double?) {
-        let now = monotonicNanoseconds()
+        let now = monotonicNanos()
         func age(_ t: UInt64) -> Double? { t == 0 ? nil : Double(now &- t) / 1e9 }
         return (age(lastRoundAt.load(ordering: .relaxed)), age(lastEventAt.load(ordering: .relaxed)))
     }
@@ -105,7 +105,7 @@ public final class NodeAgent: Sendable {
     }
 
     public func status() -> AgentStatus {
-        let now = monotonicNanoseconds()
+        let now = monotonicNanos()
         return state.withLock { s in
             AgentStatus(
                 pods: s.table.sortedPods.map { pod in

@@ -67,7 +67,7 @@ final class DirectCgroupRaise: Sendable {
         } catch {
             return nil
         }
-        let writtenAt = monotonicNanoseconds()
+        let writtenAt = monotonicNanos()
         for target in targets where (target.before.millicores ?? .max) < target.millicores {
             try? CPULimit(millicores: target.millicores).write(cgroupPath: target.path, version: version)
         }

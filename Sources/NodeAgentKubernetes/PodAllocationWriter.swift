@@ -195,7 +195,7 @@ public final class PodAllocationWriter: Actuator {
             logger.warning("pod has a container without a CPU limit (its cgroup is unlimited); not written", metadata: ["pod": "\(change.pod)"])
             return
         }
-        let latency = change.stallTimestamp == 0 ? 0 : Int64(monotonicNanoseconds() &- change.stallTimestamp) / 1000
+        let latency = change.stallTimestamp == 0 ? 0 : Int64(monotonicNanos() &- change.stallTimestamp) / 1000
         var metadata = ObjectMeta(name: pod.metadata.name, namespace: namespace, ownerReferences: [
             OwnerReference(apiVersion: "v1", kind: "Pod", name: pod.metadata.name, uid: uid, controller: true, blockOwnerDeletion: false),
         ])

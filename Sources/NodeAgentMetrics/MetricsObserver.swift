@@ -28,7 +28,7 @@ public final class MetricsObserver: AgentObserver {
         // The latency histogram is the guardrail's push → write path; market
         // decisions wait for a debounced round and are only counted.
         metrics.recordDecision(reason: decision.reason.rawValue,
-                               latencyNanos: decision.reason == .guardrail ? decision.latencyNanoseconds : nil)
+                               latencyNanos: decision.reason == .guardrail ? decision.latencyNanos : nil)
         metrics.setLimit(pod: decision.pod, millicores: decision.newMillicores)
     }
 

@@ -16,7 +16,7 @@ enum SpinLoop {
     @inline(never)
     static func spin(until deadline: UInt64, seed: UInt64, stop: borrowing Atomic<Bool>) -> UInt64 {
         var x = seed | 1
-        while monotonicNanoseconds() < deadline && !stop.load(ordering: .relaxed) {
+        while monotonicNanos() < deadline && !stop.load(ordering: .relaxed) {
             for _ in 0..<256 {
                 x ^= x << 13
                 x ^= x >> 7
@@ -29,7 +29,7 @@ enum SpinLoop {
     /// Sleeps until `deadline` or `stop`, in chunks of at most ``sleepChunkNanos``.
     static func sleep(until deadline: UInt64, stop: borrowing Atomic<Bool>) {
         while !stop.load(ordering: .relaxed) {
-            let now = monotonicNanoseconds()
+            let now = monotonicNanos()
             if now >= deadline { return }
             sleepUntil(monotonic: min(deadline, now + sleepChunkNanos))
         }

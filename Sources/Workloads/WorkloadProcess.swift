@@ -96,13 +96,13 @@ public final class WorkloadProcess: Sendable {
                 return ended
             }
             kill(pid, SIGTERM)
-            let deadline = monotonicNanoseconds() &+ Self.nanos(gracePeriod)
-            while monotonicNanoseconds() < deadline {
+            let deadline = monotonicNanos() &+ Self.nanos(gracePeriod)
+            while monotonicNanos() < deadline {
                 if let ended = ChildProcess.poll(pid) {
                     status = ended
                     return ended
                 }
-                sleepUntil(monotonic: monotonicNanoseconds() + 2_000_000)
+                sleepUntil(monotonic: monotonicNanos() + 2_000_000)
             }
             kill(pid, SIGKILL)
             let ended = ChildProcess.wait(pid)
@@ -118,7 +118,7 @@ public final class WorkloadProcess: Sendable {
     /// - Throws: `.exitedEarly` when the child ended first (naming its status), `.timedOut`.
     public func waitUntilWorkersStarted(timeout: Duration = .seconds(5)) throws(WorkloadError) {
         let prefix = "wl-\(spec.kind.rawValue)-"
-        let deadline = monotonicNanoseconds() &+ Self.nanos(timeout)
+        let deadline = monotonicNanos() &+ Self.nanos(timeout)
         while true {
             if ProcFS.threadNames(pid: pid).filter({ $0.hasPrefix(prefix) }).count >= spec.threads { return }
             if !isRunning {
@@ -126,19 +126,19 @@ public final class WorkloadProcess: Sendable {
                     code: .exitedEarly, pid: pid, path: executable,
                     message: "workload \(pid) (\(executable)) \(exitStatus ?? .unknown) before its \(spec.threads) worker threads started")
             }
-            if monotonicNanoseconds() >= deadline {
+            if monotonicNanos() >= deadline {
                 throw WorkloadError(
                     code: .timedOut, pid: pid,
                     message: "workload \(pid): its \(spec.threads) \(prefix)* threads did not all appear in /proc/\(pid)/task within \(timeout)")
             }
-            sleepUntil(monotonic: monotonicNanoseconds() + 2_000_000)
+            sleepUntil(monotonic: monotonicNanos() + 2_000_000)
         }
     }
 
     /// Polls `cgroup.procs` until the pid shows; the child's own exit or the timeout end the wait.
     private func waitUntilJoined(timeout: Duration) throws(WorkloadError) {
         let procs = cgroup.file("cgroup.procs")
-        let deadline = monotonicNanoseconds() &+ Self.nanos(timeout)
+        let deadline = monotonicNanos() &+ Self.nanos(timeout)
         while true {
             // Membership first: a child that joined and then exited still joined.
             if (try? cgroup.pids())?.contains(pid) == true { return }
@@ -147,13 +147,13 @@ public final class WorkloadProcess: Sendable {
                     code: .cgroupJoinFailed, pid: pid, path: procs,
                     message: "workload \(pid) \(exitStatus ?? .unknown) before joining \(procs) (its standard error says why)")
             }
-            if monotonicNanoseconds() >= deadline {
+            if monotonicNanos() >= deadline {
                 let ended = stop(gracePeriod: .zero)
                 throw WorkloadError(
                     code: .timedOut, pid: pid, path: procs,
                     message: "workload \(pid) did not show in \(procs) within \(timeout); killed (\(ended))")
             }
-            sleepUntil(monotonic: monotonicNanoseconds() + 2_000_000)
+            sleepUntil(monotonic: monotonicNanos() + 2_000_000)
         }
     }
 

@@ -53,7 +53,7 @@ public final class WorkloadRunner: Sendable {
         defer { SignalLatch.restore(previousHandlers) }
 
         let cpuStart = Self.processCPUNanos()
-        let start = monotonicNanoseconds()
+        let start = monotonicNanos()
         let end = spec.durationSeconds.map { start &+ Self.nanos(seconds: $0) } ?? .max
 
         var threads: [NativeThread] = []
@@ -72,7 +72,7 @@ public final class WorkloadRunner: Sendable {
         let reason = waitForEnd(deadline: end, stopSignals: stopSignals, parentPID: parentPID)
         stop()
         for thread in threads { thread.join() }
-        let elapsed = monotonicNanoseconds() - start
+        let elapsed = monotonicNanos() - start
         return WorkloadReport(
             spec: spec, stopReason: reason,
             elapsedSeconds: Double(elapsed) / 1e9,
@@ -97,7 +97,7 @@ public final class WorkloadRunner: Sendable {
             if stopFlag.load(ordering: .relaxed) { return .requested }
             if !stopSignals.isEmpty, let signal = SignalLatch.received { return .signal(signal) }
             if let parentPID, getppid() != parentPID { return .parentExited }
-            let now = monotonicNanoseconds()
+            let now = monotonicNanos()
             if now >= deadline { return .duration }
             // A signal interrupts this sleep, so SIGTERM is seen at once, not after the poll interval.
             sleepUntil(monotonic: min(deadline, now + Self.pollNanos))

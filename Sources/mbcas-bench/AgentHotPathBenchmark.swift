@@ -61,7 +61,7 @@ struct AgentHotPathBenchmark: ParsableCommand {
         }
         let ids = try pods.map { try cgroupID(of: $0.path) }
         func event(_ kind: StallEvent.Kind, _ i: Int) -> StallEvent {
-            let now = monotonicNanoseconds()
+            let now = monotonicNanos()
             return StallEvent(kind: kind, kernelTimestamp: now, stallStart: now, cgroupID: ids[i % ids.count], receivedAt: now)
         }
 
@@ -86,9 +86,9 @@ struct AgentHotPathBenchmark: ParsableCommand {
         var histogram = Histogram<UInt64>(highestTrackableValue: 10_000_000_000, numberOfSignificantValueDigits: .three)
         var i = 0
         for _ in 0..<batches {
-            let start = monotonicNanoseconds()
+            let start = monotonicNanos()
             for _ in 0..<batch { body(i); i &+= 1 }
-            _ = histogram.record(max(1, (monotonicNanoseconds() - start) / UInt64(batch)))
+            _ = histogram.record(max(1, (monotonicNanos() - start) / UInt64(batch)))
         }
         return histogram
     }

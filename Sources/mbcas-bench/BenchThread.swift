@@ -51,10 +51,10 @@ final class BenchThread: Sendable {
     }
 
     /// CPU time the thread has used so far (nanoseconds), or nil before it started or after it ended.
-    var cpuNanoseconds: UInt64? {
+    var cpuNanos: UInt64? {
         let id = tid.load(ordering: .acquiring)
         guard id != 0 else { return nil }
-        return threadCPUNanoseconds(tid: id)
+        return threadCPUNanos(tid: id)
     }
 
     /// Waits for the thread to end. Safe to call more than once.
@@ -71,7 +71,7 @@ struct BenchError: Error, CustomStringConvertible {
 }
 
 /// CPU time of thread `tid` of this process, from `/proc/self/task/<tid>/schedstat` (ns, exact).
-func threadCPUNanoseconds(tid: Int32) -> UInt64? {
+func threadCPUNanos(tid: Int32) -> UInt64? {
     (try? Schedstat.read(pid: getpid(), tid: tid))?.runNanos
 }
 
@@ -97,7 +97,7 @@ func threadID(named name: String) -> Int32? {
 }
 
 /// The calling thread's CPU time (CLOCK_THREAD_CPUTIME_ID), nanoseconds.
-func currentThreadCPUNanoseconds() -> UInt64 {
+func currentThreadCPUNanos() -> UInt64 {
     var ts = timespec()
     clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts)
     return UInt64(ts.tv_sec) &* 1_000_000_000 &+ UInt64(ts.tv_nsec)
@@ -114,7 +114,7 @@ func peakResidentBytes() -> UInt64? {
 }
 
 /// The whole process's CPU time (user + system, getrusage), nanoseconds.
-func processCPUNanoseconds() -> UInt64 {
+func processCPUNanos() -> UInt64 {
     var usage = rusage()
     getrusage(__rusage_who_t(RUSAGE_SELF.rawValue), &usage)
     func ns(_ t: timeval) -> UInt64 { UInt64(t.tv_sec) * 1_000_000_000 + UInt64(t.tv_usec) * 1000 }

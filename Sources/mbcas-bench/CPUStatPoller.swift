@@ -31,17 +31,17 @@ final class CPUStatPoller: Sendable {
     /// The method's name in the report (`poll-1s`, ...).
     let method: String
     /// The polling period, nanoseconds.
-    let intervalNanoseconds: UInt64
+    let intervalNanos: UInt64
     private let path: String
     private let detections = Mutex<[Detection]>([])
     private let state = Mutex<(polls: UInt64, failures: UInt64, lastError: String?)>((0, 0, nil))
     private let loop = WatchLoop()
 
     /// A poller of `cpuStatPath`; nothing is read until ``start()``.
-    init(method: String, cpuStatPath: String, intervalNanoseconds: UInt64) {
+    init(method: String, cpuStatPath: String, intervalNanos: UInt64) {
         self.method = method
         self.path = cpuStatPath
-        self.intervalNanoseconds = intervalNanoseconds
+        self.intervalNanos = intervalNanos
     }
 
     /// Reads the baseline values, then polls on a new thread until ``stop()``.
@@ -50,12 +50,12 @@ final class CPUStatPoller: Sendable {
         guard let baseline = Self.readCounters(path) else {
             throw BenchError("\(method): cannot read nr_throttled and throttled_time/throttled_usec from \(path): \(String(cString: strerror(errno)))")
         }
-        try loop.start(name: method, state: (last: baseline, next: monotonicNanoseconds() + intervalNanoseconds)) {
+        try loop.start(name: method, state: (last: baseline, next: monotonicNanos() + intervalNanos)) {
             [self] poller in
-            while monotonicNanoseconds() < poller.next { sleepUntil(monotonic: poller.next) }
+            while monotonicNanos() < poller.next { sleepUntil(monotonic: poller.next) }
             if loop.isStopping { return false }
             let value = Self.readCounters(path)
-            let now = monotonicNanoseconds()
+            let now = monotonicNanos()
             if let value {
                 if value.nrThrottled > poller.last.nrThrottled || value.throttledTime > poller.last.throttledTime {
                     let new = value.nrThrottled &- poller.last.nrThrottled
@@ -68,14 +68,14 @@ final class CPUStatPoller: Sendable {
                 state.withLock { $0.failures += 1; $0.lastError = why }
             }
             // The next tick of a fixed grid: a slow poll skips ticks instead of shifting the phase.
-            poller.next += intervalNanoseconds
-            if poller.next <= now { poller.next += ((now - poller.next) / intervalNanoseconds + 1) * intervalNanoseconds }
+            poller.next += intervalNanos
+            if poller.next <= now { poller.next += ((now - poller.next) / intervalNanos + 1) * intervalNanos }
             return true
         }
     }
 
     /// CPU time the polling thread has used (ns); read it before ``stop()``.
-    var cpuNanoseconds: UInt64? { loop.cpuNanoseconds }
+    var cpuNanos: UInt64? { loop.cpuNanos }
 
     /// Asks the thread to end and waits for it (at most one interval).
     func stop() { loop.stop() }

@@ -28,7 +28,7 @@ enum EpisodeMatcher {
     /// What the matching found.
     struct Result: Sendable, Equatable {
         /// One latency per detection that had an unseen episode before it, ns.
-        var samplesNanoseconds: [UInt64] = []
+        var samplesNanos: [UInt64] = []
         /// Episodes marked seen.
         var episodesSeen = 0
         /// Episodes never seen by the end of the run.
@@ -49,7 +49,7 @@ enum EpisodeMatcher {
                 result.unmatchedDetections += 1
                 continue
             }
-            result.samplesNanoseconds.append(t - episodes[oldestUnseen].start)
+            result.samplesNanos.append(t - episodes[oldestUnseen].start)
             var i = oldestUnseen
             while i < episodes.count, episodes[i].start < t {
                 let covered = i == oldestUnseen || coverage == .begun || (episodes[i].end.map { $0 <= t } ?? false)

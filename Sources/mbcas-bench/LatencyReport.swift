@@ -7,7 +7,7 @@ struct MethodResult: Encodable {
     /// What is timed, in words (for the Markdown report and the JSON reader).
     var timed: String
     /// Every sample, ns, in the order observed.
-    var samplesNanoseconds: [UInt64]
+    var samplesNanos: [UInt64]
     /// Baselines: episodes marked seen, never seen, and detections with nothing to see.
     var episodesSeen: Int?
     var episodesMissed: Int?
@@ -17,13 +17,13 @@ struct MethodResult: Encodable {
     /// Filled in by the report: this method's median over push-detect's.
     var ratioToPushMedian: Double?
     /// Baselines: when each detection happened (CLOCK_MONOTONIC ns), for re-matching a run offline.
-    var detectionsNanoseconds: [UInt64]?
+    var detectionsNanos: [UInt64]?
     /// Why there are no samples, when there are none (e.g. the kernel refused the PSI trigger).
     var unavailable: String?
 
     /// The nearest-rank percentile `p` (0-100), or nil without samples.
     func percentile(_ p: Double) -> UInt64? {
-        let sorted = samplesNanoseconds.sorted()
+        let sorted = samplesNanos.sorted()
         guard !sorted.isEmpty else { return nil }
         let rank = Int((p / 100 * Double(sorted.count)).rounded(.up))
         return sorted[min(max(rank, 1), sorted.count) - 1]
@@ -32,7 +32,7 @@ struct MethodResult: Encodable {
     var p50: UInt64? { percentile(50) }
     var p90: UInt64? { percentile(90) }
     var p99: UInt64? { percentile(99) }
-    var maximum: UInt64? { samplesNanoseconds.max() }
+    var maximum: UInt64? { samplesNanos.max() }
 
     enum CodingKeys: String, CodingKey {
         case method, timed, samples, p50_ns, p90_ns, p99_ns, max_ns, ratio_to_push_p50, samples_ns
@@ -43,7 +43,7 @@ struct MethodResult: Encodable {
         var c = encoder.container(keyedBy: CodingKeys.self)
         try c.encode(method, forKey: .method)
         try c.encode(timed, forKey: .timed)
-        try c.encode(samplesNanoseconds.count, forKey: .samples)
+        try c.encode(samplesNanos.count, forKey: .samples)
         // Explicit nulls: every listed field exists even when a method has no samples.
         try c.encode(p50, forKey: .p50_ns)
         try c.encode(p90, forKey: .p90_ns)
@@ -55,8 +55,8 @@ struct MethodResult: Encodable {
         try c.encodeIfPresent(unmatchedDetections, forKey: .unmatched_detections)
         try c.encodeIfPresent(cpuPercent, forKey: .cpu_percent)
         try c.encodeIfPresent(unavailable, forKey: .unavailable)
-        try c.encode(samplesNanoseconds, forKey: .samples_ns)
-        try c.encodeIfPresent(detectionsNanoseconds, forKey: .detections_ns)
+        try c.encode(samplesNanos, forKey: .samples_ns)
+        try c.encodeIfPresent(detectionsNanos, forKey: .detections_ns)
     }
 }
 
@@ -129,8 +129,8 @@ struct PushLatencySummary: Encodable {
             targets.append(TargetCheck(target: target, measured: measured ?? "no samples", met: met))
         }
         let detect = method("push-detect")?.p99, react = method("push-react")?.p99
-        check("push detection p99 ≤ 1 ms", detect.map { formatNanoseconds($0) }, detect.map { $0 <= 1_000_000 })
-        check("push reaction p99 ≤ 2 ms", react.map { formatNanoseconds($0) }, react.map { $0 <= 2_000_000 })
+        check("push detection p99 ≤ 1 ms", detect.map { formatNanos($0) }, detect.map { $0 <= 1_000_000 })
+        check("push reaction p99 ≤ 2 ms", react.map { formatNanos($0) }, react.map { $0 <= 2_000_000 })
         let ratio = method("poll-1s")?.ratioToPushMedian
         check("push median ≥ 1,000× lower than the 1 s poller's", ratio.map { String(format: "%.0f×", $0) }, ratio.map { $0 >= 1000 })
         let net = bpfEmptyNanosecondsPerRun.flatMap { empty in bpfNanosecondsPerRun.map { $0 - empty } }
@@ -145,9 +145,9 @@ struct PushLatencySummary: Encodable {
         var rows = [["method", "samples", "p50", "p90", "p99", "max", "p50 / push-detect p50"]]
         for m in methods {
             rows.append([
-                m.method, "\(m.samplesNanoseconds.count)",
-                m.p50.map(formatNanoseconds) ?? "-", m.p90.map(formatNanoseconds) ?? "-",
-                m.p99.map(formatNanoseconds) ?? "-", m.maximum.map(formatNanoseconds) ?? "-",
+                m.method, "\(m.samplesNanos.count)",
+                m.p50.map(formatNanos) ?? "-", m.p90.map(formatNanos) ?? "-",
+                m.p99.map(formatNanos) ?? "-", m.maximum.map(formatNanos) ?? "-",
                 m.ratioToPushMedian.map { $0 < 10 ? String(format: "%.1f×", $0) : String(format: "%.0f×", $0) } ?? "-",
             ])
         }
@@ -211,9 +211,9 @@ struct PushLatencySummary: Encodable {
 }
 
 /// A duration for people: µs below 1 ms, ms below 1 s, else s.
-func formatNanoseconds(_ ns: UInt64) -> String { formatNanoseconds(Double(ns)) }
+func formatNanos(_ ns: UInt64) -> String { formatNanos(Double(ns)) }
 
-func formatNanoseconds(_ ns: Double) -> String {
+func formatNanos(_ ns: Double) -> String {
     if ns < 1e6 { return String(format: "%.1f µs", ns / 1e3) }
     if ns < 1e9 { return String(format: "%.2f ms", ns / 1e6) }
     return String(format: "%.3f s", ns / 1e9)

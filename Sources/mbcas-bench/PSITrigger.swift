@@ -72,7 +72,7 @@ final class PSITrigger: Sendable {
             pfd.revents = 0
             // A short timeout only so that stop() is noticed; events wake the poll at once.
             let n = poll(&pfd, 1, 100)
-            let now = monotonicNanoseconds()
+            let now = monotonicNanos()
             if n > 0 {
                 if pfd.revents & Int16(POLLERR) != 0 { return false }  // the trigger's file is gone
                 if pfd.revents & Int16(POLLPRI) != 0 { events.withLock { $0.append(now) } }
@@ -82,7 +82,7 @@ final class PSITrigger: Sendable {
     }
 
     /// CPU time the waiting thread has used (ns); read it before ``stop()``.
-    var cpuNanoseconds: UInt64? { loop.cpuNanoseconds }
+    var cpuNanos: UInt64? { loop.cpuNanos }
 
     /// Asks the thread to end and waits for it.
     func stop() { loop.stop() }

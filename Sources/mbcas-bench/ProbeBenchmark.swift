@@ -82,21 +82,21 @@ struct ProbeBenchmark: ParsableCommand {
         let after = probe.programStats()
         withExtendedLifetime(statistics) {}
         return zip(after, before).map { a, b in
-            ProgramRunStats(name: a.name, runTimeNanoseconds: a.runTimeNanoseconds - b.runTimeNanoseconds,
+            ProgramRunStats(name: a.name, runTimeNanos: a.runTimeNanos - b.runTimeNanos,
                             runCount: a.runCount - b.runCount)
         }
     }
 
     /// System-wide context switches per second while stress-ng runs.
     func contextSwitchRate() throws -> Double {
-        let start = try contextSwitches(), t0 = monotonicNanoseconds()
+        let start = try contextSwitches(), t0 = monotonicNanos()
         let result = try runCommand("/usr/bin/stress-ng",
                                     ["--switch", "\(switchWorkers)", "--timeout", "\(Int(switchSeconds))s", "--quiet"],
                                     timeout: switchSeconds + 30)
         guard result.status == 0 else {
             throw ValidationError("stress-ng failed (\(result.status)): \(result.stderr) — `make deps` installs it")
         }
-        let end = try contextSwitches(), t1 = monotonicNanoseconds()
+        let end = try contextSwitches(), t1 = monotonicNanos()
         return Double(end - start) / (Double(t1 - t0) / 1e9)
     }
 
@@ -130,7 +130,7 @@ struct ProbeBenchmark: ParsableCommand {
         print("event            samples      p50       p90       p99       max")
         for kind in [StallEvent.Kind.throttleStart, .throttleEnd] {
             var histogram = Histogram<UInt64>(highestTrackableValue: 60_000_000_000, numberOfSignificantValueDigits: .three)
-            for e in events.withLock({ $0 }) where e.kind == kind { _ = histogram.record(max(1, e.latencyNanoseconds)) }
+            for e in events.withLock({ $0 }) where e.kind == kind { _ = histogram.record(max(1, e.latencyNanos)) }
             func us(_ p: Double) -> String { String(format: "%7.1fus", Double(histogram.valueAtPercentile(p)) / 1e3) }
             print(kind.description.padding(toLength: 15, withPad: " ", startingAt: 0),
                   String(format: "%8llu", histogram.totalCount), us(50), us(90), us(99),

@@ -61,9 +61,9 @@ final class PushAgent: Sendable {
                 } catch {
                     restoreFailures.withLock { $0 = "cannot restore \(podPath)'s limit: \(error)" }
                 }
-                let before = currentThreadCPUNanoseconds()
+                let before = currentThreadCPUNanos()
                 agent.refreshPods()
-                refreshCPU.add(currentThreadCPUNanoseconds() - before, ordering: .relaxed)
+                refreshCPU.add(currentThreadCPUNanos() - before, ordering: .relaxed)
                 restores.add(1, ordering: .relaxed)
             }
         }
@@ -71,7 +71,7 @@ final class PushAgent: Sendable {
     }
 
     /// The ring-buffer thread's CPU time so far (ns): receipt, guardrail and cgroup writes.
-    var ringBufferThreadCPU: UInt64? { threadID(named: "mbcas-ringbuf").flatMap { threadCPUNanoseconds(tid: $0) } }
+    var ringBufferThreadCPU: UInt64? { threadID(named: "mbcas-ringbuf").flatMap { threadCPUNanos(tid: $0) } }
     /// CPU spent in the agent's refreshPods() re-adopting the restored limit, ns.
     var refreshPodsCPU: UInt64 { refreshCPU.load(ordering: .relaxed) }
     /// Restores done, and the last failure if any.

@@ -115,12 +115,12 @@ struct PushLatencyBenchmark: ParsableCommand {
 
         let agent = try PushAgent(probe: probe, cgroups: cgroups, podMillicores: podMillicores,
                                   expectedEpisodes: episodes, logger: logger)
-        let agentStart = monotonicNanoseconds()
+        let agentStart = monotonicNanos()
         defer { agent.stop() }
 
         let cpuStat = cgroups.work.file("cpu.stat")
         let pollers = [("poll-1s", 1_000_000_000), ("poll-100ms", 100_000_000), ("poll-10ms", 10_000_000)].map {
-            CPUStatPoller(method: $0.0, cpuStatPath: cpuStat, intervalNanoseconds: UInt64($0.1))
+            CPUStatPoller(method: $0.0, cpuStatPath: cpuStat, intervalNanos: UInt64($0.1))
         }
         defer { for poller in pollers { poller.stop() } }
         for poller in pollers { try poller.start() }
@@ -135,7 +135,7 @@ struct PushLatencyBenchmark: ParsableCommand {
         }
         defer { psi?.stop() }
         let nrThrottledBefore = CPUStatPoller.readCounters(cpuStat)?.nrThrottled ?? 0
-        let processCPUBefore = processCPUNanoseconds()
+        let processCPUBefore = processCPUNanos()
 
         // The workload last: every episode it causes is seen by every method from the start.
         let workload: WorkloadProcess
@@ -148,23 +148,23 @@ struct PushLatencyBenchmark: ParsableCommand {
             throw BenchError("cannot start the workload (\(executable) workload --kind bursty): \(error)")
         }
         defer { workload.stop() }
-        let workloadStart = monotonicNanoseconds()
+        let workloadStart = monotonicNanos()
         printProgress("push-latency: bursty workload in \(cgroups.work.path) at \(workMillicores)m; until \(episodes) episodes or \(Int(duration)) s")
 
         var lastProgress = workloadStart
-        while agent.recorder.episodeCount < episodes, Double(monotonicNanoseconds() - workloadStart) / 1e9 < duration {
+        while agent.recorder.episodeCount < episodes, Double(monotonicNanos() - workloadStart) / 1e9 < duration {
             try checkSignal(signals, sleep: 0.2)
             guard workload.isRunning else {
                 throw BenchError("the workload ended early (\(workload.exitStatus.map { "\($0)" } ?? "?")); its standard error says why")
             }
-            if monotonicNanoseconds() - lastProgress >= 10_000_000_000 {
-                lastProgress = monotonicNanoseconds()
+            if monotonicNanos() - lastProgress >= 10_000_000_000 {
+                lastProgress = monotonicNanos()
                 printProgress(String(format: "  %d episodes after %.0f s", agent.recorder.episodeCount,
                                      Double(lastProgress - workloadStart) / 1e9))
             }
         }
         workload.stop()
-        let workloadEnd = monotonicNanoseconds()
+        let workloadEnd = monotonicNanos()
         // Let the slowest baseline report the last episodes: a poll interval plus a CFS period,
         // or a PSI window plus the 2 s averaging tick, whichever is longer.
         let drain = max(1.2, psi.map { Double($0.windowMicros) / 1e6 + 0.6 } ?? 0)
@@ -173,14 +173,14 @@ struct PushLatencyBenchmark: ParsableCommand {
         try checkSignal(signals, sleep: drain)
 
         // Costs first, while every thread is still alive.
-        let end = monotonicNanoseconds()
+        let end = monotonicNanos()
         let ringBufferCPU = agent.ringBufferThreadCPU
-        let pollerCPU = pollers.map(\.cpuNanoseconds)
-        let psiCPU = psi?.cpuNanoseconds
+        let pollerCPU = pollers.map(\.cpuNanos)
+        let psiCPU = psi?.cpuNanos
         let statsAfter = probe.programStats()
         let emptyAfter = empty?.programStats() ?? []
         withExtendedLifetime(statistics) {}
-        let processCPU = processCPUNanoseconds() - processCPUBefore
+        let processCPU = processCPUNanos() - processCPUBefore
         let nrThrottledAfter = CPUStatPoller.readCounters(cpuStat)?.nrThrottled ?? nrThrottledBefore
         let drops = (try? probe.maps.snapshot().counters.ringBufferDrops) ?? 0
         for poller in pollers { poller.stop() }
@@ -191,9 +191,9 @@ struct PushLatencyBenchmark: ParsableCommand {
             command: ProcessInfo.processInfo.environment["MBCAS_BENCH_COMMAND"]
                 ?? CommandLine.arguments.joined(separator: " "),
             cgroups: cgroups, podMillicores: podMillicores, workMillicores: workMillicores, workPeriodMicros: workPeriodUs,
-            wallNanoseconds: end - agentStart, workloadNanoseconds: workloadEnd - workloadStart,
+            wallNanos: end - agentStart, workloadNanos: workloadEnd - workloadStart,
             kernelThrottles: nrThrottledAfter &- nrThrottledBefore, ringBufferDrops: drops,
-            processCPUNanoseconds: processCPU, pressure: pressure, psi: psi, psiUnavailable: psiUnavailable)
+            processCPUNanos: processCPU, pressure: pressure, psi: psi, psiUnavailable: psiUnavailable)
         var summary = PushResults(context: context).summarize(
             agent: agent, ringBufferCPU: ringBufferCPU, pollers: pollers, pollerCPU: pollerCPU,
             psi: psi, psiCPU: psiCPU, programs: difference(statsAfter, statsBefore),
@@ -216,7 +216,7 @@ struct PushLatencyBenchmark: ParsableCommand {
     /// Each program's runs and run time between two readings.
     func difference(_ after: [ProgramRunStats], _ before: [ProgramRunStats]) -> [ProgramRunStats] {
         zip(after, before).map { a, b in
-            ProgramRunStats(name: a.name, runTimeNanoseconds: a.runTimeNanoseconds &- b.runTimeNanoseconds,
+            ProgramRunStats(name: a.name, runTimeNanos: a.runTimeNanos &- b.runTimeNanos,
                             runCount: a.runCount &- b.runCount)
         }
     }

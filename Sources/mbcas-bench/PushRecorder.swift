@@ -40,7 +40,7 @@ final class PushRecorder: AgentObserver {
     }
 
     func applied(_ decision: DecisionRecord) {
-        guard decision.reason == .guardrail, let latency = decision.latencyNanoseconds else {
+        guard decision.reason == .guardrail, let latency = decision.latencyNanos else {
             otherDecisions.add(1, ordering: .relaxed)
             return
         }

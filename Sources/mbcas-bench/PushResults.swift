@@ -12,12 +12,12 @@ struct RunContext {
     var workMillicores: Int
     var workPeriodMicros: Int64
     /// From the agent's start to the last measurement, ns: the CPU percentages' denominator.
-    var wallNanoseconds: UInt64
-    var workloadNanoseconds: UInt64
+    var wallNanos: UInt64
+    var workloadNanos: UInt64
     /// How much the workload cgroup's `nr_throttled` rose over the run.
     var kernelThrottles: UInt64
     var ringBufferDrops: UInt64
-    var processCPUNanoseconds: UInt64
+    var processCPUNanos: UInt64
     var pressure: (path: String, perCgroup: Bool)
     var psi: PSITrigger?
     var psiUnavailable: String?
@@ -35,40 +35,40 @@ struct PushResults {
         var endByStart: [UInt64: UInt64] = [:]
         for end in agent.recorder.throttleEnds { endByStart[end.stallStart] = end.kernelTimestamp }
         let episodes = events.map { EpisodeMatcher.Episode(start: $0.stallStart, end: endByStart[$0.stallStart]) }
-        let wall = Double(max(1, context.wallNanoseconds))
+        let wall = Double(max(1, context.wallNanos))
         func percent(_ ns: UInt64?) -> Double? { ns.map { Double($0) / wall * 100 } }
 
         var methods = [
             MethodResult(method: "push-detect",
                          timed: "kernel timestamp of the throttle start (bpf_ktime_get_ns at the switch-out) → receipt on the agent's ring-buffer thread (\(agent.realtime ? "SCHED_FIFO" : "SCHED_OTHER: SCHED_FIFO was refused"))",
-                         samplesNanoseconds: events.map(\.latencyNanoseconds)),
+                         samplesNanos: events.map(\.latencyNanos)),
             MethodResult(method: "push-react",
                          timed: "kernel timestamp → NodeAgent.handle's guardrail raise written to the pod's CPU limit file by CgroupActuator (the write returned); the agent's own push→write latency",
-                         samplesNanoseconds: agent.recorder.reactionLatencies),
+                         samplesNanos: agent.recorder.reactionLatencies),
         ]
         for (poller, cpu) in zip(pollers, pollerCPU) {
             let matched = EpisodeMatcher.match(episodes: episodes, detections: poller.allDetections.map(\.at), coverage: .ended)
-            let period = poller.intervalNanoseconds >= 1_000_000_000
-                ? "\(poller.intervalNanoseconds / 1_000_000_000) s" : "\(poller.intervalNanoseconds / 1_000_000) ms"
+            let period = poller.intervalNanos >= 1_000_000_000
+                ? "\(poller.intervalNanos / 1_000_000_000) s" : "\(poller.intervalNanos / 1_000_000) ms"
             let counts = poller.counts
             methods.append(MethodResult(
                 method: poller.method,
                 timed: "episode start → the first poll (every \(period)) of cpu.stat whose nr_throttled or throttled time rose (charged to the oldest episode not yet seen)"
                     + (counts.failures > 0 ? "; \(counts.failures) of \(counts.polls + counts.failures) reads failed (\(counts.lastError ?? "?"))" : ""),
-                samplesNanoseconds: matched.samplesNanoseconds, episodesSeen: matched.episodesSeen,
+                samplesNanos: matched.samplesNanos, episodesSeen: matched.episodesSeen,
                 episodesMissed: matched.episodesMissed, unmatchedDetections: matched.unmatchedDetections,
-                cpuPercent: percent(cpu), detectionsNanoseconds: poller.allDetections.map(\.at)))
+                cpuPercent: percent(cpu), detectionsNanos: poller.allDetections.map(\.at)))
         }
         if let psi {
             let matched = EpisodeMatcher.match(episodes: episodes, detections: psi.allEvents, coverage: .begun)
             methods.append(MethodResult(
                 method: "psi",
                 timed: "episode start → POLLPRI on the trigger 'some \(psi.thresholdMicros) \(psi.windowMicros)' on \(psi.path) (\(context.pressure.perCgroup ? "the workload's own cgroup; in the v2 tree, per-cgroup PSI needs no cpu controller" : "system-wide"))",
-                samplesNanoseconds: matched.samplesNanoseconds, episodesSeen: matched.episodesSeen,
+                samplesNanos: matched.samplesNanos, episodesSeen: matched.episodesSeen,
                 episodesMissed: matched.episodesMissed, unmatchedDetections: matched.unmatchedDetections,
-                cpuPercent: percent(psiCPU), detectionsNanoseconds: psi.allEvents))
+                cpuPercent: percent(psiCPU), detectionsNanos: psi.allEvents))
         } else {
-            methods.append(MethodResult(method: "psi", timed: "PSI trigger on \(context.pressure.path)", samplesNanoseconds: [],
+            methods.append(MethodResult(method: "psi", timed: "PSI trigger on \(context.pressure.path)", samplesNanos: [],
                                         unavailable: context.psiUnavailable ?? "not armed"))
         }
 
@@ -80,12 +80,12 @@ struct PushResults {
             "command": context.command,
             "machine": Self.machine(),
             "episodes": "\(events.count) throttle episodes pushed (\(endByStart.count) ends), kernel nr_throttled +\(context.kernelThrottles)",
-            "duration": String(format: "%.1f s of workload, %.1f s measured", Double(context.workloadNanoseconds) / 1e9, wall / 1e9),
+            "duration": String(format: "%.1f s of workload, %.1f s measured", Double(context.workloadNanos) / 1e9, wall / 1e9),
             "setup": "one-thread bursty workload in \(context.cgroups.work.path) at a fixed \(context.workMillicores)m (CFS period \(Double(context.workPeriodMicros) / 1000) ms, so no poller's phase locks to the period timer); the agent manages its parent pod \(context.cgroups.pod.path), starting at \(context.podMillicores)m",
             "reactions": "\(agent.recorder.reactionLatencies.count) guardrail raises written by NodeAgent (interval 0, market loops off); \(restore.count) restores to \(context.podMillicores)m + agent.refreshPods()" + (restore.failure.map { "; last restore failure: \($0)" } ?? ""),
             "agent_cpu_detail": String(format: "ring-buffer thread %.3f %% + refreshPods %.3f %%",
                                        percent(ringBufferCPU) ?? .nan, percent(refreshCPU) ?? .nan),
-            "process_cpu_percent": String(format: "%.3f", percent(context.processCPUNanoseconds) ?? .nan),
+            "process_cpu_percent": String(format: "%.3f", percent(context.processCPUNanos) ?? .nan),
             "ringbuf_drops": "\(context.ringBufferDrops)",
             "clock": "CLOCK_MONOTONIC (bpf_ktime_get_ns)",
         ]
@@ -100,7 +100,7 @@ struct PushResults {
                 ProgramCost(name: $0.name, runs: $0.runCount, ns_per_run: $0.nanosecondsPerRun)
             },
             bpfEmptyNanosecondsPerRun: emptyProgram.map(\.nanosecondsPerRun),
-            bpfCPUPercent: programs.isEmpty ? nil : percent(programs.reduce(0) { $0 + $1.runTimeNanoseconds }),
+            bpfCPUPercent: programs.isEmpty ? nil : percent(programs.reduce(0) { $0 + $1.runTimeNanos }),
             agentCPUPercent: percent(agentCPU), agentRSSBytes: peakResidentBytes(), run: run, episodes: episodes)
     }
 
@@ -124,7 +124,7 @@ struct PushResults {
 
     /// The whole bench process's CPU over the run, % of one core (pollers and bookkeeping included).
     private var processCPUPercent: String {
-        String(format: "%.3f", Double(context.processCPUNanoseconds) / Double(max(1, context.wallNanoseconds)) * 100)
+        String(format: "%.3f", Double(context.processCPUNanos) / Double(max(1, context.wallNanos)) * 100)
     }
 
     /// Kernel, CPUs, CPU model and OS, for the report.

@@ -26,7 +26,7 @@ final class WatchLoop: Sendable {
     var isStopping: Bool { stopRequested.load(ordering: .relaxed) }
 
     /// CPU time the thread has used (ns); read it before ``stop()``.
-    var cpuNanoseconds: UInt64? { thread.withLock { $0?.cpuNanoseconds } }
+    var cpuNanos: UInt64? { thread.withLock { $0?.cpuNanos } }
 
     /// Asks the thread to end and waits for it (at most one step).
     func stop() {

@@ -111,9 +111,9 @@ final class DemoNode: @unchecked Sendable {
             result.ownLimitThrottledNanos[pod.name] = stat.throttledNanos &- statsBefore[index].throttledNanos
             let d = (end.cgroups[ids[index]] ?? CgroupStallTotals(cgroupID: ids[index]))
                 .since(start.cgroups[ids[index]] ?? CgroupStallTotals(cgroupID: ids[index]))
-            result.throttledNanos[pod.name] = d.throttledNanoseconds
-            result.waitNanos[pod.name] = d.waitNanoseconds
-            result.runNanos[pod.name] = d.runNanoseconds
+            result.throttledNanos[pod.name] = d.throttledNanos
+            result.waitNanos[pod.name] = d.waitNanos
+            result.runNanos[pod.name] = d.runNanos
         }
         return result
     }
@@ -169,13 +169,13 @@ final class DemoNode: @unchecked Sendable {
             let limit = status?.limit ?? Int(pod.staticLimitMillicores)
             let last = status?.lastDecision.map { d in
                 "\(d.reason.rawValue) \(d.oldMillicores)→\(d.newMillicores)m"
-                    + (d.latencyNanoseconds.map { " in \(formatDuration($0))" } ?? "")
+                    + (d.latencyNanos.map { " in \(formatDuration($0))" } ?? "")
             } ?? "-"
             table.rows.append([
                 pod.name, pod.spec.kind.rawValue, "\(limit)m",
-                String(format: "%.0f", Double(d.throttledNanoseconds) / 1e6 / seconds),
-                String(format: "%.0f", Double(d.waitNanoseconds) / 1e6 / seconds),
-                String(format: "%.2f", Double(d.runNanoseconds) / 1e9 / seconds), last,
+                String(format: "%.0f", Double(d.throttledNanos) / 1e6 / seconds),
+                String(format: "%.0f", Double(d.waitNanos) / 1e6 / seconds),
+                String(format: "%.2f", Double(d.runNanos) / 1e9 / seconds), last,
             ])
         }
         let header = String(format: "phase: %@  %.0f/%.0f s", phase.rawValue, elapsed, total)

@@ -47,27 +47,27 @@ struct EventPrinter: Sendable {
         if json {
             emit(EventLine(kind: event.kind.description, cgroup: name, cgroup_id: event.cgroupID,
                            pod_uid: names.podUID(of: event.cgroupID), cpu: event.cpu, pid: event.pid,
-                           delta_ns: event.deltaNanoseconds, stall_start_ns: event.stallStart,
-                           ktime_ns: event.kernelTimestamp, latency_ns: event.latencyNanoseconds))
+                           delta_ns: event.deltaNanos, stall_start_ns: event.stallStart,
+                           ktime_ns: event.kernelTimestamp, latency_ns: event.latencyNanos))
             return
         }
         var line = "\(event.kind.description.padding(toLength: 15, withPad: " ", startingAt: 0))"
         line += " cgroup=\(name ?? "#\(event.cgroupID)") cpu=\(event.cpu) pid=\(event.pid)"
-        if event.kind != .throttleStart { line += " delta=\(formatDuration(event.deltaNanoseconds))" }
-        line += " latency=\(formatDuration(event.latencyNanoseconds))"
+        if event.kind != .throttleStart { line += " delta=\(formatDuration(event.deltaNanos))" }
+        line += " latency=\(formatDuration(event.latencyNanos))"
         write(line)
     }
 
     func printTotals(_ snapshot: ProbeSnapshot, including: (UInt64) -> Bool) {
         let rows = snapshot.cgroups.values
             .filter { including($0.cgroupID) }
-            .sorted { ($0.throttledIncludingOpenNanoseconds, $0.waitNanoseconds) > ($1.throttledIncludingOpenNanoseconds, $1.waitNanoseconds) }
+            .sorted { ($0.throttledIncludingOpenNanos, $0.waitNanos) > ($1.throttledIncludingOpenNanos, $1.waitNanos) }
         if json {
             for t in rows {
                 emit(TotalsLine(cgroup: names.path(of: t.cgroupID), cgroup_id: t.cgroupID,
                                 pod_uid: names.podUID(of: t.cgroupID),
-                                throttled_ns: t.throttledIncludingOpenNanoseconds, nr_throttled: t.throttleEpisodes,
-                                wait_ns: t.waitNanoseconds, run_ns: t.runNanoseconds, switches: t.switches))
+                                throttled_ns: t.throttledIncludingOpenNanos, nr_throttled: t.throttleEpisodes,
+                                wait_ns: t.waitNanos, run_ns: t.runNanos, switches: t.switches))
             }
             emit(CountersLine(dropped: snapshot.counters.ringBufferDrops, events_pushed: snapshot.counters.eventsPushed,
                               map_full: snapshot.counters.mapFull))
@@ -77,8 +77,8 @@ struct EventPrinter: Sendable {
         write(pad("CGROUP", 48) + pad("THROTTLED", 12) + pad("EPISODES", 10) + pad("WAIT", 12) + pad("RUN", 12) + "SWITCHES")
         for t in rows {
             write(pad(names.path(of: t.cgroupID) ?? "#\(t.cgroupID)", 48)
-                  + pad(formatDuration(t.throttledIncludingOpenNanoseconds), 12) + pad("\(t.throttleEpisodes)", 10)
-                  + pad(formatDuration(t.waitNanoseconds), 12) + pad(formatDuration(t.runNanoseconds), 12) + "\(t.switches)")
+                  + pad(formatDuration(t.throttledIncludingOpenNanos), 12) + pad("\(t.throttleEpisodes)", 10)
+                  + pad(formatDuration(t.waitNanos), 12) + pad(formatDuration(t.runNanos), 12) + "\(t.switches)")
         }
         write("events pushed: \(snapshot.counters.eventsPushed), dropped by the ring buffer: \(snapshot.counters.ringBufferDrops) (totals above include them)")
     }

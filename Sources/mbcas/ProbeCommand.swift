@@ -69,8 +69,8 @@ struct ProbeCommand: ParsableCommand {
             attachMode: attachMode,
             pinRoot: pinRoot,
             ringBufferBytes: ringBufferBytes,
-            waitThresholdNanoseconds: UInt64(waitThresholdMs * 1_000_000),
-            waitWindowNanoseconds: UInt64(waitWindowMs * 1_000_000))
+            waitThresholdNanos: UInt64(waitThresholdMs * 1_000_000),
+            waitWindowNanos: UInt64(waitWindowMs * 1_000_000))
 
         // Signals are taken synchronously below; block them before any thread starts.
         let signals = StopSignals()

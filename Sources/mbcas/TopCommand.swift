@@ -86,9 +86,9 @@ struct TopCommand: ParsableCommand {
         for (id, now) in current.cgroups {
             guard let podID = pod(of: id) else { continue }
             let d = now.since(previous.cgroups[id] ?? CgroupStallTotals(cgroupID: id))
-            delta[podID, default: CgroupStallTotals(cgroupID: podID)].throttledNanoseconds += d.throttledNanoseconds
-            delta[podID, default: CgroupStallTotals(cgroupID: podID)].waitNanoseconds += d.waitNanoseconds
-            delta[podID, default: CgroupStallTotals(cgroupID: podID)].runNanoseconds += d.runNanoseconds
+            delta[podID, default: CgroupStallTotals(cgroupID: podID)].throttledNanos += d.throttledNanos
+            delta[podID, default: CgroupStallTotals(cgroupID: podID)].waitNanos += d.waitNanos
+            delta[podID, default: CgroupStallTotals(cgroupID: podID)].runNanos += d.runNanos
         }
         let allocated = max(1, allocations.values.reduce(0) { $0 + $1.limitMillicores })
         var table = TextTable(header: ["POD", "CLASS", "STALL", "THR ms/s", "WAIT ms/s", "RUN", "WEIGHT", "LIMIT", "BURST",
@@ -98,15 +98,15 @@ struct TopCommand: ParsableCommand {
             let d = delta[id] ?? CgroupStallTotals(cgroupID: id)
             let perSecond = { (ns: UInt64) in Double(ns) / 1e6 / seconds }
             let last = record.reason.isEmpty ? "-" : record.reason
-                + (record.lastLatencyNanoseconds > 0 ? " (\(formatDuration(record.lastLatencyNanoseconds)))" : "")
+                + (record.lastLatencyNanos > 0 ? " (\(formatDuration(record.lastLatencyNanos)))" : "")
             let weighted = record.weightShares > 0
             table.rows.append([
                 record.name,
                 record.latencyClass.isEmpty ? "-" : "\(record.latencyClass)(" + String(format: "%.2f", record.latencyScore) + ")",
-                String(format: "%.0f%%", Double(d.throttledNanoseconds + d.waitNanoseconds) / 1e9 / seconds * 100),
-                String(format: "%.1f", perSecond(d.throttledNanoseconds)),
-                String(format: "%.1f", perSecond(d.waitNanoseconds)),
-                String(format: "%.2f", Double(d.runNanoseconds) / 1e9 / seconds),
+                String(format: "%.0f%%", Double(d.throttledNanos + d.waitNanos) / 1e9 / seconds * 100),
+                String(format: "%.1f", perSecond(d.throttledNanos)),
+                String(format: "%.1f", perSecond(d.waitNanos)),
+                String(format: "%.2f", Double(d.runNanos) / 1e9 / seconds),
                 weighted ? "\(record.weightShares)" : "-",
                 "\(record.limitMillicores)m",
                 record.burstMicros > 0 ? String(format: "%.0fms", Double(record.burstMicros) / 1000) : "-",

@@ -30,7 +30,7 @@ struct AgentRestartTests {
         func busyRun() throws -> UInt64 {
             let maps = try CumulativeMaps.openPinned(at: pinRoot)
             let id = try cgroupID(of: pods[0].path)
-            return try maps.snapshot().cgroups[id]?.runNanoseconds ?? 0
+            return try maps.snapshot().cgroups[id]?.runNanos ?? 0
         }
 
         let burner = try Burner(cgroupPath: pods[0].path)
@@ -111,7 +111,7 @@ struct AgentRestartTests {
         // Kill while an episode is open (it is, 80 % of the time).
         var open = false
         for _ in 0..<200 where !open {
-            open = try probe().openThrottledNanoseconds > 0
+            open = try probe().openThrottledNanos > 0
             if !open { usleep(2_000) }
         }
         #expect(open, "the pod was never seen throttled")
@@ -131,7 +131,7 @@ struct AgentRestartTests {
         // The probe cannot see the kernel's throttling while no agent runs: leave that part out.
         let unseen = kernelAtAttach.throttledNanos - kernelAtKill.throttledNanos
         let expected = Double(kernel1.throttledNanos - kernel0.throttledNanos - unseen)
-        let measured = Double(probe1.since(probe0).throttledNanoseconds)
+        let measured = Double(probe1.since(probe0).throttledNanos)
         let error = abs(measured - expected) / expected
         print("[figure] throttled time across a SIGKILL and restart: probe \(measured / 1e6) ms, cpu.stat \(expected / 1e6) ms (\(unseen / 1_000_000) ms unseen while down)")
         #expect(error <= 0.10, "throttled time across the restart: probe \(measured) ns vs cpu.stat \(expected) ns (\(Int(error * 100))% apart)")
@@ -139,7 +139,7 @@ struct AgentRestartTests {
         let episodes = Double(probe1.since(probe0).throttleEpisodes)
         #expect(abs(episodes - expectedEpisodes) <= max(2, expectedEpisodes * 0.10),
                 "episodes across the restart: probe \(episodes) vs cpu.stat \(expectedEpisodes)")
-        #expect(probe1.openThrottledNanoseconds == 0, "an episode is still open with no task throttled: it leaked")
+        #expect(probe1.openThrottledNanos == 0, "an episode is still open with no task throttled: it leaked")
     }
 }
 

@@ -145,7 +145,7 @@ struct EpisodeMatchingTests {
         let episodes = [Episode(start: 0, end: 70 * ms), Episode(start: 80 * ms, end: 150 * ms),
                         Episode(start: 200 * ms, end: 270 * ms)]
         let result = EpisodeMatcher.match(episodes: episodes, detections: [100 * ms, 160 * ms, 280 * ms], coverage: .ended)
-        #expect(result.samplesNanoseconds == [100 * ms, 80 * ms, 80 * ms])
+        #expect(result.samplesNanos == [100 * ms, 80 * ms, 80 * ms])
         #expect(result.episodesSeen == 3 && result.episodesMissed == 0 && result.unmatchedDetections == 0)
     }
 
@@ -153,7 +153,7 @@ struct EpisodeMatchingTests {
     func onePollManyEpisodes() {
         let episodes = [Episode(start: 0, end: 10 * ms), Episode(start: 20 * ms, end: 30 * ms), Episode(start: 40 * ms, end: nil)]
         let result = EpisodeMatcher.match(episodes: episodes, detections: [1000 * ms], coverage: .ended)
-        #expect(result.samplesNanoseconds == [1000 * ms])
+        #expect(result.samplesNanos == [1000 * ms])
         #expect(result.episodesSeen == 2 && result.episodesMissed == 1)
     }
 
@@ -161,15 +161,15 @@ struct EpisodeMatchingTests {
     func begunCoverage() {
         let episodes = [Episode(start: 0, end: nil), Episode(start: 100 * ms, end: nil), Episode(start: 200 * ms, end: nil)]
         let result = EpisodeMatcher.match(episodes: episodes, detections: [400 * ms, 250 * ms, 10 * ms], coverage: .begun)
-        #expect(result.samplesNanoseconds == [10 * ms, 150 * ms])
+        #expect(result.samplesNanos == [10 * ms, 150 * ms])
         #expect(result.episodesSeen == 3 && result.unmatchedDetections == 1)
     }
 
     @Test("nearest-rank percentiles; no samples encode as explicit nulls")
     func percentiles() throws {
-        let method = MethodResult(method: "poll-1s", timed: "", samplesNanoseconds: (1...100).reversed().map { UInt64($0) })
+        let method = MethodResult(method: "poll-1s", timed: "", samplesNanos: (1...100).reversed().map { UInt64($0) })
         #expect(method.p50 == 50 && method.p90 == 90 && method.p99 == 99 && method.maximum == 100)
-        let empty = MethodResult(method: "psi", timed: "", samplesNanoseconds: [], unavailable: "refused")
+        let empty = MethodResult(method: "psi", timed: "", samplesNanos: [], unavailable: "refused")
         let object = try #require(try JSONSerialization.jsonObject(with: JSONEncoder().encode(empty)) as? [String: Any])
         for key in ["p50_ns", "p90_ns", "p99_ns", "max_ns"] { #expect(object[key] is NSNull, "\(key)") }
         #expect(object["samples"] as? Int == 0)

@@ -96,7 +96,7 @@ struct KubernetesEndToEndTests {
                 }
                 guard let name = byUID[resize.uid], let path = cgroupsByName[name] else { return }
                 try CPULimit(millicores: total).write(cgroupPath: path, version: version)
-                let written = monotonicNanoseconds()
+                let written = monotonicNanos()
                 // The runtime's UpdateContainerResources: the container's own quota.
                 try CPULimit(millicores: total).write(cgroupPath: path + "/" + containerIDs[name]!, version: version)
                 // Pair the write with the decision it carries out (the agent may have decided again since).

@@ -10,7 +10,7 @@ import Testing
         #expect(stat.waitSumNanos == nil)
     }
 
-    @Test func v1ThrottledTimeIsAlreadyNanoseconds() throws {
+    @Test func v1ThrottledTimeIsAlreadyNanos() throws {
         let stat = try CPUStat.parse(Fixtures.cpuStatV1Throttled, version: .v1)
         #expect(stat.nrPeriods == 8467)
         #expect(stat.nrThrottled == 2391)
@@ -31,7 +31,7 @@ import Testing
         #expect(stat.burstNanos == 0)
     }
 
-    @Test func v2MicrosecondsAreConvertedToNanoseconds() throws {
+    @Test func v2MicrosecondsAreConvertedToNanos() throws {
         let stat = try CPUStat.parse(Fixtures.cpuStatV2Throttled, version: .v2)
         #expect(stat.throttledNanos == 96_640_528 * 1000)
         #expect(stat.burstNanos == 43_120 * 1000)

@@ -64,8 +64,8 @@ struct ABITests {
         raw.pid = 42
         let event = withUnsafeBytes(of: raw) { StallEvent(record: $0.baseAddress!, size: $0.count, receivedAt: 5_600) }
         #expect(event == StallEvent(kind: .throttleEnd, cpu: 1, kernelTimestamp: 5_000, stallStart: 1_000,
-                                    cgroupID: 77, deltaNanoseconds: 4_000, pid: 42, receivedAt: 5_600))
-        #expect(event?.latencyNanoseconds == 600)
+                                    cgroupID: 77, deltaNanos: 4_000, pid: 42, receivedAt: 5_600))
+        #expect(event?.latencyNanos == 600)
 
         let short = withUnsafeBytes(of: raw) { StallEvent(record: $0.baseAddress!, size: 40, receivedAt: 0) }
         #expect(short == nil)
@@ -80,32 +80,32 @@ struct TotalsTests {
     @Test("since() counts an episode open at either reading exactly once")
     func sinceWithOpenEpisodes() {
         var earlier = CgroupStallTotals(cgroupID: 1)
-        earlier.throttledNanoseconds = 1_000
-        earlier.openThrottledNanoseconds = 300   // an episode 300 ns in
+        earlier.throttledNanos = 1_000
+        earlier.openThrottledNanos = 300   // an episode 300 ns in
         earlier.throttleEpisodes = 3
         var later = CgroupStallTotals(cgroupID: 1)
-        later.throttledNanoseconds = 1_800       // it closed at 800 ns
-        later.openThrottledNanoseconds = 50      // and a new one is 50 ns in
+        later.throttledNanos = 1_800       // it closed at 800 ns
+        later.openThrottledNanos = 50      // and a new one is 50 ns in
         later.throttleEpisodes = 4
         let d = later.since(earlier)
-        #expect(d.throttledNanoseconds == (1_800 + 50) - (1_000 + 300))
+        #expect(d.throttledNanos == (1_800 + 50) - (1_000 + 300))
         #expect(d.throttleEpisodes == 1)
     }
 
     @Test("since() reads a later total below the earlier one (a discarded open episode) as no throttling")
     func sinceAfterDiscardedEpisode() {
         var earlier = CgroupStallTotals(cgroupID: 1)
-        earlier.throttledNanoseconds = 1_000
-        earlier.openThrottledNanoseconds = 300   // discarded by a restarted probe
+        earlier.throttledNanos = 1_000
+        earlier.openThrottledNanos = 300   // discarded by a restarted probe
         var later = CgroupStallTotals(cgroupID: 1)
-        later.throttledNanoseconds = 1_100
-        #expect(later.since(earlier).throttledNanoseconds == 0)
+        later.throttledNanos = 1_100
+        #expect(later.since(earlier).throttledNanos == 0)
     }
 
     @Test("invalid configuration names the field", arguments: [
         (ProbeConfiguration(ringBufferBytes: 5000), "ringBufferBytes"),
         (ProbeConfiguration(ringBufferBytes: 2048), "ringBufferBytes"),
-        (ProbeConfiguration(waitWindowNanoseconds: 0), "waitWindowNanoseconds"),
+        (ProbeConfiguration(waitWindowNanos: 0), "waitWindowNanos"),
         (ProbeConfiguration(pinRoot: "relative/path"), "pinRoot"),
         (ProbeConfiguration(pollTimeoutMilliseconds: 0), "pollTimeoutMilliseconds"),
     ])

@@ -16,8 +16,8 @@ struct KernelAccuracyTests {
     func configuration(_ mode: AttachMode, ringBufferBytes: UInt32 = 256 * 1024, waitThreshold: UInt64 = 5_000_000,
                        waitWindow: UInt64 = 100_000_000) -> ProbeConfiguration {
         ProbeConfiguration(attachMode: mode, pinRoot: "/sys/fs/bpf/mbcas-test-\(UInt32.random(in: 0...UInt32.max))",
-                           ringBufferBytes: ringBufferBytes, waitThresholdNanoseconds: waitThreshold,
-                           waitWindowNanoseconds: waitWindow)
+                           ringBufferBytes: ringBufferBytes, waitThresholdNanos: waitThreshold,
+                           waitWindowNanos: waitWindow)
     }
 
     func expectClose(_ measured: Double, _ oracle: Double, _ what: Comment) {
@@ -84,7 +84,7 @@ struct KernelAccuracyTests {
         let kernelThrottled = Double(run.kernel.throttledNanos - run.kernelBefore.throttledNanos)
         let kernelEpisodes = Double(run.kernel.nrThrottled - run.kernelBefore.nrThrottled)
         let delta = run.bpf.since(run.bpfBefore)
-        expectClose(Double(delta.throttledNanoseconds), kernelThrottled, "\(mode): throttled time (ns)")
+        expectClose(Double(delta.throttledNanos), kernelThrottled, "\(mode): throttled time (ns)")
         expectClose(Double(delta.throttleEpisodes), kernelEpisodes, "\(mode): throttle episodes")
 
         // Push, checked against the kernel too: one start event per throttled period, and the
@@ -92,9 +92,9 @@ struct KernelAccuracyTests {
         let starts = events.all.filter { $0.kind == .throttleStart && $0.cgroupID == run.id }
         let ends = events.all.filter { $0.kind == .throttleEnd && $0.cgroupID == run.id }
         expectClose(Double(starts.count), kernelEpisodes, "\(mode): pushed throttle starts")
-        expectClose(Double(ends.map(\.deltaNanoseconds).reduce(0, +)), kernelThrottled, "\(mode): pushed episode durations (ns)")
+        expectClose(Double(ends.map(\.deltaNanos).reduce(0, +)), kernelThrottled, "\(mode): pushed episode durations (ns)")
         #expect(ends.count == starts.count, "every pushed start has its end")
-        #expect(starts.allSatisfy { $0.latencyNanoseconds > 0 }, "received before it was sent")
+        #expect(starts.allSatisfy { $0.latencyNanos > 0 }, "received before it was sent")
         #expect(try probe.maps.snapshot().counters.ringBufferDrops == 0)
     }
 
@@ -120,8 +120,8 @@ struct KernelAccuracyTests {
 
         for (id, s0, s1, name) in [(ids.0, schedA0, schedA1, "A"), (ids.1, schedB0, schedB1, "B")] {
             let bpf = try #require(after.cgroups[id]).since(try #require(before.cgroups[id]))
-            expectClose(Double(bpf.waitNanoseconds), Double(s1.waitNanos - s0.waitNanos), "\(mode): run-queue wait of cgroup \(name) (ns)")
-            expectClose(Double(bpf.runNanoseconds), Double(s1.runNanos - s0.runNanos), "\(mode): run time of cgroup \(name) (ns)")
+            expectClose(Double(bpf.waitNanos), Double(s1.waitNanos - s0.waitNanos), "\(mode): run-queue wait of cgroup \(name) (ns)")
+            expectClose(Double(bpf.runNanos), Double(s1.runNanos - s0.runNanos), "\(mode): run time of cgroup \(name) (ns)")
         }
     }
 
@@ -142,7 +142,7 @@ struct KernelAccuracyTests {
         #expect(counters.ringBufferDrops > 0, "the one-page ring buffer never overflowed")
         #expect(events.all.count < Int(counters.eventsPushed + counters.ringBufferDrops))
         let delta = run.bpf.since(run.bpfBefore)
-        expectClose(Double(delta.throttledNanoseconds), Double(run.kernel.throttledNanos - run.kernelBefore.throttledNanos),
+        expectClose(Double(delta.throttledNanos), Double(run.kernel.throttledNanos - run.kernelBefore.throttledNanos),
                     "btf, overflowing: throttled time despite drops (ns)")
         expectClose(Double(delta.throttleEpisodes), Double(run.kernel.nrThrottled - run.kernelBefore.nrThrottled),
                     "btf, overflowing: throttle episodes despite drops")

@@ -60,7 +60,7 @@ struct LimitsActuationTests {
         #expect(raised, "no guardrail raise for the throttled pod")
         let guardrailRaise = try #require(collector.all.first { $0.pod == "hot" && $0.reason == .guardrail })
         #expect(guardrailRaise.newMillicores > guardrailRaise.oldMillicores)
-        let latency = try #require(guardrailRaise.latencyNanoseconds, "a pushed decision must carry its push→actuation latency")
+        let latency = try #require(guardrailRaise.latencyNanos, "a pushed decision must carry its push→actuation latency")
         #expect(latency > 0 && latency < 5_000_000_000)
         #expect(try limit(hot) > 200)
 

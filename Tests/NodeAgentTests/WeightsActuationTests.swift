@@ -82,7 +82,7 @@ struct WeightsActuationTests {
         })
         let raise = try #require(node.collector.all.first { $0.pod == "hot" && $0.reason == .guardrail })
         #expect(raise.oldMillicores == 100 && raise.newMillicores == 1500)
-        #expect(raise.latencyNanoseconds != nil, "a pushed raise carries its kernel stall → write latency")
+        #expect(raise.latencyNanos != nil, "a pushed raise carries its kernel stall → write latency")
         // Re-written with the new quota: at its cap, no burst (no period may exceed the cap).
         #expect(try CPUBurst.read(cgroupPath: node.pods["hot"]!.path, version: node.version) == 0)
         // The budget sits on the parent, and the idle pods' floors did not stop the raise.
@@ -183,7 +183,7 @@ struct WeightsActuationTests {
         #expect(try await eventually(timeout: .seconds(3)) { try node.shares("web") > 3 * node.shares("batch") })
         let raise = try #require(node.collector.all.dropFirst(before).first { $0.pod == "web" && $0.knob == .weight })
         #expect(raise.newMillicores > raise.oldMillicores)
-        let latency = try #require(raise.latencyNanoseconds, "a pushed decision carries the kernel time of the stall behind it")
+        let latency = try #require(raise.latencyNanos, "a pushed decision carries the kernel time of the stall behind it")
         #expect(latency < 2_000_000_000)
         #expect(raise.latencyClass == .latency)
     }
