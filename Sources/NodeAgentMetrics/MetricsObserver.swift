@@ -35,8 +35,8 @@ public final class MetricsObserver: AgentObserver {
     public func roundFinished(_ report: RoundReport) {
         let gone: [String] = previous.withLock { last in
             for pod in report.pods {
-                let before = last[pod.name] ?? PodReport(name: pod.name, throttledNanos: pod.throttledNanos,
-                                                         waitNanos: pod.waitNanos, runNanos: pod.runNanos, episodes: pod.episodes)
+                // First sight: no increments yet, and every reversal so far counts.
+                let before = last[pod.name] ?? { var first = pod; first.directionChanges = 0; return first }()
                 // Saturating: a pod's totals shrink when a container cgroup of it goes away.
                 metrics.recordStall(pod: pod.name, throttledNanos: pod.throttledNanos.saturatingMinus(before.throttledNanos),
                                     waitNanos: pod.waitNanos.saturatingMinus(before.waitNanos),
