@@ -70,6 +70,11 @@ let package = Package(
         ),
         // A pod's Kubernetes QoS class: the one enum for kubelet paths, the API, the controller, the market.
         .target(name: "QoS"),
+        // The error of a long-running service (agent, controller): a code, a message, the errno.
+        .target(
+            name: "ServiceErrors",
+            dependencies: [.product(name: "SystemPackage", package: "swift-system")]
+        ),
         .target(
             name: "Cgroups",
             dependencies: ["QoS", .product(name: "SystemPackage", package: "swift-system")]
@@ -100,7 +105,7 @@ let package = Package(
         .target(
             name: "Controller",
             dependencies: [
-                "KubernetesClient", "QoS",
+                "KubernetesClient", "QoS", "ServiceErrors",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
@@ -127,8 +132,7 @@ let package = Package(
         .target(
             name: "NodeAgent",
             dependencies: [
-                "KernelProbe", "Cgroups", "Market", "MonotonicTime", "QoS",
-                .product(name: "SystemPackage", package: "swift-system"),
+                "KernelProbe", "Cgroups", "Market", "MonotonicTime", "QoS", "ServiceErrors",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Histogram", package: "hdrhistogram-swift"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
