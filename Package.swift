@@ -3,8 +3,9 @@
 // MBCAS: moves CPU between co-located containers the moment the kernel says
 // one is starving. One module per part of the architecture:
 //
-//   ProcessControl  stop signals as an event (commands outside a ServiceGroup), running a command
 //   MonotonicTime CLOCK_MONOTONIC in ns (the clock the BPF programs stamp events with)
+//   ProcessControl  stop signals as an event (commands outside a ServiceGroup), running a command
+//   ServiceErrors ServiceError<Code>: the agent's and the controller's error (code, message, errno)
 //   CKernelProbe  C: libbpf, the kernel/user ABI (bpf/mbcas.h), the embedded BPF skeleton
 //   KernelProbe   loads the probes, consumes the ring buffer, reads the cumulative maps
 //   QoS           a pod's Kubernetes QoS class (one enum for kubelet paths, the API and the market)
