@@ -3,8 +3,9 @@
 // MBCAS: moves CPU between co-located containers the moment the kernel says
 // one is starving. One module per part of the architecture:
 //
-//   ProcessControl  stop signals as an event (commands outside a ServiceGroup), running a command
 //   MonotonicTime CLOCK_MONOTONIC in ns (the clock the BPF programs stamp events with)
+//   ProcessControl  stop signals as an event (commands outside a ServiceGroup), running a command
+//   ServiceErrors ServiceError<Code>: the agent's and the controller's error (code, message, errno)
 //   CKernelProbe  C: libbpf, the kernel/user ABI (bpf/mbcas.h), the embedded BPF skeleton
 //   KernelProbe   loads the probes, consumes the ring buffer, reads the cumulative maps
 //   QoS           a pod's Kubernetes QoS class (one enum for kubelet paths, the API and the market)
@@ -70,6 +71,11 @@ let package = Package(
         ),
         // A pod's Kubernetes QoS class: the one enum for kubelet paths, the API, the controller, the market.
         .target(name: "QoS"),
+        // The error of a long-running service (agent, controller): a code, a message, the errno.
+        .target(
+            name: "ServiceErrors",
+            dependencies: [.product(name: "SystemPackage", package: "swift-system")]
+        ),
         .target(
             name: "Cgroups",
             dependencies: ["QoS", .product(name: "SystemPackage", package: "swift-system")]
@@ -100,7 +106,7 @@ let package = Package(
         .target(
             name: "Controller",
             dependencies: [
-                "KubernetesClient", "QoS",
+                "KubernetesClient", "QoS", "ServiceErrors",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
@@ -127,8 +133,7 @@ let package = Package(
         .target(
             name: "NodeAgent",
             dependencies: [
-                "KernelProbe", "Cgroups", "Market", "MonotonicTime", "QoS",
-                .product(name: "SystemPackage", package: "swift-system"),
+                "KernelProbe", "Cgroups", "Market", "MonotonicTime", "QoS", "ServiceErrors",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Histogram", package: "hdrhistogram-swift"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),

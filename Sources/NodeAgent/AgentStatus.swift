@@ -117,17 +117,6 @@ public struct PodReport: Sendable, Hashable {
     public var burstMicros: Int64? = nil
 }
 
-extension PodReport {
-    /// A pod's accounting alone (no weights, no direction changes): for observers in other modules.
-    public init(name: String, throttledNanos: UInt64, waitNanos: UInt64, runNanos: UInt64, episodes: UInt64) {
-        self.name = name
-        self.throttledNanos = throttledNanos
-        self.waitNanos = waitNanos
-        self.runNanos = runNanos
-        self.episodes = episodes
-    }
-}
-
 /// What a market round saw and set, for observers (metrics).
 public struct RoundReport: Sendable {
     /// The round's shadow price.

@@ -36,8 +36,8 @@ public final class MetricsObserver: AgentObserver {
         let gone: [String] = previous.withLock { last in
             for pod in report.pods {
                 let known = last[pod.name]
-                let before = known ?? PodReport(name: pod.name, throttledNanos: pod.throttledNanos,
-                                                waitNanos: pod.waitNanos, runNanos: pod.runNanos, episodes: pod.episodes)
+                // First sight: no increments yet, and every reversal so far counts.
+                let before = known ?? { var first = pod; first.directionChanges = 0; return first }()
                 // Idle pods (most of them, on a busy node) cost no series update.
                 if known == nil || pod.throttledNanos != before.throttledNanos || pod.waitNanos != before.waitNanos
                     || pod.runNanos != before.runNanos || pod.episodes != before.episodes {
