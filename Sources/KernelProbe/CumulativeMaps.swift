@@ -107,23 +107,61 @@ public final class CumulativeMaps: Sendable {
     }
 
     private func readCgroupStats() throws(ProbeError) -> [UInt64: CgroupStallTotals] {
+        if let batched = try readCgroupStatsInBatches() { return batched }
         var result: [UInt64: CgroupStallTotals] = [:]
         var values = [mbcas_cgroup_stats](repeating: mbcas_cgroup_stats(), count: possibleCPUs)
         for key in try hashMapKeys(statsFD) {
             var k = key
             let rc = values.withUnsafeMutableBytes { bpf_map_lookup_elem(statsFD, &k, $0.baseAddress) }
             if rc != 0 { continue }  // deleted between listing and lookup
-            var t = CgroupStallTotals(cgroupID: key)
-            for v in values {
-                t.runNanos &+= v.run_ns
-                t.waitNanos &+= v.wait_ns
-                t.throttledNanos &+= v.throttled_ns
-                t.throttleEpisodes &+= v.nr_throttled
-                t.switches &+= v.nr_switches
-            }
-            result[key] = t
+            result[key] = Self.totals(key, values[...])
         }
         return result
+    }
+
+    /// The whole stats map in a few `BPF_MAP_LOOKUP_BATCH` calls instead of two syscalls per cgroup
+    /// (the agent reads it every 100 ms; with 150 watched pods the per-key walk was most of its
+    /// CPU). Nil when the kernel has no batch operations for this map (before 5.6): walk it then.
+    private func readCgroupStatsInBatches() throws(ProbeError) -> [UInt64: CgroupStallTotals]? {
+        let chunk = 256
+        var keys = [UInt64](repeating: 0, count: chunk)
+        // A per-CPU map's values come as possible CPUs × the value size rounded to 8 bytes (64 here).
+        var values = [mbcas_cgroup_stats](repeating: mbcas_cgroup_stats(), count: chunk * possibleCPUs)
+        var result: [UInt64: CgroupStallTotals] = [:]
+        var inBatch: UInt64 = 0, outBatch: UInt64 = 0
+        var first = true
+        while true {
+            var count = UInt32(chunk)
+            let rc = keys.withUnsafeMutableBytes { k in
+                values.withUnsafeMutableBytes { v in
+                    first ? bpf_map_lookup_batch(statsFD, nil, &outBatch, k.baseAddress, v.baseAddress, &count, nil)
+                          : bpf_map_lookup_batch(statsFD, &inBatch, &outBatch, k.baseAddress, v.baseAddress, &count, nil)
+                }
+            }
+            let err = Errno(rawValue: errno)
+            for i in 0..<Int(min(count, UInt32(chunk))) {
+                result[keys[i]] = Self.totals(keys[i], values[(i * possibleCPUs)..<((i + 1) * possibleCPUs)])
+            }
+            if rc != 0 {
+                if err == .noSuchFileOrDirectory { return result }  // the end of the map
+                if first, err == .invalidArgument || err == .notSupported || err == .notSupportedOnSocket { return nil }
+                throw ProbeError(.mapAccessFailed, "cannot read the stats map in batches: \(err)")
+            }
+            inBatch = outBatch
+            first = false
+        }
+    }
+
+    private static func totals(_ cgroupID: UInt64, _ perCPU: ArraySlice<mbcas_cgroup_stats>) -> CgroupStallTotals {
+        var t = CgroupStallTotals(cgroupID: cgroupID)
+        for v in perCPU {
+            t.runNanos &+= v.run_ns
+            t.waitNanos &+= v.wait_ns
+            t.throttledNanos &+= v.throttled_ns
+            t.throttleEpisodes &+= v.nr_throttled
+            t.switches &+= v.nr_switches
+        }
+        return t
     }
 
     private func readOpenEpisodes() throws(ProbeError) -> [(UInt64, mbcas_open_episode)] {

@@ -137,7 +137,10 @@ extension NodeAgent {
     static func podTotals(_ snapshot: ProbeSnapshot, table: PodTable) -> [PodSlot: PodTotals] {
         var totals: [PodSlot: PodTotals] = [:]
         for (id, t) in snapshot.cgroups {
-            guard let slot = table.slot(forCgroupID: id) else { continue }
+            // A watched cgroup that never ran has an all-zero entry: it adds nothing, and skipping it
+            // keeps observation ticks to the pods that ever ran (a node's idle pods cost nothing).
+            guard t.runNanos | t.waitNanos | t.throttledIncludingOpenNanos | t.switches != 0,
+                  let slot = table.slot(forCgroupID: id) else { continue }
             totals[slot, default: PodTotals()].throttledNanos &+= t.throttledIncludingOpenNanos
             totals[slot, default: PodTotals()].waitNanos &+= t.waitNanos
             totals[slot, default: PodTotals()].runNanos &+= t.runNanos
