@@ -113,7 +113,7 @@ struct BenchWorkloadsTests {
 
         // Wait for batch to run in the benchmark's pod: then there is something to clean up.
         let hierarchy = try CgroupHierarchy.discover(controller: "cpu")
-        let batch = CgroupDirectory(path: "\(hierarchy.mountPoint)/\(Self.prefix)\(process.processIdentifier)/batch")
+        let batch = CgroupDirectory(path: "\(hierarchy.mountPoint)/\(Self.prefix)\(process.processIdentifier)/pods/batch")
         var workload: [Int32] = []
         _ = await eventually(timeout: .seconds(60)) {
             workload = (try? batch.pids()) ?? []
