@@ -1,6 +1,7 @@
 import Cgroups
 import KernelProbe
 import Logging
+import MonotonicTime
 import ServiceLifecycle
 import Synchronization
 
@@ -49,7 +50,13 @@ public final class AgentRuntime: Sendable {
         // In polling mode events are still consumed (the maps stay the truth) but decide nothing.
         let reacts: Bool
         if case .poll = mode { reacts = false } else { reacts = true }
-        let consumer = try probe.makeConsumer { event in if reacts { agent.handle(event) } }
+        // A probe loaded earlier (the demo's, across its phases) may hold a backlog of events from
+        // before the agent ran: history, already in the maps' totals; reacting to it would only
+        // report its age as push latency.
+        let startedAt = monotonicNanos()
+        let consumer = try probe.makeConsumer { event in
+            if reacts, event.kernelTimestamp >= startedAt { agent.handle(event) }
+        }
         self.agent = agent
         self.probe = probe
         self.consumer = consumer
