@@ -144,7 +144,7 @@ struct WeightsActuationTests {
             node.status("server")?.latencyClass == .latency && node.status("batch")?.latencyClass == .batch
         }, "classes: server \(String(describing: node.status("server")?.evidence)), batch \(String(describing: node.status("batch")?.evidence))")
         #expect(node.status("server")?.classDeclared == false)
-        // A learned server bids 2.5× its request: 2.5:1 against batch when both want everything.
+        // A learned server bids 4× its request (docs/decisions.md): well above batch when both want everything.
         #expect(try await eventually(timeout: .seconds(5)) { try node.shares("server") > 3 * node.shares("batch") / 2 })
         #expect(try node.shares("batch") >= CPUWeight(millicores: 200).shares, "batch keeps its floor's weight")
         func rates(over seconds: Double) async throws -> (batch: Double, server: Double) {
