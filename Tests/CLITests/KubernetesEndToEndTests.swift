@@ -52,8 +52,9 @@ struct KubernetesEndToEndTests {
         /// the pod and container cgroups from the actuated limits on every pass (what races a
         /// direct raise on a real node).
         /// `guaranteed`: pods created with requests = limits (Guaranteed QoS, under kubepods/).
-        /// `allocatableMillicores`: the stand-in answers resizes as the kubelet's admission does
-        /// for a node with that much allocatable cpu (Deferred / Infeasible), instead of accepting all.
+        /// `allocatableMillicores`: the Node's allocatable cpu (default: the online CPUs), and the
+        /// stand-in answers resizes as the kubelet's admission does for it (Deferred /
+        /// Infeasible), instead of accepting all.
         init(pods names: [String], guaranteed: Set<String> = [], annotations: [String: [String: String]] = [:],
              kubeletSync: Bool = false, allocatableMillicores: Int64? = nil) async throws {
             root = try TemporaryCgroup(prefix: "mbcas-e2e")
@@ -108,9 +109,12 @@ struct KubernetesEndToEndTests {
                     }
                 }
             }
+            // The kubelet registers its Node; the agent reads the capacity it divides from it.
+            let online = Int64(ProcessInfo.processInfo.activeProcessorCount) * 1000
+            try KubeletStandIn.registerNode(store: store, name: "node-e2e", allocatableCPU: "\(allocatableMillicores ?? online)m")
             var policy: KubeletStandIn.Policy = { _ in .accept }
-            if let allocatableMillicores {
-                policy = KubeletStandIn.allocatable(cpuMillicores: allocatableMillicores, store: store, nodeName: "node-e2e")
+            if allocatableMillicores != nil {
+                policy = KubeletStandIn.allocatable(store: store, nodeName: "node-e2e")
             }
             kubelet = KubeletStandIn(store: server.store, nodeName: "node-e2e", policy: policy, sync: sync, actuate: { resize in
                 // The kubelet's actuation: the pod cgroup's quota is the sum of its containers' limits.

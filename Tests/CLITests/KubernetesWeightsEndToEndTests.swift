@@ -23,8 +23,9 @@ extension KubernetesEndToEndTests {
                                   annotations: ["web": ["mbcas.io/class": "batch"]], kubeletSync: direct,
                                   allocatableMillicores: allocatable)
         do {
-            try node.startAgentAndController(agentArguments: ["--actuation", "weights", "--capacity", "\(allocatable)",
-                                                              "--reserve", "\(reserve)"] + (direct ? ["--direct-cgroup-raise"] : []))
+            // No --capacity: the agent divides the Node's status.allocatable.cpu.
+            try node.startAgentAndController(agentArguments: ["--actuation", "weights", "--reserve", "\(reserve)"]
+                                             + (direct ? ["--direct-cgroup-raise"] : []))
             let pods = node.client.resources(Pod.self, namespace: "shop")
             let allocations = node.client.resources(PodAllocation.self, namespace: "shop")
             func request(_ pod: Pod?) -> Int64? { pod.flatMap { try? $0.spec.containers[0].resources?.cpuRequest()?.millicores } }

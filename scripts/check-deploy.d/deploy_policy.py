@@ -11,6 +11,7 @@ EXPECTED_GRANTS = {
     AGENT_SA: {
         ("cluster", "", "pods"): {"list", "watch"},
         ("cluster", "mbcas.io", "podallocations"): {"create", "patch", "list", "watch"},
+        ("cluster", "", "nodes"): {"get", "watch"},
     },
     CONTROLLER_SA: {
         ("cluster", "", "pods"): {"list", "watch"},
