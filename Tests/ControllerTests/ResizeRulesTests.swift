@@ -185,6 +185,45 @@ struct ResizeRulesTests {
         await harness.stop()
     }
 
+    @Test("requests are weights: a requests-only change does not wait for the limits' cooldown; in a decision moving both, the request goes ahead and the limit waits")
+    func requestsDoNotWaitForTheLimitsCooldown() async throws {
+        let harness = try await Harness.start()
+        let pod = try await harness.createPod("web", containers: [Harness.container()])  // request 250m, limit 500m
+        try await harness.allocate(pod, [ContainerAllocation(name: "app", cpuLimit: cpu("750m"))])
+        // A limits' cooldown far longer than the test: whatever lands meanwhile did not wait for it.
+        harness.runController(Harness.configuration(cooldown: .seconds(600), requestCooldown: .milliseconds(100)))
+        #expect(try await eventually { try await harness.isApplied("web", limit: "750m") })
+
+        try await harness.reallocate("web", [ContainerAllocation(name: "app", cpuRequest: cpu("400m"), cpuLimit: cpu("750m"))], reason: "weights")
+        #expect(try await eventually { try await harness.pod("web").specRequest() == "400m" }, "a requests-only resize waited for the limits' cooldown")
+        #expect(try await eventually { try await harness.allocation("web").status?.phase == .applied })
+
+        try await harness.reallocate("web", [ContainerAllocation(name: "app", cpuRequest: cpu("500m"), cpuLimit: cpu("1"))], reason: "weights")
+        #expect(try await eventually { try await harness.pod("web").specRequest() == "500m" }, "the request did not go ahead of the limit")
+        #expect(try await harness.pod("web").specLimit() == "750m", "the limit moved within its cooldown")
+        #expect(try await eventually { try await harness.allocation("web").reason == "Cooldown" })
+        let waiting = try await harness.allocation("web")
+        #expect(waiting.status?.phase == .pending)
+        #expect(waiting.status?.message?.contains("600s cooldown since the last one that moved a limit") == true, "\(waiting.status?.message ?? "")")
+        await harness.stop()
+    }
+
+    @Test("request cooldown: two requests-only changes are at least the request cooldown apart")
+    func requestCooldownBoundsResizes() async throws {
+        let harness = try await Harness.start()
+        let pod = try await harness.createPod("web", containers: [Harness.container()])
+        try await harness.allocate(pod, [ContainerAllocation(name: "app", cpuRequest: cpu("300m"), cpuLimit: cpu("500m"))])
+        let requestCooldown = Duration.milliseconds(1500)
+        harness.runController(Harness.configuration(cooldown: .seconds(600), requestCooldown: requestCooldown))
+        #expect(try await eventually { try await harness.pod("web").specRequest() == "300m" })
+        let first = ContinuousClock.now
+        try await harness.reallocate("web", [ContainerAllocation(name: "app", cpuRequest: cpu("350m"), cpuLimit: cpu("500m"))], reason: "weights")
+        #expect(try await eventually { try await harness.pod("web").specRequest() == "350m" })
+        // Seen no sooner than the request cooldown after the first (measured from after the first was seen).
+        #expect(ContinuousClock.now - first >= requestCooldown - .milliseconds(100))
+        await harness.stop()
+    }
+
     @Test("maximum step: a large change is made in steps of at most ×2 up and ×0.5 down")
     func maxStep() async throws {
         let harness = try await Harness.start()
