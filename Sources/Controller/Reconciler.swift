@@ -304,6 +304,10 @@ final class Reconciler: Sendable {
         }
         if changed, let warning = outcome.reason == "Forbidden" ? "ResizeForbidden" : Self.warningReason(outcome.phase) {
             if await recorder.record(.warning, reason: warning, message: outcome.message, on: pod, now: now()) { stats.countEvent() }
+        } else if changed, outcome.phase == .deferred {
+            // Normal, not Warning: the kubelet retries a deferred resize by itself as room frees up
+            // (the kubelet's own event for it, ResizeDeferred, is Normal too). The message carries its words.
+            if await recorder.record(.normal, reason: "ResizeDeferred", message: outcome.message, on: pod, now: now()) { stats.countEvent() }
         }
     }
 

@@ -181,7 +181,13 @@ struct KubernetesEndToEndTests {
                                 "--cgroup-root", root.path, "--pin-root", pinRoot, "--default-cap", "1500",
                                 "--write-interval-ms", "100", "--log-level", "info"] + agentArguments)
             try start("controller", ["controller", "--kubeconfig", kubeconfig, "--namespace", "mbcas-system",
-                                     "--identity", "e2e", "--cooldown-seconds", "0", "--log-level", "info"])
+                                     "--identity", "e2e", "--cooldown-seconds", "0", "--request-cooldown-seconds", "0",
+                                     "--log-level", "info"])
+        }
+
+        /// One binary's whole log so far.
+        func log(_ label: String) -> String {
+            processes.filter { $0.0 == label }.map { (try? String(contentsOfFile: $0.2, encoding: .utf8)) ?? "" }.joined()
         }
 
         /// The logs, for a failure message.

@@ -82,6 +82,19 @@ extension KubernetesEndToEndTests {
             let schema = try node.checkPodAllocationsAgainstCRD()
             #expect(schema?.status == 0, "a PodAllocation as written does not fit deploy/crd's schema:\n\(schema?.stdout ?? "")\(schema?.stderr ?? "")")
 
+            if !direct {
+                // The kubelet re-reports a smaller allocatable (its reservations grew): the agent
+                // follows the Node, and the busy pod's request shrinks to fit the new budget.
+                try KubeletStandIn.registerNode(store: node.server.store, name: "node-e2e", allocatableCPU: "800m")
+                let followed = await eventually(timeout: .seconds(30)) {
+                    let total = ((try? await pods.listAll().items) ?? []).reduce(Int64(0)) { $0 + (request($1) ?? 0) }
+                    last = "Σ requests \(total)m"
+                    return total <= 800 - reserve && node.log("agent").contains("the node's allocatable cpu changed")
+                }
+                #expect(followed, "the agent did not follow the Node's allocatable down to 800m (\(last)):\n\(node.logs)")
+                print("allocatable 1000m → 800m: \(last) of \(800 - reserve)m; web request \(request(try await pods.get("web")).map(String.init) ?? "-")m")
+            }
+
             // The burst ends: the share flows back, the request returns toward the floor.
             burner.stop()
             let back = await eventually(timeout: .seconds(30)) {

@@ -133,6 +133,10 @@ struct ResizeRulesTests {
         #expect(deferred.status?.message?.contains("not enough CPU on node-a right now") == true)
         #expect(deferred.status?.appliedContainers?.first?.cpuLimit == cpu("500m"))  // still running the old limit
         #expect(try await harness.pod("web").specLimit() == "900m")
+        // One Normal Event with the kubelet's words (the kubelet retries by itself: not a Warning).
+        #expect(try await eventually { try await harness.events("web").contains {
+            $0.reason == "ResizeDeferred" && $0.type == "Normal" && $0.message?.contains("not enough CPU on node-a right now") == true
+        } })
 
         harness.kubelet.policy = { _ in .accept }
         #expect(try await eventually { try await harness.allocation("web").status?.phase == .applied })
