@@ -21,12 +21,8 @@ extension KubernetesEndToEndTests {
             try node.startAgentAndController(agentArguments: ["--actuation", "weights", "--capacity", "2000", "--reserve", "100"])
             let pods = node.client.resources(Pod.self, namespace: "shop")
             let allocations = node.client.resources(PodAllocation.self, namespace: "shop")
-            func request(_ pod: Pod?) -> Int64? { pod.flatMap { try? $0.spec.containers[0].resources?.cpuRequest()?.millicores } }
-            func actuatedRequest(_ pod: Pod?) -> Int64? {
-                pod?.status?.containerStatuses?.first.flatMap { try? $0.resources?.cpuRequest()?.millicores }
-            }
-            let container = try #require(try CgroupDirectory(path: node.podCgroups["web"]!).children().first)
-            let burner = try Burner(cgroupPath: node.podCgroups["web"]! + "/" + container)
+            let request = Node.request, actuatedRequest = Node.actuatedRequest
+            let burner = try node.burn("web")
             defer { burner.stop() }
 
             var last = ""

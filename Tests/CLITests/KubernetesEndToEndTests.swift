@@ -156,6 +156,19 @@ struct KubernetesEndToEndTests {
                 """.write(toFile: kubeconfig, atomically: true, encoding: .utf8)
         }
 
+        /// The first container's cpu request and limit in the spec, and the request the kubelet reports actuated.
+        static func request(_ pod: Pod?) -> Int64? { pod.flatMap { try? $0.spec.containers[0].resources?.cpuRequest()?.millicores } }
+        static func limit(_ pod: Pod?) -> Int64? { pod.flatMap { try? $0.spec.containers[0].resources?.cpuLimit()?.millicores } }
+        static func actuatedRequest(_ pod: Pod?) -> Int64? {
+            pod?.status?.containerStatuses?.first.flatMap { try? $0.resources?.cpuRequest()?.millicores }
+        }
+
+        /// A CPU burner in the pod's (first) container cgroup.
+        func burn(_ pod: String) throws -> Burner {
+            let container = try #require(try CgroupDirectory(path: podCgroups[pod]!).children().first)
+            return try Burner(cgroupPath: podCgroups[pod]! + "/" + container)
+        }
+
         /// The kubelet's `MilliCPUToShares`: millicores × 1024 / 1000, integer division, at least 2.
         static func kubeletShares(_ millicores: Int64) -> Int { max(2, Int(millicores * 1024 / 1000)) }
 

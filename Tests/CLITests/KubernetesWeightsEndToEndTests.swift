@@ -28,14 +28,10 @@ extension KubernetesEndToEndTests {
                                              + (direct ? ["--direct-cgroup-raise"] : []))
             let pods = node.client.resources(Pod.self, namespace: "shop")
             let allocations = node.client.resources(PodAllocation.self, namespace: "shop")
-            func request(_ pod: Pod?) -> Int64? { pod.flatMap { try? $0.spec.containers[0].resources?.cpuRequest()?.millicores } }
-            func limit(_ pod: Pod?) -> Int64? { pod.flatMap { try? $0.spec.containers[0].resources?.cpuLimit()?.millicores } }
-            func actuatedRequest(_ pod: Pod?) -> Int64? {
-                pod?.status?.containerStatuses?.first.flatMap { try? $0.resources?.cpuRequest()?.millicores }
-            }
+            let request = Node.request, actuatedRequest = Node.actuatedRequest
+            let limit = Node.limit
 
-            let container = try #require(try CgroupDirectory(path: node.podCgroups["web"]!).children().first)
-            let burner = try Burner(cgroupPath: node.podCgroups["web"]! + "/" + container)
+            let burner = try node.burn("web")
             defer { burner.stop() }
             // Raised: the request in the spec, what the kubelet actuated, and the weight in the cgroup agree.
             var last = ""
