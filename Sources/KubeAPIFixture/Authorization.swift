@@ -2,12 +2,12 @@ import Synchronization
 
 /// RBAC, as the real API server's authorizer answers it, for the tokens a test restricts:
 /// requests with any other token (or none) pass, as before. A restricted token's user may do
-/// exactly what its rules grant, cluster-wide (a ClusterRole bound by a ClusterRoleBinding),
-/// and gets everything else refused with the real server's 403 (handlers/responsewriters
+/// exactly what its rules grant, cluster-wide (a ClusterRole bound by a ClusterRoleBinding) or
+/// in one namespace (a Role and its RoleBinding), and gets everything else refused with the real server's 403 (handlers/responsewriters
 /// `forbiddenMessage` inside `errors.NewForbidden`):
 /// `nodes "n1" is forbidden: User "system:serviceaccount:mbcas-system:mbcas-agent" cannot get
 /// resource "nodes" in API group "" at the cluster scope`.
-/// Not modelled: Roles and RoleBindings scoped to a namespace, resourceNames, wildcards,
+/// Not modelled: resourceNames (a rule grants every object of its resources), wildcards,
 /// aggregation, and authorization of unknown paths (the fixture answers them 404).
 public final class RBACAuthorizer: Sendable {
     /// One PolicyRule: every verb on every resource of every group listed.
@@ -17,11 +17,14 @@ public final class RBACAuthorizer: Sendable {
         public var resources: [String]
         /// get, list, watch, create, update, patch, delete.
         public var verbs: [String]
+        /// nil: cluster-wide (ClusterRoleBinding); else only requests in this namespace (RoleBinding).
+        public var namespace: String?
 
-        public init(apiGroups: [String], resources: [String], verbs: [String]) {
+        public init(apiGroups: [String], resources: [String], verbs: [String], namespace: String? = nil) {
             self.apiGroups = apiGroups
             self.resources = resources
             self.verbs = verbs
+            self.namespace = namespace
         }
     }
 
@@ -48,6 +51,7 @@ public final class RBACAuthorizer: Sendable {
         let resource = subresource == .main ? type.plural : "\(type.plural)/\(subresource.rawValue)"
         let allowed = subject.rules.contains { rule in
             rule.apiGroups.contains(type.group) && rule.resources.contains(resource) && rule.verbs.contains(verb)
+                && (rule.namespace == nil || rule.namespace == namespace)
         }
         if allowed { return nil }
         // A list or watch narrowed to one object by `fieldSelector=metadata.name=x` names it, as

@@ -58,7 +58,11 @@ public struct NodeAllocatable: Sendable {
                 for try await event in nodes.watch(options, resourceVersion: version) {
                     failures = 0
                     if let next = event.resourceVersion { version = next }
-                    guard case .modified(let node) = event else { continue }  // ADDED/DELETED: re-created node, read below
+                    let node: Node
+                    switch event {
+                    case .added(let object), .modified(let object): node = object  // ADDED: the node was re-created
+                    case .deleted, .bookmark: continue
+                    }
                     let fresh = try Self.millicores(of: node)
                     if fresh != current {
                         current = fresh

@@ -201,7 +201,8 @@ struct AgentCommand: AsyncParsableCommand {
         }
         logger.notice("agent running", metadata: [
             "cgroup_parent": "\(configuration.cgroupParent)", "pods": "\(agent.status().pods.map(\.name))",
-            "capacity": "\(agent.status().capacityMillicores)m", "reserve": "\(configuration.reserveMillicores)m",
+            "capacity": "\(agent.status().capacityMillicores)m\(allocatable.map { " (Node \($0.node.nodeName)'s allocatable cpu, followed)" } ?? "")",
+            "reserve": "\(configuration.reserveMillicores)m",
             "programs": "\(probe.attachMode)", "mode": "\(mode.rawValue)", "actuation": "\(configuration.actuation.rawValue)",
             "kubernetes": "\(cluster.map { "node \($0.inventory.nodeName), API \($0.client.configuration.server) (\($0.client.configuration.origin))" } ?? "off")",
         ])

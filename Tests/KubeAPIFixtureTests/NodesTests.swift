@@ -86,6 +86,14 @@ import Testing
         #expect(status.code == 403)
         #expect(status.body["message"] == .string("podallocations.mbcas.io \"web\" is forbidden: User \"\(user)\" cannot patch resource \"podallocations/status\" in API group \"mbcas.io\" in the namespace \"shop\""))
         #expect(status.body["details"] == ["name": "web", "group": "mbcas.io", "kind": "podallocations"])
+        // A namespaced grant (Role + RoleBinding) allows its namespace only.
+        server.authorization.restrict(token: "agent", user: user, to: [
+            .init(apiGroups: ["coordination.k8s.io"], resources: ["leases"], verbs: ["get"], namespace: "mbcas-system"),
+        ])
+        #expect(try await agent.send("GET", "/apis/coordination.k8s.io/v1/namespaces/mbcas-system/leases/x").code == 404)
+        let elsewhere = try await agent.send("GET", "/apis/coordination.k8s.io/v1/namespaces/default/leases/x")
+        #expect(elsewhere.code == 403)
+        #expect(elsewhere.body["message"] == .string("leases.coordination.k8s.io \"x\" is forbidden: User \"\(user)\" cannot get resource \"leases\" in API group \"coordination.k8s.io\" in the namespace \"default\""))
         // Other tokens, and none, are not restricted.
         #expect(try await TestClient(base: server.baseURL).send("GET", "/api/v1/nodes/n1").code == 200)
         await server.shutdown()
