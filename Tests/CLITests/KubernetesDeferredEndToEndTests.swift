@@ -9,16 +9,20 @@ import Testing
 /// API server, and the kubelet stand-in admitting resizes as the kubelet does for the Node's
 /// allocatable cpu (the pod's new requests against what the node's other pods hold).
 extension KubernetesEndToEndTests {
-    @Test("--actuation weights: a request raise that does not fit the node is Deferred (status and a ResizeDeferred Event with the kubelet's words, the pod's cgroup keeps what the kubelet admitted), then lands when a pod leaves and room frees up")
-    func deferredRequestLandsWhenRoomFrees() async throws {
+    /// `direct`: with `--direct-cgroup-raise` (and the kubelet's pod sync), a weight raise written
+    /// straight into the cgroup is given back once the kubelet defers the resize.
+    @Test("--actuation weights: a request raise that does not fit the node is Deferred (status and a ResizeDeferred Event with the kubelet's words, the pod's cgroup keeps what the kubelet admitted), then lands when a pod leaves and room frees up",
+          arguments: [false, true])
+    func deferredRequestLandsWhenRoomFrees(direct: Bool) async throws {
         // The kubelet admits 1000m; the operator's --capacity tells the agent 2000m, so its raise of
         // web's request toward its 900m cap fits the agent's budget but not the 700m that idle
         // (100m) and gold (200m, Guaranteed) leave on the node.
         let node = try await Node(pods: ["web", "idle", "gold"], guaranteed: ["gold"],
                                   annotations: ["web": ["mbcas.io/class": "batch", "mbcas.io/cpu-cap": "900m"]],
-                                  allocatableMillicores: 1000)
+                                  kubeletSync: direct, allocatableMillicores: 1000)
         do {
-            try node.startAgentAndController(agentArguments: ["--actuation", "weights", "--capacity", "2000", "--reserve", "100"])
+            try node.startAgentAndController(agentArguments: ["--actuation", "weights", "--capacity", "2000", "--reserve", "100"]
+                                             + (direct ? ["--direct-cgroup-raise"] : []))
             let pods = node.client.resources(Pod.self, namespace: "shop")
             let allocations = node.client.resources(PodAllocation.self, namespace: "shop")
             let request = Node.request, actuatedRequest = Node.actuatedRequest
@@ -48,9 +52,12 @@ extension KubernetesEndToEndTests {
             let web = try await pods.get("web")
             let asked = try #require(request(web)), running = try #require(actuatedRequest(web))
             #expect(running < asked, "spec request \(asked)m, running \(running)m")
-            #expect(try node.cgroupShares("web") == Node.kubeletShares(running), "the cgroup runs a weight the kubelet did not admit")
+            let admitted = await eventually(timeout: .seconds(5)) { (try? node.cgroupShares("web")) == Node.kubeletShares(running) }
+            #expect(admitted, "the cgroup runs \((try? node.cgroupShares("web")).map(String.init) ?? "-") shares, not the \(Node.kubeletShares(running)) the kubelet admitted:\n\(node.logs)")
             #expect(node.log("agent").contains("the kubelet deferred the pod's resize"), "the agent did not take the deferral in:\n\(node.logs)")
-            print("deferred: web asked for request \(asked)m, runs with \(running)m (cpu.shares \(try node.cgroupShares("web"))): \(message)")
+            let directRaise = allocation.metadata.annotations?[PodAllocationWriterAnnotation.direct].flatMap { $0 == "0" ? nil : $0 }
+            print("deferred\(direct ? " (--direct-cgroup-raise; a direct raise for this decision: \(directRaise == nil ? "none" : "written"))" : ""): "
+                  + "web asked for request \(asked)m, runs with \(running)m (cpu.shares \(try node.cgroupShares("web"))): \(message)")
 
             // Room frees up: gold leaves the node. The kubelet retries the deferred resize, which lands.
             try await pods.delete("gold")
