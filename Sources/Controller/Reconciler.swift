@@ -106,7 +106,10 @@ final class Reconciler: Sendable {
             let anyWait = Self.remaining(until: cooldowns.any, now: now())
             let limitWait = Self.movesLimits(targets) ? Self.remaining(until: cooldowns.limits, now: now()) : nil
             if anyWait == nil, let limitWait, let requestsOnly = requestsOnly(allocation, pod: pod) {
-                _ = try await resize(allocation, pod: pod, targets: requestsOnly, key: key)
+                // Back when the limit is due (or sooner, if the API forbade the request and set a backoff).
+                if case .requeue(let after) = try await resize(allocation, pod: pod, targets: requestsOnly, key: key) {
+                    return .requeue(after: min(after, limitWait))
+                }
                 return .requeue(after: limitWait)
             }
             if let wait = [limitWait, anyWait].compactMap({ $0 }).max() {
