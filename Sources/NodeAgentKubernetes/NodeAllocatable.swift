@@ -4,6 +4,9 @@ import Logging
 /// Why the node's allocatable CPU could not be read: says which RBAC grant or setting is missing.
 public struct NodeAllocatableError: Error, Sendable, CustomStringConvertible {
     public let description: String
+    /// The API was unreachable or overloaded (transport, 429, 5xx): trying again may help; a
+    /// refusal (403), a wrong name (404) or a node without allocatable will not.
+    public var isRetryable = false
 }
 
 /// This node's allocatable CPU, from its Node object (`status.allocatable.cpu`, cluster-scoped):
@@ -31,10 +34,28 @@ public struct NodeAllocatable: Sendable {
         do {
             node = try await nodes.get(nodeName)
         } catch {
-            throw NodeAllocatableError(description: Self.explain(error, verb: "get", nodeName: nodeName))
+            throw NodeAllocatableError(description: Self.explain(error, verb: "get", nodeName: nodeName), isRetryable: error.isRetryable)
         }
         let millicores = try Self.millicores(of: node)
         return (millicores, node.metadata.resourceVersion ?? "")
+    }
+
+    /// ``read()``, tried again with backoff while the API is unreachable or overloaded, for at
+    /// most `patience` (the agent starts with the API, e.g. after a node reboot); a refusal is
+    /// thrown at once.
+    public func readWaiting(patience: Duration = .seconds(60), backoff: RetryPolicy = RetryPolicy(
+        initialBackoff: .milliseconds(500), maxBackoff: .seconds(10))) async throws(NodeAllocatableError) -> (millicores: Int, resourceVersion: String) {
+        let deadline = ContinuousClock.now + patience
+        var attempt = 1
+        while true {
+            do {
+                return try await read()
+            } catch where error.isRetryable && ContinuousClock.now < deadline && !Task.isCancelled {
+                logger.warning("cannot read this node's allocatable cpu yet; retrying", metadata: ["error": "\(error)", "attempt": "\(attempt)"])
+                try? await Task.sleep(for: backoff.delay(afterAttempt: attempt, retryAfter: nil))
+                attempt += 1
+            }
+        }
     }
 
     /// Follows the node until the task is cancelled, calling `changed` with each allocatable cpu

@@ -159,7 +159,7 @@ struct AgentCommand: AsyncParsableCommand {
         if let cluster, configuration.capacityMillicores == nil {
             let node = NodeAllocatable(client: cluster.client, nodeName: cluster.inventory.nodeName, logger: logger)
             do {
-                let (millicores, version) = try await node.read()
+                let (millicores, version) = try await node.readWaiting()
                 allocatable = .init(node: node, millicores: millicores, resourceVersion: version)
             } catch {
                 throw ValidationError(error.description)

@@ -61,4 +61,27 @@ struct NodeAllocatableTests {
         } throws: { "\($0)".contains("reports no status.allocatable.cpu") }
         await server.shutdown()
     }
+
+    @Test("at start, an API that answers 503 is waited for (boundedly); a 403 is not")
+    func startWaitsForTheAPI() async throws {
+        let server = try await FakeKubeAPIServer.start()
+        try KubeletStandIn.registerNode(store: server.store, name: "node-a", allocatableCPU: "2")
+        server.faults.inject(.serviceUnavailable, path: "/api/v1/nodes/node-a", count: 3)
+        let node = NodeAllocatable(client: Self.client(server), nodeName: "node-a", logger: Logger(label: "test"))
+        let backoff = RetryPolicy(initialBackoff: .milliseconds(10), maxBackoff: .milliseconds(20))
+        #expect(try await node.readWaiting(backoff: backoff).millicores == 2000)
+        server.faults.inject(.serviceUnavailable, path: "/api/v1/nodes/node-a", count: 1000)
+        await #expect(throws: NodeAllocatableError.self) { _ = try await node.readWaiting(patience: .milliseconds(200), backoff: backoff) }
+        server.authorization.restrict(token: "agent", user: "agent", to: [])
+        let forbidden = NodeAllocatable(client: Self.client(server, token: "agent"), nodeName: "node-a", logger: Logger(label: "test"))
+        server.faults.inject(.serviceUnavailable, path: "/api/v1/nodes/node-a", count: 0)  // clears the faults left
+        await #expect {
+            _ = try await forbidden.readWaiting(backoff: backoff)
+        } throws: { error in
+            // Not retryable: thrown at the first answer, naming the grant.
+            guard let error = error as? NodeAllocatableError else { return false }
+            return !error.isRetryable && error.description.contains("lacks RBAC verb \"get\" on resource \"nodes\"")
+        }
+        await server.shutdown()
+    }
 }
