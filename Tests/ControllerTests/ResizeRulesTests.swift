@@ -198,8 +198,10 @@ struct ResizeRulesTests {
         harness.runController(Harness.configuration(cooldown: .seconds(600), requestCooldown: .milliseconds(100)))
         #expect(try await eventually { try await harness.isApplied("web", limit: "750m") })
 
+        let decided = ContinuousClock.now
         try await harness.reallocate("web", [ContainerAllocation(name: "app", cpuRequest: cpu("400m"), cpuLimit: cpu("750m"))], reason: "weights")
         #expect(try await eventually { try await harness.pod("web").specRequest() == "400m" }, "a requests-only resize waited for the limits' cooldown")
+        print("requests-only decision → pod spec: \(ContinuousClock.now - decided) (the limits' cooldown: 600 s)")
         #expect(try await eventually { try await harness.allocation("web").status?.phase == .applied })
 
         try await harness.reallocate("web", [ContainerAllocation(name: "app", cpuRequest: cpu("500m"), cpuLimit: cpu("1"))], reason: "weights")
