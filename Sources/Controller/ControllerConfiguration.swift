@@ -3,12 +3,18 @@
 ///
 /// The pacing rules live here, not in the agent, because the controller is the last line before
 /// the kubelet: whatever the agent asks for (a bug, a burst of decisions, a restarted agent),
-/// a pod's CPU moves at most `maxStepUp`/`maxStepDown` per resize and at most once per
-/// `cooldown`.
+/// a pod's CPU limit moves at most `maxStepUp`/`maxStepDown` per resize and at most once per
+/// `cooldown`, and its requests at most once per `requestCooldown`.
 public struct ControllerConfiguration: Sendable, Hashable {
-    /// The least time between two resizes of one pod. A change wanted sooner waits (phase
-    /// `Pending`, reason `Cooldown`) and is applied when the time has passed.
+    /// The least time between two resizes of one pod that move a limit. A change wanted sooner
+    /// waits (phase `Pending`, reason `Cooldown`) and is applied when the time has passed.
     public var cooldown: Duration
+    /// The least time between any two resizes of one pod, so also between two that move only
+    /// requests. Shorter than ``cooldown`` because a request is a weight: the kernel re-divides
+    /// contended CPU by it at once and nothing is throttled by a stale one, so the thrash the
+    /// limits' cooldown prevents does not arise; this only bounds how often the kubelet is asked.
+    /// While a limit change waits for ``cooldown``, the decision's request changes go ahead alone.
+    public var requestCooldown: Duration
     /// The largest factor one resize may raise a container's CPU limit by (2: at most double).
     /// A larger change is made in steps, one per cooldown, each from what the kubelet actuated.
     public var maxStepUp: Double
@@ -35,11 +41,12 @@ public struct ControllerConfiguration: Sendable, Hashable {
     public var instance: String
 
     /// Creates a configuration; the defaults are those of `mbcas controller`.
-    public init(cooldown: Duration = .seconds(10), maxStepUp: Double = 2, maxStepDown: Double = 0.5,
+    public init(cooldown: Duration = .seconds(10), requestCooldown: Duration = .seconds(1), maxStepUp: Double = 2, maxStepDown: Double = 0.5,
                 allowRestarts: Bool = false, resyncInterval: Duration = .seconds(60), workers: Int = 2,
                 retryBaseDelay: Duration = .milliseconds(100), retryMaxDelay: Duration = .seconds(60),
                 forbiddenBackoff: Duration = .seconds(2), component: String = "mbcas-controller", instance: String = "") {
         self.cooldown = cooldown
+        self.requestCooldown = requestCooldown
         self.maxStepUp = maxStepUp
         self.maxStepDown = maxStepDown
         self.allowRestarts = allowRestarts
@@ -56,6 +63,7 @@ public struct ControllerConfiguration: Sendable, Hashable {
     public func validate() throws(ControllerError) {
         func invalid(_ message: String) -> ControllerError { ControllerError(.configuration, message) }
         guard cooldown >= .zero else { throw invalid("cooldown must not be negative, got \(cooldown)") }
+        guard requestCooldown >= .zero else { throw invalid("request cooldown must not be negative, got \(requestCooldown)") }
         guard maxStepUp.isFinite, maxStepUp >= 1 else {
             throw invalid("max step up must be at least 1 (1 forbids raising a limit), got \(maxStepUp)")
         }

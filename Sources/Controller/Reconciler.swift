@@ -33,9 +33,10 @@ final class Reconciler: Sendable {
     private let now: @Sendable () -> Date
     private let allocationWrites = LocalWrites<PodAllocation>()
     private let podWrites = LocalWrites<Pod>()
-    /// When this replica last resized each pod (allocation key → pod uid, time): the cooldown's
-    /// precise start. After a restart or a failover, `status.lastAppliedTime` stands in for it.
-    private let lastResize = Mutex<[String: (uid: String, at: Date)]>([:])
+    /// When this replica last resized each pod (allocation key → pod uid, the last resize, the
+    /// last one that moved a limit): the cooldowns' precise starts. After a restart or a
+    /// failover, `status.lastAppliedTime` stands in for both.
+    private let lastResize = Mutex<[String: (uid: String, at: Date, limitsAt: Date?)]>([:])
     /// Resizes the API forbade (403, quota or LimitRange), per allocation key: how many in a row
     /// and when the next try may go out, so a pod over its quota is retried with a growing
     /// backoff, not on every watch event.
@@ -97,16 +98,30 @@ final class Reconciler: Sendable {
                                                            applied: applied(pod, allocation)))
             return .done
         case .converge(let targets) where targets.contains(where: \.changesSpec):
-            if let resumeAt = cooldownEnd(key: key, pod: pod, allocation: allocation) {
-                let wait = resumeAt.timeIntervalSince(now())
-                if wait > 0 {
-                    try await settle(allocation, pod: pod, Outcome(
-                        phase: .pending, reason: "Cooldown",
-                        message: "next resize at \(Timestamp.time(resumeAt.addingTimeInterval(0.999))), once the "
-                            + "\(Self.text(configuration.cooldown)) cooldown since the last one has passed: \(Self.describe(targets))",
-                        applied: applied(pod, allocation)))
-                    return .requeue(after: .milliseconds(Int64((wait * 1000).rounded(.up)) + 5))
+            // Two cooldowns: one for limits (a stale or flapping limit throttles: the thrash to
+            // avoid), a short one for any resize (requests are weights, re-divided by the kernel
+            // at once; it only bounds how often the kubelet is asked). A request change does not
+            // wait for the limits' cooldown: it goes ahead alone, the limit follows when due.
+            let cooldowns = cooldownEnds(key: key, pod: pod, allocation: allocation)
+            let anyWait = Self.remaining(until: cooldowns.any, now: now())
+            let limitWait = Self.movesLimits(targets) ? Self.remaining(until: cooldowns.limits, now: now()) : nil
+            if anyWait == nil, let limitWait, let requestsOnly = requestsOnly(allocation, pod: pod) {
+                // Back when the limit is due (or sooner, if the API forbade the request and set a backoff).
+                if case .requeue(let after) = try await resize(allocation, pod: pod, targets: requestsOnly, key: key) {
+                    return .requeue(after: min(after, limitWait))
                 }
+                return .requeue(after: limitWait)
+            }
+            if let wait = [limitWait, anyWait].compactMap({ $0 }).max() {
+                let (resumeAt, cooldown) = limitWait == wait ? (cooldowns.limits, configuration.cooldown)
+                    : (cooldowns.any, configuration.requestCooldown)
+                try await settle(allocation, pod: pod, Outcome(
+                    phase: .pending, reason: "Cooldown",
+                    message: "next resize at \(Timestamp.time((resumeAt ?? now()).addingTimeInterval(0.999))), once the "
+                        + "\(Self.text(cooldown)) cooldown since the last one\(limitWait == wait ? " that moved a limit" : "") "
+                        + "has passed: \(Self.describe(targets))",
+                    applied: applied(pod, allocation)))
+                return .requeue(after: wait)
             }
             return try await resize(allocation, pod: pod, targets: targets, key: key)
         case .converge(let targets):
@@ -156,7 +171,14 @@ final class Reconciler: Sendable {
         stats.countResize()
         forbidden.withLock { $0[key] = nil }
         podWrites.record(resized, replacing: pod)
-        if let uid = pod.metadata.uid { lastResize.withLock { $0[key] = (uid, now()) } }
+        if let uid = pod.metadata.uid {
+            let at = now(), movedLimits = Self.movesLimits(targets)
+            let inherited = Self.lastApplied(allocation)
+            lastResize.withLock { entries in
+                let earlier = entries[key].flatMap { $0.uid == uid ? $0.limitsAt : nil } ?? inherited
+                entries[key] = (uid, at, movedLimits ? at : earlier)
+            }
+        }
         let change = Self.describe(targets, reason: allocation.spec.reason, maxStepUp: configuration.maxStepUp,
                                    maxStepDown: configuration.maxStepDown)
         logger.info("resized", metadata: ["pod": "\(namespace)/\(pod.metadata.name)", "change": "\(change)"])
@@ -216,14 +238,48 @@ final class Reconciler: Sendable {
         }
     }
 
-    /// When the pod's cooldown ends, if it has one.
-    private func cooldownEnd(key: String, pod: Pod, allocation: PodAllocation) -> Date? {
-        guard configuration.cooldown > .zero else { return nil }
-        var last = lastResize.withLock { entry in entry[key].flatMap { $0.uid == pod.metadata.uid ? $0.at : nil } }
-        if let applied = allocation.status?.lastAppliedTime.flatMap(Timestamp.parse) {
-            last = max(last ?? applied, applied)
+    /// When the pod's cooldowns end: the limits' (`cooldown` after the last resize that moved a
+    /// limit) and any resize's (`requestCooldown` after the last one). Without this replica's own
+    /// record (a restart, a failover), both count from `status.lastAppliedTime`.
+    private func cooldownEnds(key: String, pod: Pod, allocation: PodAllocation) -> (limits: Date?, any: Date?) {
+        let own = lastResize.withLock { entries in entries[key].flatMap { $0.uid == pod.metadata.uid ? $0 : nil } }
+        let fallback = Self.lastApplied(allocation)
+        let limitsAt = own.map { $0.limitsAt } ?? fallback, anyAt = own?.at ?? fallback
+        func end(_ start: Date?, _ cooldown: Duration) -> Date? {
+            cooldown > .zero ? start.map { $0.addingTimeInterval(Self.seconds(cooldown)) } : nil
         }
-        return last.map { $0.addingTimeInterval(Self.seconds(configuration.cooldown)) }
+        return (end(limitsAt, configuration.cooldown), end(anyAt, configuration.requestCooldown))
+    }
+
+    /// The decision's request changes alone, each limit left where the spec has it: what may go
+    /// ahead while a limit change waits for its cooldown. Nil when there are none, or when the
+    /// rules (QoS, restarts) would not allow them on their own.
+    private func requestsOnly(_ allocation: PodAllocation, pod: Pod) -> [ContainerTarget]? {
+        var held = allocation
+        for index in held.spec.containers.indices {
+            let name = held.spec.containers[index].name
+            guard held.spec.containers[index].cpuRequest != nil,
+                  let container = pod.spec.containers.first(where: { $0.name == name }),
+                  let current = try? container.resources?.cpuLimit() else { return nil }
+            held.spec.containers[index].cpuLimit = current
+        }
+        guard case .converge(let targets) = planner.plan(allocation: held, pod: pod),
+              targets.contains(where: \.changesSpec), !Self.movesLimits(targets) else { return nil }
+        return targets
+    }
+
+    private static func movesLimits(_ targets: [ContainerTarget]) -> Bool {
+        targets.contains { $0.changesSpec && $0.limit != $0.currentLimit }
+    }
+
+    private static func lastApplied(_ allocation: PodAllocation) -> Date? {
+        allocation.status?.lastAppliedTime.flatMap(Timestamp.parse)
+    }
+
+    /// How long until `end`, as a requeue delay (rounded up, plus a little); nil if it has passed.
+    private static func remaining(until end: Date?, now: Date) -> Duration? {
+        guard let wait = end?.timeIntervalSince(now), wait > 0 else { return nil }
+        return .milliseconds(Int64((wait * 1000).rounded(.up)) + 5)
     }
 
     // MARK: - Status and events
@@ -251,6 +307,10 @@ final class Reconciler: Sendable {
         }
         if changed, let warning = outcome.reason == "Forbidden" ? "ResizeForbidden" : Self.warningReason(outcome.phase) {
             if await recorder.record(.warning, reason: warning, message: outcome.message, on: pod, now: now()) { stats.countEvent() }
+        } else if changed, outcome.phase == .deferred {
+            // Normal, not Warning: the kubelet retries a deferred resize by itself as room frees up
+            // (the kubelet's own event for it, ResizeDeferred, is Normal too). The message carries its words.
+            if await recorder.record(.normal, reason: "ResizeDeferred", message: outcome.message, on: pod, now: now()) { stats.countEvent() }
         }
     }
 

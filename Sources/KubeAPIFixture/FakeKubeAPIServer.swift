@@ -11,7 +11,7 @@ public struct FakeKubeAPIServerError: Error, Sendable, CustomStringConvertible {
 }
 
 /// A loopback Kubernetes API server for tests: plain HTTP on 127.0.0.1, an in-memory store with
-/// the real API's write, list and watch rules for pods, events, `mbcas.io/v1alpha1`
+/// the real API's write, list and watch rules for pods, events, nodes (cluster-scoped), `mbcas.io/v1alpha1`
 /// podallocations and `coordination.k8s.io/v1` leases, and enough discovery for `kubectl`.
 ///
 /// ```swift
@@ -54,6 +54,8 @@ public final class FakeKubeAPIServer: Sendable {
     public let faults: FaultInjector
     /// Bearer tokens to demand (off until a test sets some).
     public let authentication: TokenAuthenticator
+    /// RBAC: what a token may do (unrestricted until a test restricts it).
+    public let authorization: RBACAuthorizer
     /// The address listened on.
     public let host: String
     /// The bound TCP port.
@@ -67,9 +69,10 @@ public final class FakeKubeAPIServer: Sendable {
     /// The base URL, `http://<host>:<port>`.
     public var baseURL: String { "http://\(Self.authority(host: host, port: port))" }
 
-    private init(store: ObjectStore, faults: FaultInjector, authentication: TokenAuthenticator, host: String, port: Int,
-                 channel: any Channel, connections: ConnectionTracker) {
+    private init(store: ObjectStore, faults: FaultInjector, authentication: TokenAuthenticator, authorization: RBACAuthorizer,
+                 host: String, port: Int, channel: any Channel, connections: ConnectionTracker) {
         self.authentication = authentication
+        self.authorization = authorization
         self.store = store
         self.faults = faults
         self.host = host
@@ -97,9 +100,10 @@ public final class FakeKubeAPIServer: Sendable {
         let store = store ?? ObjectStore(historyCapacity: configuration.historyCapacity)
         let faults = FaultInjector()
         let authentication = TokenAuthenticator()
+        let authorization = RBACAuthorizer()
         let connections = ConnectionTracker()
         let boundPort = Mutex(0)
-        let router = Router(store: store, faults: faults, authentication: authentication,
+        let router = Router(store: store, faults: faults, authentication: authentication, authorization: authorization,
                             serverAddress: { authority(host: host, port: boundPort.withLock { $0 }) })
         let interval = TimeAmount(configuration.bookmarkInterval)
         let logLevel = configuration.requestLogLevel
@@ -124,7 +128,8 @@ public final class FakeKubeAPIServer: Sendable {
         }
         let bound = channel.localAddress?.port ?? port
         boundPort.withLock { $0 = bound }
-        return FakeKubeAPIServer(store: store, faults: faults, authentication: authentication, host: host, port: bound, channel: channel, connections: connections)
+        return FakeKubeAPIServer(store: store, faults: faults, authentication: authentication, authorization: authorization,
+                                 host: host, port: bound, channel: channel, connections: connections)
     }
 
     /// Stops listening and closes every open connection, watch streams included, as a killed

@@ -1,4 +1,36 @@
 extension KubeletStandIn {
+    /// Registers the node as the kubelet does at start (`registerWithAPIServer`: create the
+    /// Node, cluster-scoped) with `status.capacity` and `status.allocatable` cpu, or, if it
+    /// exists, updates them through `/status`, as the kubelet's node status loop does when its
+    /// reservations change. `allocatableCPU` is a quantity ("1930m", "2").
+    @discardableResult
+    public static func registerNode(store: ObjectStore, name: String, allocatableCPU: String,
+                                    capacityCPU: String? = nil) throws(StatusError) -> JSON {
+        let status: JSON = ["capacity": ["cpu": .string(capacityCPU ?? allocatableCPU), "pods": "110"],
+                            "allocatable": ["cpu": .string(allocatableCPU), "pods": "110"]]
+        var node = try? store.get(.nodes, namespace: "", name: name)
+        if node == nil {
+            node = try store.create(.nodes, namespace: "", object: [
+                "metadata": ["name": .string(name), "labels": ["kubernetes.io/hostname": .string(name)]],
+                "spec": [:],
+            ])
+        }
+        guard var node else { throw StatusError.notFound(.nodes, name: name) }
+        node["status"] = status
+        return try store.update(.nodes, namespace: "", name: name, subresource: .status, object: node)
+    }
+
+    /// ``allocatable(cpuMillicores:store:nodeName:)`` with the capacity read from the Node's
+    /// `status.allocatable.cpu` at each decision, so a test that changes it (``registerNode``)
+    /// changes what the stand-in admits, as the kubelet's admission reads its current node.
+    public static func allocatable(store: ObjectStore, nodeName: String) -> Policy {
+        { resize in
+            let node = try? store.get(.nodes, namespace: "", name: nodeName)
+            let capacity = millicores(node?[path: ["status", "allocatable", "cpu"]]?.string)
+            return allocatable(cpuMillicores: capacity, store: store, nodeName: nodeName)(resize)
+        }
+    }
+
     /// A policy that answers as the kubelet's own admission of a resize does (`canResizePod`,
     /// pkg/kubelet: the node's allocatable against the pod's requests), for cpu:
     /// - the pod's new requests above the node's allocatable → `Infeasible`,

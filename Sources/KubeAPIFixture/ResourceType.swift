@@ -43,8 +43,13 @@ public struct ResourceType: Sendable, Hashable {
     public static let limitRanges = ResourceType(group: "", version: "v1", plural: "limitranges", singular: "limitrange",
                                                  kind: "LimitRange", shortNames: ["limits"], namespaced: true, hasStatus: false)
 
+    /// Cluster-scoped: `/api/v1/nodes/{name}`, no namespace. The kubelet registers its node and
+    /// reports `status.allocatable` (``KubeletStandIn/registerNode(store:name:allocatableCPU:)``).
+    public static let nodes = ResourceType(group: "", version: "v1", plural: "nodes", singular: "node", kind: "Node",
+                                           shortNames: ["no"], namespaced: false, hasStatus: true)
+
     /// Every type served.
-    public static let all: [ResourceType] = [.pods, .events, .podAllocations, .leases, .resourceQuotas, .limitRanges]
+    public static let all: [ResourceType] = [.pods, .events, .nodes, .podAllocations, .leases, .resourceQuotas, .limitRanges]
 
     static func find(group: String, version: String, plural: String) -> ResourceType? {
         all.first { $0.group == group && $0.version == version && $0.plural == plural }

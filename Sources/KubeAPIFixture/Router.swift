@@ -41,6 +41,7 @@ struct Router: Sendable {
     let store: ObjectStore
     let faults: FaultInjector
     let authentication: TokenAuthenticator
+    let authorization: RBACAuthorizer
     let serverAddress: @Sendable () -> String
 
     func handle(_ request: APIRequest) -> APIResponse {
@@ -86,7 +87,9 @@ struct Router: Sendable {
             namespace = rest[1]
             rest.removeFirst(2)
         }
-        guard let type = ResourceType.find(group: group, version: version, plural: rest[0]), rest.count <= 3 else {
+        guard let type = ResourceType.find(group: group, version: version, plural: rest[0]), rest.count <= 3,
+              type.namespaced || namespace == nil  // no /namespaces/{ns}/nodes: a cluster-scoped type has no such path
+        else {
             throw StatusError.pathNotFound
         }
         let name = rest.count >= 2 ? rest[1] : nil
@@ -96,10 +99,14 @@ struct Router: Sendable {
                   sub == .status ? type.hasStatus : type == .pods else { throw StatusError.pathNotFound }
             subresource = sub
         }
+        if let denied = authorization.check(request, type: type, namespace: namespace, name: name, subresource: subresource) {
+            throw denied
+        }
         guard let name else {
             return try collection(type, namespace: namespace, request)
         }
-        guard let namespace else { throw StatusError.pathNotFound }
+        // A namespaced object needs its namespace in the path; a cluster-scoped one is stored under "".
+        guard let namespace = type.namespaced ? namespace : "" else { throw StatusError.pathNotFound }
         switch request.method {
         case "GET":
             return .json(200, try store.get(type, namespace: namespace, name: name))
@@ -131,7 +138,7 @@ struct Router: Sendable {
                                       resourceVersion: query["resourceVersion"], labelSelector: labels, fieldSelector: fields)
             return .json(200, try store.list(type, namespace: namespace, options: options))
         case "POST":
-            guard let namespace else { throw StatusError.methodNotAllowed("POST") }
+            guard let namespace = type.namespaced ? namespace : "" else { throw StatusError.methodNotAllowed("POST") }
             return .json(201, try store.create(type, namespace: namespace, object: try parse(request.body)))
         default:
             throw StatusError.methodNotAllowed(request.method)

@@ -77,7 +77,10 @@ struct FieldSelector: Sendable {
 
     /// The selectable fields of a type and where each lives in the object.
     static func selectable(_ type: ResourceType) -> [String: [String]] {
-        var fields = ["metadata.name", "metadata.namespace"]
+        // Cluster-scoped objects have no namespace to select on (the generic registry's
+        // DefaultClusterScopedAttr); nodes add spec.unschedulable (pkg/registry/core/node).
+        var fields = type.namespaced ? ["metadata.name", "metadata.namespace"] : ["metadata.name"]
+        if type == .nodes { fields += ["spec.unschedulable"] }
         if type == .pods { fields += ["spec.nodeName", "status.phase"] }
         if type == .podAllocations { fields += ["spec.nodeName"] }  // deploy/crd: selectableFields
         if type == .events {

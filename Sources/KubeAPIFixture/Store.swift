@@ -65,7 +65,7 @@ public final class ObjectStore: Sendable {
 
     // MARK: - Reads
 
-    /// GET one object.
+    /// GET one object; `namespace` is "" for a cluster-scoped type.
     public func get(_ type: ResourceType, namespace: String, name: String) throws(StatusError) -> JSON {
         let object = state.withLock { $0.objects[type]?[Self.key(namespace, name)] }
         guard let object else { throw StatusError.notFound(type, name: name) }
@@ -143,13 +143,15 @@ public final class ObjectStore: Sendable {
         guard !name.isEmpty else {
             throw StatusError.invalid(type, name: "", causes: [.init(field: "metadata.name", message: "Required value: name or generateName is required", reason: "FieldValueRequired")])
         }
-        if let bodyNamespace = object[path: ["metadata", "namespace"]]?.string, !bodyNamespace.isEmpty, bodyNamespace != namespace {
+        if type.namespaced, let bodyNamespace = object[path: ["metadata", "namespace"]]?.string, !bodyNamespace.isEmpty,
+           bodyNamespace != namespace {
             throw StatusError.badRequest("the namespace of the provided object does not match the namespace sent on the request")
         }
         object["kind"] = .string(type.kind)
         object["apiVersion"] = .string(type.apiVersion)
         object[path: ["metadata", "name"]] = .string(name)
-        object[path: ["metadata", "namespace"]] = .string(namespace)
+        // A cluster-scoped object's namespace is cleared (rest.BeforeCreate), whatever the body said.
+        object[path: ["metadata", "namespace"]] = type.namespaced ? .string(namespace) : nil
         object[path: ["metadata", "uid"]] = .string(UUID().uuidString.lowercased())
         object[path: ["metadata", "creationTimestamp"]] = .string(Self.timestamp())
         object[path: ["metadata", "generation"]] = .int(1)

@@ -47,19 +47,26 @@ public enum PatchType: Sendable, Hashable {
     }
 }
 
-/// Typed verbs on one resource type, in one namespace or (reads only) all of them.
+/// Typed verbs on one resource type, in one namespace or (reads only) all of them; for a
+/// cluster-scoped type (nodes), in the cluster.
 public struct ResourceClient<R: KubernetesResource>: Sendable {
     let client: APIClient
-    /// nil: all namespaces (LIST and WATCH only).
+    /// nil: all namespaces (LIST and WATCH only); always nil for a cluster-scoped type.
     public let namespace: String?
 
-    /// `/api/v1[/namespaces/ns]/pods`.
+    init(client: APIClient, namespace: String?) {
+        self.client = client
+        // A cluster-scoped object has no namespace: `/api/v1/namespaces/x/nodes` is no path the API serves.
+        self.namespace = R.namespaced ? namespace : nil
+    }
+
+    /// `/api/v1[/namespaces/ns]/pods`, `/api/v1/nodes`.
     var collectionPath: String {
         R.apiPath + (namespace.map { "/namespaces/\($0)" } ?? "") + "/\(R.plural)"
     }
 
     private func objectPath(_ name: String, _ subresource: String?) throws(KubernetesError) -> String {
-        guard namespace != nil else {
+        guard namespace != nil || !R.namespaced else {
             throw KubernetesError(.configuration, "\(R.kind) \(name): a namespace is needed to address one object")
         }
         return collectionPath + "/\(name)" + (subresource.map { "/\($0)" } ?? "")

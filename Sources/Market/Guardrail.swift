@@ -85,6 +85,14 @@ public struct Guardrail: Sendable {
         self.slots = Array(repeating: Slot(), count: slotCount)
     }
 
+    /// The node's allocatable CPU changed: headroom counts from the new amount from now on (a
+    /// smaller node may leave it negative, over-committed, until rounds lower limits).
+    /// - Throws: ``MarketError`` when the reserve would no longer fit; nothing changes then.
+    public mutating func setCapacity(_ capacity: Int) throws(MarketError) {
+        guard capacity >= config.reserve else { throw .configuration("capacity", "capacity must be at least the reserve (\(config.reserve)), got \(capacity)") }
+        self.capacity = capacity
+    }
+
     /// How many slots there are.
     public var slotCount: Int { slots.count }
 

@@ -94,6 +94,16 @@ public struct NodeMarket: Sendable {
         _ = try DemandModel(config: demand)  // validate once, here
     }
 
+    /// The node's allocatable CPU changed (a Kubernetes node's `status.allocatable.cpu`): the
+    /// next round divides the new amount. Limits and weights move there by the safety rules.
+    /// - Throws: ``MarketError`` when the reserve would no longer fit; nothing changes then.
+    public mutating func setCapacity(_ capacity: Int) throws(MarketError) {
+        guard capacity > reserve else {
+            throw .configuration("capacity", "capacity must exceed the reserve (\(reserve)), got \(capacity)")
+        }
+        self.capacity = capacity
+    }
+
     /// Runs one round at `now` (monotonic nanoseconds). Pods absent from
     /// `pods` are forgotten (a pod that comes back warms up again).
     /// - Throws: ``MarketError`` for invalid samples or bounds; nothing changes then.

@@ -30,7 +30,10 @@ public final class NodeAgent: Sendable {
     let logger: Logger
     let observer: (any AgentObserver)?
     let state: Mutex<AgentState>
-    let capacity: Int
+    /// The node's allocatable CPU, millicores: fixed standalone; a Kubernetes node's may change
+    /// (``updateCapacity(_:)``).
+    private let capacityMillicores: Atomic<Int>
+    var capacity: Int { capacityMillicores.load(ordering: .relaxed) }
 
     /// When the last market round finished (CLOCK_MONOTONIC ns; 0 = none yet): for health probes.
     let lastRoundAt = Atomic<UInt64>(0)
@@ -102,10 +105,34 @@ public final class NodeAgent: Sendable {
         self.parentRelativePath = parent == mount ? "/" : String(parent.dropFirst(mount.count))
         self.logger = logger
         self.observer = observer
-        self.capacity = capacity
+        self.capacityMillicores = Atomic(capacity)
         self.state = Mutex(AgentState(guardrail: guardrail, market: market, planner: planner))
         (roundRequests, roundContinuation) = AsyncStream.makeStream(bufferingPolicy: .bufferingNewest(1))
         stallStreaks = Mutex(StallStreaks(repeatGapNanos: UInt64(configuration.market.repeatDebounceMs) * 1_000_000))
+    }
+
+    /// The node's allocatable CPU is now `millicores` (a Kubernetes node's `status.allocatable.cpu`
+    /// changed): the market and the guardrail divide the new amount from the next round, which
+    /// this asks for. Returns false when it did not change.
+    /// - Throws: ``AgentError`` when the reserve does not fit below it; nothing changes then.
+    @discardableResult
+    public func updateCapacity(_ millicores: Int) throws(AgentError) -> Bool {
+        guard millicores > configuration.reserveMillicores else {
+            throw AgentError(.invalidConfiguration, "the node's allocatable cpu \(millicores)m is not above the reserve \(configuration.reserveMillicores)m")
+        }
+        let changed = try state.withLock { (s: inout AgentState) throws(AgentError) -> Bool in
+            guard s.market.capacity != millicores else { return false }
+            do {
+                try s.market.setCapacity(millicores)
+                try s.guardrail.setCapacity(millicores)
+            } catch {
+                throw AgentError(.invalidConfiguration, "\(error)")
+            }
+            capacityMillicores.store(millicores, ordering: .relaxed)
+            return true
+        }
+        if changed { requestRound(stallTimestamp: 0) }
+        return changed
     }
 
     public func status() -> AgentStatus {

@@ -5,23 +5,41 @@ import ServiceLifecycle
 /// The Kubernetes side of the agent, beside ``AgentService``: keeps the node's pods in sync
 /// (informer; a pod added or removed triggers an adoption pass at once, coalesced), runs the
 /// PodAllocation writer, and follows this node's PodAllocations so that a decision the cluster
-/// refused brings the agent back to the pod's real limit, until graceful shutdown.
+/// refused brings the agent back to the pod's real limit, and (unless `--capacity` fixed it)
+/// follows the node's allocatable cpu into the market, until graceful shutdown.
 public struct KubernetesAgentService: Service {
+    /// The node to follow and where its first read left off.
+    public struct AllocatableSource: Sendable {
+        public var node: NodeAllocatable
+        public var millicores: Int
+        public var resourceVersion: String
+
+        public init(node: NodeAllocatable, millicores: Int, resourceVersion: String) {
+            self.node = node
+            self.millicores = millicores
+            self.resourceVersion = resourceVersion
+        }
+    }
+
     private let agent: NodeAgent
     private let inventory: KubernetesPodInventory
     private let writer: PodAllocationWriter
+    private let allocatable: AllocatableSource?
     private let logger: Logger
 
-    public init(agent: NodeAgent, inventory: KubernetesPodInventory, writer: PodAllocationWriter, logger: Logger) {
+    public init(agent: NodeAgent, inventory: KubernetesPodInventory, writer: PodAllocationWriter,
+                allocatable: AllocatableSource? = nil, logger: Logger) {
         self.agent = agent
         self.inventory = inventory
         self.writer = writer
+        self.allocatable = allocatable
         self.logger = logger
     }
 
     public func run() async throws {
         let (refreshes, refresh) = AsyncStream<Void>.makeStream(bufferingPolicy: .bufferingNewest(1))
         let agent = self.agent, inventory = self.inventory, writer = self.writer, logger = self.logger
+        let allocatable = self.allocatable
         await cancelWhenGracefulShutdown {
             await withTaskGroup(of: Void.self) { group in
                 group.addTask {
@@ -60,6 +78,24 @@ public struct KubernetesAgentService: Service {
                     }
                 }
                 group.addTask { await writer.run() }
+                if let allocatable {
+                    group.addTask {
+                        // The kubelet re-reports allocatable (reservations changed, CPUs hot-plugged): the market follows.
+                        await allocatable.node.follow(from: allocatable.millicores, resourceVersion: allocatable.resourceVersion) { millicores in
+                            do throws(AgentError) {
+                                let before = agent.status().capacityMillicores
+                                if try agent.updateCapacity(millicores) {
+                                    logger.notice("the node's allocatable cpu changed: the market divides the new amount", metadata: [
+                                        "node": "\(allocatable.node.nodeName)", "was": "\(before)m", "now": "\(millicores)m",
+                                    ])
+                                }
+                            } catch {
+                                logger.error("the node's allocatable cpu changed to a value the agent cannot use; keeping the last",
+                                             metadata: ["now": "\(millicores)m", "error": "\(error.message)"])
+                            }
+                        }
+                    }
+                }
                 group.addTask {
                     // Direct raises (if on): held until the resize lands, re-asserted meanwhile.
                     while (try? await Task.sleep(for: .milliseconds(100))) != nil { writer.reassertDirectRaises() }

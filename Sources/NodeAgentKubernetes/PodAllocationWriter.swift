@@ -43,8 +43,10 @@ public final class PodAllocationWriter: Actuator {
         var failures: [String: Int] = [:]
         /// Pod → the stall of its last direct raise and when that wrote the pod cgroup.
         var directWrittenAt: [String: (stall: UInt64, at: UInt64)] = [:]
-        /// Pods whose last decision the cluster refused since the last direct-raise pass.
+        /// Pods whose last decision the cluster refused (or the kubelet deferred) since the last direct-raise pass.
         var refused: Set<String> = []
+        /// Pod → the PodAllocation generation last seen Deferred (logged once each).
+        var deferred: [String: Int64?] = [:]
     }
 
     private let state = Mutex(State())
@@ -86,13 +88,23 @@ public final class PodAllocationWriter: Actuator {
     /// so ``currentLimit(cgroupPath:)`` reads the cgroup again and the agent's accounts follow
     /// what the pod really runs with. Returns true when that happened (the caller refreshes the
     /// agent's pods).
+    ///
+    /// Deferred (the kubelet found no room on the node now, and retries as room frees up) keeps
+    /// the intent, which the kubelet will carry out; meanwhile the pod runs with what the kubelet
+    /// admitted before, so a direct raise held for it is given back to the kubelet's values (the
+    /// agent does not run a pod above what the kubelet's admission allows), and it is logged once
+    /// with the kubelet's words and the request the pod runs with.
     @discardableResult
     public func observe(_ allocation: PodAllocation) -> Bool {
-        guard let status = allocation.status, let phase = status.phase, [.failed, .infeasible, .skipped].contains(phase),
+        guard let status = allocation.status, let phase = status.phase, [.failed, .infeasible, .skipped, .deferred].contains(phase),
               status.observedGeneration == allocation.metadata.generation, let namespace = allocation.metadata.namespace else {
             return false
         }
         let pod = "\(namespace)/\(allocation.metadata.name)"
+        if phase == .deferred {
+            noteDeferred(pod, generation: allocation.metadata.generation, message: status.message)
+            return false
+        }
         let forgotten = state.withLock { s -> Bool in
             guard let last = s.written[pod], s.desired[last.path] == last.limit, s.desiredRequests[last.path] == last.request else {
                 return false
@@ -109,6 +121,24 @@ public final class PodAllocationWriter: Actuator {
             ])
         }
         return forgotten
+    }
+
+    /// Logs a deferred decision once per generation and releases a direct raise held for the pod.
+    private func noteDeferred(_ pod: String, generation: Int64?, message: String?) {
+        let first = state.withLock { s -> Bool in
+            guard s.deferred[pod] != generation else { return false }
+            s.deferred[pod] = generation
+            s.refused.insert(pod)  // a direct raise goes back to what the kubelet admitted
+            return true
+        }
+        guard first else { return }
+        let object = pods.object(pod)
+        let runsWith = object.flatMap { pod in
+            pod.status?.containerStatuses?.compactMap { (try? $0.resources?.cpuRequest()) ?? nil }.map(\.description).joined(separator: "+")
+        }
+        logger.notice("the kubelet deferred the pod's resize: it runs with its old request until room frees up (the kubelet retries)", metadata: [
+            "pod": "\(pod)", "runs_with_request": "\(runsWith.flatMap { $0.isEmpty ? nil : $0 } ?? "unknown")", "why": "\(message ?? "")",
+        ])
     }
 
     /// PodAllocations written so far (for status and tests).
@@ -356,6 +386,7 @@ public final class PodAllocationWriter: Actuator {
             s.notBefore = s.notBefore.filter { names.contains($0.key) }
             s.failures = s.failures.filter { names.contains($0.key) }
             s.written = s.written.filter { names.contains($0.key) }
+            s.deferred = s.deferred.filter { names.contains($0.key) }
         }
     }
 }

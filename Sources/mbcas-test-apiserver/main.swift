@@ -15,7 +15,7 @@ struct TestAPIServer: AsyncParsableCommand {
             exits. Meant for 127.0.0.1; it is not a Kubernetes cluster.
 
             SERVED
-              v1: pods (with the status and resize subresources), events
+              v1: pods (with the status and resize subresources), events, nodes (cluster-scoped)
               mbcas.io/v1alpha1: podallocations (with status)
               coordination.k8s.io/v1: leases
               discovery: /version, /api, /apis (no /openapi: see kubectl below)
@@ -36,9 +36,10 @@ struct TestAPIServer: AsyncParsableCommand {
             /openapi, which is not served ("failed to download openapi").
 
             KUBELET
-            With --kubelet-node NAME a kubelet stand-in runs the pods bound to NAME \
-            (spec.nodeName): it marks them Running and accepts every resize, writing \
-            PodResizeInProgress, then status.containerStatuses[].resources.
+            With --kubelet-node NAME a kubelet stand-in registers Node NAME (status.allocatable.cpu \
+            from --node-allocatable-cpu) and runs the pods bound to it (spec.nodeName): it marks \
+            them Running and accepts every resize, writing PodResizeInProgress, then \
+            status.containerStatuses[].resources.
 
             OUTPUT
             "listening on http://HOST:PORT" on stdout once the port is bound (scripts wait for \
@@ -56,6 +57,9 @@ struct TestAPIServer: AsyncParsableCommand {
     @Option(name: .customLong("kubelet-node"), help: ArgumentHelp("Run a kubelet stand-in for the pods bound to this node: they start Running and every resize is accepted.", valueName: "name"))
     var kubeletNode: String?
 
+    @Option(name: .customLong("node-allocatable-cpu"), help: ArgumentHelp("The cpu the stand-in's Node reports allocatable (a quantity).", valueName: "quantity"))
+    var nodeAllocatableCPU = "2"
+
     func run() async throws {
         let signals = StopSignals()
         let logger = Logger(label: "mbcas-test-apiserver") { StreamLogHandler.standardError(label: $0) }
@@ -68,6 +72,12 @@ struct TestAPIServer: AsyncParsableCommand {
         }
         var kubeletLogger = Logger(label: "kubelet-stand-in") { StreamLogHandler.standardError(label: $0) }
         kubeletLogger.logLevel = .debug
+        if let kubeletNode {
+            do { try KubeletStandIn.registerNode(store: server.store, name: kubeletNode, allocatableCPU: nodeAllocatableCPU) } catch {
+                await server.shutdown()
+                throw ValidationError("cannot register Node \(kubeletNode): \(error.message)")
+            }
+        }
         let kubelet = kubeletNode.map {
             KubeletStandIn(store: server.store, nodeName: $0, startsPendingPods: true, logger: kubeletLogger)
         }

@@ -45,9 +45,11 @@ struct AgentCommand: AsyncParsableCommand {
             the pod's own limits; weight = annotation mbcas.io/weight. Decisions are not written \
             to cgroups (the kubelet owns them there) but as PodAllocations (mbcas.io/v1alpha1, one \
             per pod, server-side apply, at most one write per pod per --write-interval-ms, latest \
-            decision wins), which `mbcas controller` applies through pods/resize. Needs RBAC: \
-            get/list/watch pods; create/patch/get podallocations. API access: in-cluster service \
-            account, or --kubeconfig.
+            decision wins), which `mbcas controller` applies through pods/resize. The capacity the \
+            market divides is the Node's status.allocatable.cpu, read at start and followed (watch) \
+            as it changes; --capacity (or capacity_millicores) replaces it. Needs RBAC: list/watch \
+            pods; create/patch/list/watch podallocations; get/watch nodes (not with --capacity). \
+            API access: in-cluster service account, or --kubeconfig.
 
             Configuration file (JSON; every field optional; flags override):
               {"cgroup_parent": "/sys/fs/cgroup/cpu/mbcas-demo", "capacity_millicores": 2000,
@@ -71,7 +73,8 @@ struct AgentCommand: AsyncParsableCommand {
     @Option(help: ArgumentHelp("The parent cgroup whose children are the managed pods (absolute path).", valueName: "path"))
     var cgroupParent: String?
 
-    @Option(help: ArgumentHelp("CPU the market divides, millicores (default: online CPUs × 1000).", valueName: "millicores"))
+    @Option(help: ArgumentHelp("CPU the market divides, millicores (default: online CPUs × 1000; in Kubernetes mode the Node's "
+                               + "status.allocatable.cpu, followed as it changes).", valueName: "millicores"))
     var capacity: Int?
 
     @Option(help: ArgumentHelp("CPU kept out of the market, millicores (default 100).", valueName: "millicores"))
@@ -148,9 +151,24 @@ struct AgentCommand: AsyncParsableCommand {
         do { hierarchy = try CgroupHierarchy.discover(controller: "cpu") } catch {
             throw ValidationError("cannot find the cpu controller's cgroup hierarchy: \(error.message)")
         }
-        let configuration = try resolvedConfiguration(hierarchy: hierarchy)
+        var configuration = try resolvedConfiguration(hierarchy: hierarchy)
         let cluster = try kubernetes ? KubernetesSide(command: self, configuration: configuration, hierarchy: hierarchy,
                                                       logger: logger) : nil
+        // Kubernetes: what the market divides is the node's allocatable cpu, unless given by hand.
+        var allocatable: KubernetesAgentService.AllocatableSource?
+        if let cluster, configuration.capacityMillicores == nil {
+            let node = NodeAllocatable(client: cluster.client, nodeName: cluster.inventory.nodeName, logger: logger)
+            do {
+                let (millicores, version) = try await node.readWaiting()
+                allocatable = .init(node: node, millicores: millicores, resourceVersion: version)
+            } catch {
+                throw ValidationError(error.description)
+            }
+            configuration.capacityMillicores = allocatable?.millicores
+            do { try configuration.validate() } catch {
+                throw ValidationError("\(error.message) (the capacity is Node \(node.nodeName)'s status.allocatable.cpu)")
+            }
+        }
         let endpointAddress = try metricsAddress.map(parseListenAddress)
         let registry = PrometheusCollectorRegistry()
         let observer = endpointAddress.map { _ in
@@ -183,7 +201,8 @@ struct AgentCommand: AsyncParsableCommand {
         }
         logger.notice("agent running", metadata: [
             "cgroup_parent": "\(configuration.cgroupParent)", "pods": "\(agent.status().pods.map(\.name))",
-            "capacity": "\(agent.status().capacityMillicores)m", "reserve": "\(configuration.reserveMillicores)m",
+            "capacity": "\(agent.status().capacityMillicores)m\(allocatable.map { " (Node \($0.node.nodeName)'s allocatable cpu, followed)" } ?? "")",
+            "reserve": "\(configuration.reserveMillicores)m",
             "programs": "\(probe.attachMode)", "mode": "\(mode.rawValue)", "actuation": "\(configuration.actuation.rawValue)",
             "kubernetes": "\(cluster.map { "node \($0.inventory.nodeName), API \($0.client.configuration.server) (\($0.client.configuration.origin))" } ?? "off")",
         ])
@@ -193,7 +212,8 @@ struct AgentCommand: AsyncParsableCommand {
         }
         services.append(ProbeHealthService(probe: probe, metrics: probeMetrics, interval: .seconds(5), logger: logger))
         if let cluster {
-            services.append(KubernetesAgentService(agent: agent, inventory: cluster.inventory, writer: cluster.writer, logger: logger))
+            services.append(KubernetesAgentService(agent: agent, inventory: cluster.inventory, writer: cluster.writer,
+                                                   allocatable: allocatable, logger: logger))
         }
         if let endpointAddress {
             // Alive: the ring-buffer thread runs and market rounds keep happening (the slow pass runs

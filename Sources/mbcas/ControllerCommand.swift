@@ -26,7 +26,10 @@ struct ControllerCommand: AsyncParsableCommand {
             own account (a request the agent asks for is checked by the API server: 422).
               - Containers whose cpu resizePolicy is RestartContainer are left alone unless \
             --allow-restarts.
-              - At most one resize per pod per --cooldown-seconds; one resize moves a limit at most \
+              - At most one resize that moves a limit per pod per --cooldown-seconds, and at most \
+            one resize of any kind per --request-cooldown-seconds: a change of requests alone \
+            (weights, which throttle nothing) does not wait for the limits' cooldown, and goes \
+            ahead on its own while a limit change in the same decision waits. One resize moves a limit at most \
             ×--max-step-up or ×--max-step-down from what the kubelet actuated (larger changes \
             are made in steps).
               - Reconcile is level-triggered: every pass rebuilds the status from the pod, so a \
@@ -51,8 +54,8 @@ struct ControllerCommand: AsyncParsableCommand {
             the leader shuts down gracefully (SIGTERM). Each replica needs a unique --identity.
 
             RBAC (deploy/rbac/controller.yaml)
-              pods: get, list, watch (cluster-wide); pods/resize: patch
-              podallocations.mbcas.io: get, list, watch; podallocations/status: update, patch
+              pods: list, watch (cluster-wide); pods/resize: patch
+              podallocations.mbcas.io: list, watch; podallocations/status: patch
               events: create, patch
               leases.coordination.k8s.io in --namespace: create; get, update on --lease-name
             A missing permission or CRD stops the controller at startup with the fix named.
@@ -86,8 +89,12 @@ struct ControllerCommand: AsyncParsableCommand {
                                valueName: "seconds"))
     var leaseDurationSeconds = 15
 
-    @Option(help: ArgumentHelp("Least time between two resizes of one pod.", valueName: "seconds"))
+    @Option(help: ArgumentHelp("Least time between two resizes of one pod that move a CPU limit.", valueName: "seconds"))
     var cooldownSeconds: Double = 10
+
+    @Option(help: ArgumentHelp("Least time between any two resizes of one pod (requests-only ones are paced by this alone).",
+                               valueName: "seconds"))
+    var requestCooldownSeconds: Double = 1
 
     @Option(help: ArgumentHelp("Largest factor one resize may raise a CPU limit by (≥ 1).", valueName: "factor"))
     var maxStepUp: Double = 2
@@ -113,6 +120,9 @@ struct ControllerCommand: AsyncParsableCommand {
 
     func validate() throws {
         guard cooldownSeconds >= 0, cooldownSeconds.isFinite else { throw ValidationError("--cooldown-seconds must not be negative") }
+        guard requestCooldownSeconds >= 0, requestCooldownSeconds.isFinite else {
+            throw ValidationError("--request-cooldown-seconds must not be negative")
+        }
         guard resyncSeconds > 0, resyncSeconds.isFinite else { throw ValidationError("--resync-seconds must be positive") }
         guard workers >= 1 else { throw ValidationError("--workers must be at least 1") }
         guard maxStepUp >= 1, maxStepUp.isFinite else { throw ValidationError("--max-step-up must be at least 1, got \(maxStepUp)") }
@@ -137,7 +147,8 @@ struct ControllerCommand: AsyncParsableCommand {
         let client = APIClient(configuration: cluster, requestTimeout: .seconds(max(2, leaseDurationSeconds / 3)),
                                userAgent: "mbcas-controller", logger: logger)
         let configuration = ControllerConfiguration(
-            cooldown: .milliseconds(Int64(cooldownSeconds * 1000)), maxStepUp: maxStepUp, maxStepDown: maxStepDown,
+            cooldown: .milliseconds(Int64(cooldownSeconds * 1000)), requestCooldown: .milliseconds(Int64(requestCooldownSeconds * 1000)),
+            maxStepUp: maxStepUp, maxStepDown: maxStepDown,
             allowRestarts: allowRestarts, resyncInterval: .milliseconds(Int64(resyncSeconds * 1000)), workers: workers,
             instance: identity)
         let election = LeaderElectionConfiguration(identity: identity, leaseName: leaseName, namespace: leaseNamespace,
@@ -154,7 +165,7 @@ struct ControllerCommand: AsyncParsableCommand {
         let service = ControllerService(client: client, configuration: configuration, leaderElection: election, logger: logger)
         logger.notice("controller starting", metadata: [
             "server": "\(cluster.server)", "config": "\(cluster.origin)", "lease": "\(leaseNamespace)/\(leaseName)",
-            "identity": "\(identity)", "cooldown_s": "\(cooldownSeconds)", "max_step": "×\(maxStepUp)/×\(maxStepDown)",
+            "identity": "\(identity)", "cooldown_s": "\(cooldownSeconds)", "request_cooldown_s": "\(requestCooldownSeconds)", "max_step": "×\(maxStepUp)/×\(maxStepDown)",
             "allow_restarts": "\(allowRestarts)", "workers": "\(workers)",
         ])
         var services: [any Service] = [service]

@@ -12,8 +12,9 @@ import Testing
 
 /// The whole Kubernetes path on this machine, as root: real BPF probes → `mbcas agent
 /// --kubernetes` → PodAllocation over HTTP → `mbcas controller` → `pods/resize` → the kubelet
-/// stand-in → the pod's real cgroup limit. The API server is the loopback test server; the
-/// cgroups are laid out as a cgroupfs-driver kubelet lays them out.
+/// stand-in → the pod's real cgroup limit. The API server is the loopback test server, holding
+/// each binary to the RBAC deploy/ grants its ServiceAccount; the cgroups are laid out as a
+/// cgroupfs-driver kubelet lays them out.
 @Suite("Kubernetes end to end", .serialized, .enabled(if: Privileged.canRun))
 struct KubernetesEndToEndTests {
     /// One kernel-to-cgroup sample: the stall's kernel time and when the cgroup got the limit
@@ -44,7 +45,11 @@ struct KubernetesEndToEndTests {
         let podCgroups: [String: String]  // pod name → pod cgroup path
         let uids: [String: String]
         let samples = SampleLog()
+        /// The agent's and the controller's kubeconfigs: each its own ServiceAccount's token.
         let kubeconfig: String
+        let controllerKubeconfig: String
+        /// deploy/'s grants per ServiceAccount (`namespace/name`); nil: not enforced (no venv).
+        let grants: [String: [RBACAuthorizer.Rule]]?
         let pinRoot = "/sys/fs/bpf/mbcas-e2e-\(UInt32.random(in: 0...UInt32.max))"
         var processes: [(String, Process, String)] = []
 
@@ -52,8 +57,9 @@ struct KubernetesEndToEndTests {
         /// the pod and container cgroups from the actuated limits on every pass (what races a
         /// direct raise on a real node).
         /// `guaranteed`: pods created with requests = limits (Guaranteed QoS, under kubepods/).
-        /// `allocatableMillicores`: the stand-in answers resizes as the kubelet's admission does
-        /// for a node with that much allocatable cpu (Deferred / Infeasible), instead of accepting all.
+        /// `allocatableMillicores`: the Node's allocatable cpu (default: the online CPUs), and the
+        /// stand-in answers resizes as the kubelet's admission does for it (Deferred /
+        /// Infeasible), instead of accepting all.
         init(pods names: [String], guaranteed: Set<String> = [], annotations: [String: [String: String]] = [:],
              kubeletSync: Bool = false, allocatableMillicores: Int64? = nil) async throws {
             root = try TemporaryCgroup(prefix: "mbcas-e2e")
@@ -108,9 +114,12 @@ struct KubernetesEndToEndTests {
                     }
                 }
             }
+            // The kubelet registers its Node; the agent reads the capacity it divides from it.
+            let online = Int64(ProcessInfo.processInfo.activeProcessorCount) * 1000
+            try KubeletStandIn.registerNode(store: store, name: "node-e2e", allocatableCPU: "\(allocatableMillicores ?? online)m")
             var policy: KubeletStandIn.Policy = { _ in .accept }
-            if let allocatableMillicores {
-                policy = KubeletStandIn.allocatable(cpuMillicores: allocatableMillicores, store: store, nodeName: "node-e2e")
+            if allocatableMillicores != nil {
+                policy = KubeletStandIn.allocatable(store: store, nodeName: "node-e2e")
             }
             kubelet = KubeletStandIn(store: server.store, nodeName: "node-e2e", policy: policy, sync: sync, actuate: { resize in
                 // The kubelet's actuation: the pod cgroup's quota is the sum of its containers' limits.
@@ -142,14 +151,68 @@ struct KubernetesEndToEndTests {
                 }
             })
             for name in names { try kubelet.markRunning(namespace: "shop", name: name, containerIDs: ["app": containers[name]!]) }
-            kubeconfig = NSTemporaryDirectory() + "mbcas-e2e-\(UUID().uuidString).kubeconfig"
+            // Each binary runs as its ServiceAccount, with exactly the grants deploy/ ships.
+            grants = try Self.shippedGrants()
+            kubeconfig = try Self.kubeconfig(server: server.baseURL, token: "e2e-agent")
+            controllerKubeconfig = try Self.kubeconfig(server: server.baseURL, token: "e2e-controller")
+            restrict(server)
+        }
+
+        static func kubeconfig(server: String, token: String) throws -> String {
+            let path = NSTemporaryDirectory() + "mbcas-e2e-\(UUID().uuidString).kubeconfig"
             try """
                 apiVersion: v1
                 kind: Config
-                clusters: [{name: e2e, cluster: {server: "\(server.baseURL)"}}]
-                contexts: [{name: e2e, context: {cluster: e2e, namespace: shop}}]
+                clusters: [{name: e2e, cluster: {server: "\(server)"}}]
+                users: [{name: e2e, user: {token: \(token)}}]
+                contexts: [{name: e2e, context: {cluster: e2e, user: e2e, namespace: shop}}]
                 current-context: e2e
-                """.write(toFile: kubeconfig, atomically: true, encoding: .utf8)
+                """.write(toFile: path, atomically: true, encoding: .utf8)
+            return path
+        }
+
+        /// Each ServiceAccount's grants in deploy/ (`scripts/check-deploy grants`), as RBAC rules;
+        /// nil (unrestricted) without the venv, except where privileged tests are required.
+        static func shippedGrants() throws -> [String: [RBACAuthorizer.Rule]]? {
+            guard ProjectPaths.hasVenv else {
+                if Privileged.isRequired { throw KubernetesError(.configuration, "\(ProjectPaths.venvPython) is missing: run make deps") }
+                return nil
+            }
+            let result = try runCommand(ProjectPaths.venvPython,
+                                        [ProjectPaths.repository.appendingPathComponent("scripts/check-deploy").path, "grants"])
+            guard result.status == 0, case .object(let accounts) = try JSON.parse(Data(result.stdout.utf8)) else {
+                throw KubernetesError(.configuration, "scripts/check-deploy grants failed: \(result.stderr)")
+            }
+            return accounts.mapValues { grants in
+                (grants.array ?? []).map { grant in
+                    let scope = grant["scope"]?.string ?? "cluster"
+                    return RBACAuthorizer.Rule(apiGroups: [grant["apiGroup"]?.string ?? ""], resources: [grant["resource"]?.string ?? ""],
+                                               verbs: (grant["verbs"]?.array ?? []).compactMap(\.string),
+                                               namespace: scope == "cluster" ? nil : scope)
+                }
+            }
+        }
+
+        /// Puts the shipped grants on the binaries' tokens (again after a restart: RBAC is the server's, not the store's).
+        func restrict(_ server: FakeKubeAPIServer) {
+            guard let grants else { return }
+            for (account, token) in [("mbcas-agent", "e2e-agent"), ("mbcas-controller", "e2e-controller")] {
+                server.authorization.restrict(token: token, user: "system:serviceaccount:mbcas-system:\(account)",
+                                              to: grants["mbcas-system/\(account)"] ?? [])
+            }
+        }
+
+        /// The first container's cpu request and limit in the spec, and the request the kubelet reports actuated.
+        static func request(_ pod: Pod?) -> Int64? { pod.flatMap { try? $0.spec.containers[0].resources?.cpuRequest()?.millicores } }
+        static func limit(_ pod: Pod?) -> Int64? { pod.flatMap { try? $0.spec.containers[0].resources?.cpuLimit()?.millicores } }
+        static func actuatedRequest(_ pod: Pod?) -> Int64? {
+            pod?.status?.containerStatuses?.first.flatMap { try? $0.resources?.cpuRequest()?.millicores }
+        }
+
+        /// A CPU burner in the pod's (first) container cgroup.
+        func burn(_ pod: String) throws -> Burner {
+            let container = try #require(try CgroupDirectory(path: podCgroups[pod]!).children().first)
+            return try Burner(cgroupPath: podCgroups[pod]! + "/" + container)
         }
 
         /// The kubelet's `MilliCPUToShares`: millicores × 1024 / 1000, integer division, at least 2.
@@ -176,8 +239,14 @@ struct KubernetesEndToEndTests {
             try start("agent", ["agent", "--kubernetes", "--kubeconfig", kubeconfig, "--node-name", "node-e2e",
                                 "--cgroup-root", root.path, "--pin-root", pinRoot, "--default-cap", "1500",
                                 "--write-interval-ms", "100", "--log-level", "info"] + agentArguments)
-            try start("controller", ["controller", "--kubeconfig", kubeconfig, "--namespace", "mbcas-system",
-                                     "--identity", "e2e", "--cooldown-seconds", "0", "--log-level", "info"])
+            try start("controller", ["controller", "--kubeconfig", controllerKubeconfig, "--namespace", "mbcas-system",
+                                     "--identity", "e2e", "--cooldown-seconds", "0", "--request-cooldown-seconds", "0",
+                                     "--log-level", "info"])
+        }
+
+        /// One binary's whole log so far.
+        func log(_ label: String) -> String {
+            processes.filter { $0.0 == label }.map { (try? String(contentsOfFile: $0.2, encoding: .utf8)) ?? "" }.joined()
         }
 
         /// The logs, for a failure message.
@@ -229,6 +298,7 @@ struct KubernetesEndToEndTests {
             root.remove()  // moves leftover tasks out, removes the tree
             try? FileManager.default.removeItem(atPath: pinRoot)
             try? FileManager.default.removeItem(atPath: kubeconfig)
+            try? FileManager.default.removeItem(atPath: controllerKubeconfig)
             for (_, _, log) in processes { try? FileManager.default.removeItem(atPath: log) }
         }
     }
@@ -256,6 +326,19 @@ struct KubernetesEndToEndTests {
             #expect(schema?.status == 0, "a PodAllocation as written does not fit deploy/crd's schema:\n\(schema?.stdout ?? "")\(schema?.stderr ?? "")")
             let events = try await node.client.resources(Event.self, namespace: "shop").listAll().items
             #expect(events.contains { $0.involvedObject.name == "web" && $0.reason == "Resized" }, "no Resized event:\n\(node.logs)")
+
+            // The binaries ran with deploy/'s grants alone: nothing was forbidden, and more would have been.
+            #expect(!node.log("agent").contains("forbidden") && !node.log("controller").contains("forbidden"), "\(node.logs)")
+            if node.grants != nil {
+                let asAgent = APIClient(configuration: ClusterConfiguration(server: node.serverNow.baseURL, token: TokenSource(token: "e2e-agent")),
+                                        retry: .none, logger: Logger(label: "e2e"))
+                do {
+                    _ = try await asAgent.resources(Pod.self, namespace: "shop").get("web")
+                    Issue.record("the agent's token could GET a pod: RBAC was not enforced")
+                } catch {
+                    #expect(error.httpStatus == 403 && error.message.contains("cannot get resource \"pods\""), "\(error)")
+                }
+            }
 
             // The report: kernel → cgroup, split at the agent's decision (the guardrail decides within
             // the push; market rounds are debounced) and the API path after it.
@@ -379,6 +462,7 @@ struct KubernetesEndToEndTests {
             await node.server.shutdown()
             try await Task.sleep(for: .seconds(3))
             node.serverNow = try await FakeKubeAPIServer.start(store: node.server.store, port: port)
+            node.restrict(node.serverNow)
             try await Task.sleep(for: .seconds(2))
             burner.stop()
 

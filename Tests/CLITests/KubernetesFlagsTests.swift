@@ -1,4 +1,5 @@
 import Foundation
+import KubeAPIFixture
 import ProcessControl
 import TestSupport
 import Testing
@@ -45,5 +46,31 @@ struct KubernetesFlagsTests {
         let controller = try mbcas(["controller"])
         #expect(controller.status != 0)
         #expect(controller.stderr.contains("--kubeconfig"), "\(controller.stderr)")
+    }
+
+    @Test("without --capacity the agent reads its Node; one it may not read is an error naming the RBAC verb and resource")
+    func nodeReadNeedsRBAC() async throws {
+        let server = try await FakeKubeAPIServer.start()
+        try KubeletStandIn.registerNode(store: server.store, name: "n1", allocatableCPU: "2")
+        // The shipped grants without `get` on nodes.
+        server.authorization.restrict(token: "agent-token", user: "system:serviceaccount:mbcas-system:mbcas-agent", to: [
+            .init(apiGroups: [""], resources: ["pods"], verbs: ["list", "watch"]),
+            .init(apiGroups: [""], resources: ["nodes"], verbs: ["watch"]),
+        ])
+        let kubeconfig = NSTemporaryDirectory() + "mbcas-flags-\(UUID().uuidString).kubeconfig"
+        try """
+            apiVersion: v1
+            kind: Config
+            clusters: [{name: c, cluster: {server: "\(server.baseURL)"}}]
+            users: [{name: agent, user: {token: agent-token}}]
+            contexts: [{name: c, context: {cluster: c, user: agent}}]
+            current-context: c
+            """.write(toFile: kubeconfig, atomically: true, encoding: .utf8)
+        defer { try? FileManager.default.removeItem(atPath: kubeconfig) }
+        let result = try mbcas(["agent", "--kubernetes", "--node-name", "n1", "--kubeconfig", kubeconfig])
+        await server.shutdown()
+        #expect(result.status != 0)
+        #expect(result.stderr.contains("lacks RBAC verb \"get\" on resource \"nodes\""), "\(result.stderr)")
+        #expect(result.stderr.contains("--capacity"), "\(result.stderr)")
     }
 }

@@ -23,18 +23,15 @@ extension KubernetesEndToEndTests {
                                   annotations: ["web": ["mbcas.io/class": "batch"]], kubeletSync: direct,
                                   allocatableMillicores: allocatable)
         do {
-            try node.startAgentAndController(agentArguments: ["--actuation", "weights", "--capacity", "\(allocatable)",
-                                                              "--reserve", "\(reserve)"] + (direct ? ["--direct-cgroup-raise"] : []))
+            // No --capacity: the agent divides the Node's status.allocatable.cpu.
+            try node.startAgentAndController(agentArguments: ["--actuation", "weights", "--reserve", "\(reserve)"]
+                                             + (direct ? ["--direct-cgroup-raise"] : []))
             let pods = node.client.resources(Pod.self, namespace: "shop")
             let allocations = node.client.resources(PodAllocation.self, namespace: "shop")
-            func request(_ pod: Pod?) -> Int64? { pod.flatMap { try? $0.spec.containers[0].resources?.cpuRequest()?.millicores } }
-            func limit(_ pod: Pod?) -> Int64? { pod.flatMap { try? $0.spec.containers[0].resources?.cpuLimit()?.millicores } }
-            func actuatedRequest(_ pod: Pod?) -> Int64? {
-                pod?.status?.containerStatuses?.first.flatMap { try? $0.resources?.cpuRequest()?.millicores }
-            }
+            let request = Node.request, actuatedRequest = Node.actuatedRequest
+            let limit = Node.limit
 
-            let container = try #require(try CgroupDirectory(path: node.podCgroups["web"]!).children().first)
-            let burner = try Burner(cgroupPath: node.podCgroups["web"]! + "/" + container)
+            let burner = try node.burn("web")
             defer { burner.stop() }
             // Raised: the request in the spec, what the kubelet actuated, and the weight in the cgroup agree.
             var last = ""
@@ -80,6 +77,19 @@ extension KubernetesEndToEndTests {
             }
             let schema = try node.checkPodAllocationsAgainstCRD()
             #expect(schema?.status == 0, "a PodAllocation as written does not fit deploy/crd's schema:\n\(schema?.stdout ?? "")\(schema?.stderr ?? "")")
+
+            if !direct {
+                // The kubelet re-reports a smaller allocatable (its reservations grew): the agent
+                // follows the Node, and the busy pod's request shrinks to fit the new budget.
+                try KubeletStandIn.registerNode(store: node.server.store, name: "node-e2e", allocatableCPU: "800m")
+                let followed = await eventually(timeout: .seconds(30)) {
+                    let total = ((try? await pods.listAll().items) ?? []).reduce(Int64(0)) { $0 + (request($1) ?? 0) }
+                    last = "Σ requests \(total)m"
+                    return total <= 800 - reserve && node.log("agent").contains("the node's allocatable cpu changed")
+                }
+                #expect(followed, "the agent did not follow the Node's allocatable down to 800m (\(last)):\n\(node.logs)")
+                print("allocatable 1000m → 800m: \(last) of \(800 - reserve)m; web request \(request(try await pods.get("web")).map(String.init) ?? "-")m")
+            }
 
             // The burst ends: the share flows back, the request returns toward the floor.
             burner.stop()

@@ -51,10 +51,10 @@ final class Harness: Sendable {
 
     // MARK: - Controllers
 
-    /// A configuration for tests: no cooldown, quick resync.
-    static func configuration(cooldown: Duration = .zero, maxStepUp: Double = 2, maxStepDown: Double = 0.5,
+    /// A configuration for tests: no cooldowns, quick resync.
+    static func configuration(cooldown: Duration = .zero, requestCooldown: Duration = .zero, maxStepUp: Double = 2, maxStepDown: Double = 0.5,
                               resync: Duration = .milliseconds(200), forbiddenBackoff: Duration = .milliseconds(100)) -> ControllerConfiguration {
-        ControllerConfiguration(cooldown: cooldown, maxStepUp: maxStepUp, maxStepDown: maxStepDown, resyncInterval: resync,
+        ControllerConfiguration(cooldown: cooldown, requestCooldown: requestCooldown, maxStepUp: maxStepUp, maxStepDown: maxStepDown, resyncInterval: resync,
                                 workers: 2, retryBaseDelay: .milliseconds(20), retryMaxDelay: .seconds(1),
                                 forbiddenBackoff: forbiddenBackoff)
     }
@@ -156,6 +156,10 @@ extension Pod {
     /// The container's cpu limit in the spec.
     func specLimit(_ container: String = "app") -> String? {
         spec.containers.first { $0.name == container }?.resources?.limits?["cpu"]
+    }
+
+    func specRequest(_ container: String = "app") -> String? {
+        spec.containers.first { $0.name == container }?.resources?.requests?["cpu"]
     }
 
     /// What the kubelet reports the container running with.

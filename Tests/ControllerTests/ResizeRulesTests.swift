@@ -133,6 +133,10 @@ struct ResizeRulesTests {
         #expect(deferred.status?.message?.contains("not enough CPU on node-a right now") == true)
         #expect(deferred.status?.appliedContainers?.first?.cpuLimit == cpu("500m"))  // still running the old limit
         #expect(try await harness.pod("web").specLimit() == "900m")
+        // One Normal Event with the kubelet's words (the kubelet retries by itself: not a Warning).
+        #expect(try await eventually { try await harness.events("web").contains {
+            $0.reason == "ResizeDeferred" && $0.type == "Normal" && $0.message?.contains("not enough CPU on node-a right now") == true
+        } })
 
         harness.kubelet.policy = { _ in .accept }
         #expect(try await eventually { try await harness.allocation("web").status?.phase == .applied })
@@ -182,6 +186,47 @@ struct ResizeRulesTests {
             // The watch saw the second patch no sooner than a cooldown after the first.
             #expect(seen[1].at - seen[0].at >= cooldown - .milliseconds(100))
         }
+        await harness.stop()
+    }
+
+    @Test("requests are weights: a requests-only change does not wait for the limits' cooldown; in a decision moving both, the request goes ahead and the limit waits")
+    func requestsDoNotWaitForTheLimitsCooldown() async throws {
+        let harness = try await Harness.start()
+        let pod = try await harness.createPod("web", containers: [Harness.container()])  // request 250m, limit 500m
+        try await harness.allocate(pod, [ContainerAllocation(name: "app", cpuLimit: cpu("750m"))])
+        // A limits' cooldown far longer than the test: whatever lands meanwhile did not wait for it.
+        harness.runController(Harness.configuration(cooldown: .seconds(600), requestCooldown: .milliseconds(100)))
+        #expect(try await eventually { try await harness.isApplied("web", limit: "750m") })
+
+        let decided = ContinuousClock.now
+        try await harness.reallocate("web", [ContainerAllocation(name: "app", cpuRequest: cpu("400m"), cpuLimit: cpu("750m"))], reason: "weights")
+        #expect(try await eventually { try await harness.pod("web").specRequest() == "400m" }, "a requests-only resize waited for the limits' cooldown")
+        print("requests-only decision → pod spec: \(ContinuousClock.now - decided) (the limits' cooldown: 600 s)")
+        #expect(try await eventually { try await harness.allocation("web").status?.phase == .applied })
+
+        try await harness.reallocate("web", [ContainerAllocation(name: "app", cpuRequest: cpu("500m"), cpuLimit: cpu("1"))], reason: "weights")
+        #expect(try await eventually { try await harness.pod("web").specRequest() == "500m" }, "the request did not go ahead of the limit")
+        #expect(try await harness.pod("web").specLimit() == "750m", "the limit moved within its cooldown")
+        #expect(try await eventually { try await harness.allocation("web").reason == "Cooldown" })
+        let waiting = try await harness.allocation("web")
+        #expect(waiting.status?.phase == .pending)
+        #expect(waiting.status?.message?.contains("600s cooldown since the last one that moved a limit") == true, "\(waiting.status?.message ?? "")")
+        await harness.stop()
+    }
+
+    @Test("request cooldown: two requests-only changes are at least the request cooldown apart")
+    func requestCooldownBoundsResizes() async throws {
+        let harness = try await Harness.start()
+        let pod = try await harness.createPod("web", containers: [Harness.container()])
+        try await harness.allocate(pod, [ContainerAllocation(name: "app", cpuRequest: cpu("300m"), cpuLimit: cpu("500m"))])
+        let requestCooldown = Duration.milliseconds(1500)
+        harness.runController(Harness.configuration(cooldown: .seconds(600), requestCooldown: requestCooldown))
+        #expect(try await eventually { try await harness.pod("web").specRequest() == "300m" })
+        let first = ContinuousClock.now
+        try await harness.reallocate("web", [ContainerAllocation(name: "app", cpuRequest: cpu("350m"), cpuLimit: cpu("500m"))], reason: "weights")
+        #expect(try await eventually { try await harness.pod("web").specRequest() == "350m" })
+        // Seen no sooner than the request cooldown after the first (measured from after the first was seen).
+        #expect(ContinuousClock.now - first >= requestCooldown - .milliseconds(100))
         await harness.stop()
     }
 

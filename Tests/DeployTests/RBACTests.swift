@@ -12,6 +12,18 @@ struct RBACTests {
         #expect(result.stdout.contains("ok rbac: 3 roles, no wildcard"), "\(result.stdout)")
     }
 
+    @Test("grants: each ServiceAccount's grants as JSON, what the end-to-end tests hold the binaries to")
+    func grantsAsJSON() throws {
+        let result = try DeployCheck.run(["grants"])
+        #expect(result.status == 0, "\(result.stderr)")
+        let accounts = try #require(try JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as? [String: [[String: Any]]])
+        let agent = try #require(accounts["mbcas-system/mbcas-agent"])
+        let nodes = agent.first { $0["resource"] as? String == "nodes" }
+        #expect(nodes?["verbs"] as? [String] == ["get", "watch"] && nodes?["scope"] as? String == "cluster")
+        let leases = accounts["mbcas-system/mbcas-controller"]?.first { $0["resource"] as? String == "leases" }
+        #expect(leases?["scope"] as? String == "mbcas-system", "a Role's grant is scoped to its namespace")
+    }
+
     @Test("the checker catches", arguments: [
         Mutation(description: "a wildcard verb", kind: "ClusterRole", name: "mbcas-agent",
                  old: "  - watch\n", new: "  - \"*\"\n", expected: "rules[0].verbs: wildcard"),
@@ -34,6 +46,12 @@ struct RBACTests {
         Mutation(description: "a verb no binary uses (update on PodAllocations: the agent only applies)", kind: "ClusterRole",
                  name: "mbcas-agent", old: "  - create\n", new: "  - create\n  - update\n",
                  expected: "granted ['update'] on podallocations"),
+        Mutation(description: "a node verb the agent does not use (it GETs its Node and watches it; never lists)", kind: "ClusterRole",
+                 name: "mbcas-agent", old: "  - nodes\n  verbs:\n  - get\n", new: "  - nodes\n  verbs:\n  - get\n  - list\n",
+                 expected: "granted ['list'] on nodes"),
+        Mutation(description: "no get on nodes (the agent's read of its allocatable cpu at start)", kind: "ClusterRole",
+                 name: "mbcas-agent", old: "  - nodes\n  verbs:\n  - get\n", new: "  - nodes\n  verbs:\n",
+                 expected: "lacks ['get'] on nodes"),
         Mutation(description: "a lease verb beyond get/create/update", kind: "Role", name: "mbcas-controller-leader-election",
                  old: "  - get\n", new: "  - get\n  - delete\n", expected: "granted ['delete'] on leases"),
         Mutation(description: "a binding to a role outside the manifests", kind: "ClusterRoleBinding", name: "mbcas-agent",

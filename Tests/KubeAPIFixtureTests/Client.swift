@@ -7,6 +7,8 @@ import KubeAPIFixture
 /// A minimal HTTP client for the fixture: one request, whole body back.
 struct TestClient {
     let base: String
+    /// Sent as `Authorization: Bearer <token>` when set.
+    var token: String? = nil
 
     struct Reply {
         var code: Int
@@ -26,6 +28,7 @@ struct TestClient {
         var request = URLRequest(url: URL(string: base + path)!)
         request.httpMethod = method
         request.timeoutInterval = timeout
+        if let token { request.setValue("Bearer \(token)", forHTTPHeaderField: "Authorization") }
         if let bytes {
             request.httpBody = bytes
             request.setValue(contentType, forHTTPHeaderField: "Content-Type")

@@ -103,6 +103,24 @@ struct KubectlTests {
         await server.shutdown()
     }
 
+    /// Nodes are cluster-scoped: kubectl learns that from discovery and asks /api/v1/nodes/{name}
+    /// even with a namespace in its context, and prints the server's 404 as the real one reads.
+    @Test func kubectlGetsNodes() async throws {
+        let server = try await FakeKubeAPIServer.start()
+        let context = try Context(port: server.port)
+        defer { try? FileManager.default.removeItem(at: context.directory) }
+        try KubeletStandIn.registerNode(store: server.store, name: "n1", allocatableCPU: "1930m", capacityCPU: "2")
+        let cpu = try context.run(["get", "node", "n1", "-o", "jsonpath={.status.allocatable.cpu}"])
+        #expect(cpu.status == 0, "\(cpu.stderr)")
+        #expect(cpu.stdout == "1930m")
+        let names = try context.run(["get", "nodes", "-o", "name"])
+        #expect(names.stdout.trimmingCharacters(in: .whitespacesAndNewlines) == "node/n1", "\(names.stderr)")
+        let missing = try context.run(["get", "node", "nope"])
+        #expect(missing.status != 0)
+        #expect(missing.stderr.contains(#"Error from server (NotFound): nodes "nope" not found"#), "\(missing.stderr)")
+        await server.shutdown()
+    }
+
     /// `kubectl patch --subresource resize` with kubectl's default patch type (strategic merge),
     /// as an operator resizes a pod by hand.
     @Test func kubectlResizesThroughTheSubresource() async throws {

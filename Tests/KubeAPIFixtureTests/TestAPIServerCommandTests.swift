@@ -10,7 +10,7 @@ import Testing
         let executable = try requireBuiltProduct("mbcas-test-apiserver")
         let process = Process()
         process.executableURL = URL(fileURLWithPath: executable)
-        process.arguments = ["--port", "0", "--kubelet-node", "node-a"]
+        process.arguments = ["--port", "0", "--kubelet-node", "node-a", "--node-allocatable-cpu", "3800m"]
         let stdout = Pipe()
         process.standardOutput = stdout
         process.standardError = FileHandle.nullDevice
@@ -29,7 +29,8 @@ import Testing
         let client = TestClient(base: String(line.dropFirst("listening on ".count)))
         #expect(try await client.send("GET", "/version").body["gitVersion"]?.string?.contains("fixture") == true)
         #expect(try await client.send("POST", "/api/v1/namespaces/default/pods", body: pod("web")).code == 201)
-        // The kubelet stand-in starts the pods bound to its node.
+        // The kubelet stand-in registers its Node, and starts the pods bound to it.
+        #expect(try await client.send("GET", "/api/v1/nodes/node-a").body[path: ["status", "allocatable", "cpu"]] == "3800m")
         #expect(try await eventually {
             try await client.send("GET", "/api/v1/namespaces/default/pods/web").body[path: ["status", "phase"]] == "Running"
         })

@@ -4,6 +4,25 @@ import Testing
 
 @Suite("typed resource verbs against the loopback API server")
 struct ResourceClientTests {
+    @Test("a cluster-scoped type (nodes): get, list and a 404 without a namespace, whatever namespace the client was given")
+    func clusterScoped() async throws {
+        let server = try await FakeKubeAPIServer.start()
+        try KubeletStandIn.registerNode(store: server.store, name: "n1", allocatableCPU: "1930m", capacityCPU: "2")
+        let nodes = makeClient(server).resources(Node.self, namespace: "default")
+        #expect(nodes.namespace == nil)
+        let node = try await nodes.get("n1")
+        #expect(node.metadata.namespace == nil)
+        #expect(try node.allocatableCPU() == CPUQuantity(millicores: 1930))
+        #expect(try await nodes.listAll().items.map(\.metadata.name) == ["n1"])
+        do {
+            _ = try await nodes.get("n2")
+            Issue.record("a missing node was found")
+        } catch {
+            #expect(error.isNotFound && error.message.contains("nodes \"n2\" not found"))
+        }
+        await server.shutdown()
+    }
+
     @Test("create, get, paginated list with label and field selectors, delete")
     func crud() async throws {
         let server = try await FakeKubeAPIServer.start()

@@ -23,6 +23,19 @@ struct GuardrailTests {
         #expect(rail.headroom == 8000 - 1800)
     }
 
+    @Test("a node whose allocatable changes: headroom and raises count from the new capacity; below the reserve refused, nothing changed")
+    func capacityChange() throws {
+        var rail = try rail(capacity: 2000, reserve: 200)
+        try rail.track(PodSlot(0), limit: 1000, cap: 4000)
+        #expect(rail.headroom == 800)
+        try rail.setCapacity(1400)
+        #expect(rail.headroom == 200)
+        let raised = rail.onThrottle(PodSlot(0), now: 1000 * Self.ms)
+        #expect(raised?.newLimit == 1200)  // the headroom (200), not the 30 % step (300)
+        #expect(throws: MarketError.self) { try rail.setCapacity(100) }
+        #expect(rail.capacity == 1400)
+    }
+
     @Test("at most one raise per interval per pod")
     func interval() throws {
         var rail = try rail()

@@ -76,6 +76,7 @@ struct KubernetesWeightsTests {
         var answered = try await rig.allocations.get("web")
         answered.status = PodAllocationStatus(phase: .deferred, observedGeneration: answered.metadata.generation)
         #expect(!rig.writer.observe(answered))  // Deferred: the kubelet retries as room frees up
+        #expect(rig.writer.desiredRequest(cgroupPath: "/cg/web") == 1000, "a deferred intent was dropped")
         answered.status = PodAllocationStatus(phase: .infeasible, observedGeneration: answered.metadata.generation,
                                               message: "Node didn't have enough capacity: cpu, requested: 1000, capacity: 900")
         #expect(rig.writer.observe(answered))

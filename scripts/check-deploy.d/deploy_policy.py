@@ -11,6 +11,7 @@ EXPECTED_GRANTS = {
     AGENT_SA: {
         ("cluster", "", "pods"): {"list", "watch"},
         ("cluster", "mbcas.io", "podallocations"): {"create", "patch", "list", "watch"},
+        ("cluster", "", "nodes"): {"get", "watch"},
     },
     CONTROLLER_SA: {
         ("cluster", "", "pods"): {"list", "watch"},
@@ -27,8 +28,9 @@ AGENT_CAPABILITIES = {"BPF", "PERFMON", "SYS_RESOURCE"}
 AGENT_HOST_PATHS = {"/sys/fs/bpf": "rw", "/sys/fs/cgroup": "rro", "/sys/kernel/btf": "ro"}
 
 
-def check_rbac(objects):
-    report = Report("rbac")
+def collect_grants(objects, report):
+    """Each ServiceAccount's grants through the bindings: {(name, namespace): {(scope, group, resource): verbs}}.
+    Wildcards, aggregation, foreign subjects, dangling and unbound roles are reported."""
     roles = {}
     for obj in objects:
         if obj.get("kind") not in ("Role", "ClusterRole"):
@@ -70,6 +72,21 @@ def check_rbac(objects):
     for key, role in roles.items():
         if id(role) not in bound:
             report.fail(name_of(role), "bound to nothing (dead RBAC hides what is really granted)")
+    return roles, granted
+
+
+def grants_json(objects):
+    """What each ServiceAccount may do, as JSON for the end-to-end tests, which run the binaries
+    under exactly these grants against the test API server."""
+    _, granted = collect_grants(objects, Report("grants"))
+    return {f"{namespace}/{name}": [{"scope": scope, "apiGroup": group, "resource": resource, "verbs": sorted(verbs)}
+                                    for (scope, group, resource), verbs in sorted(targets.items())]
+            for (name, namespace), targets in granted.items()}
+
+
+def check_rbac(objects):
+    report = Report("rbac")
+    roles, granted = collect_grants(objects, report)
 
     for subject, expected in EXPECTED_GRANTS.items():
         actual = granted[subject]

@@ -6,11 +6,16 @@ public protocol KubernetesResource: Codable, Sendable {
     static var kind: String { get }
     /// The URL name, e.g. `pods`.
     static var plural: String { get }
+    /// Whether objects live in a namespace (pods) or in the cluster (nodes).
+    static var namespaced: Bool { get }
 
     var metadata: ObjectMeta { get set }
 }
 
 extension KubernetesResource {
+    /// Most types are namespaced; a cluster-scoped one says so.
+    public static var namespaced: Bool { true }
+
     /// `v1` or `group/version`.
     public static var apiVersion: String { group.isEmpty ? version : "\(group)/\(version)" }
 

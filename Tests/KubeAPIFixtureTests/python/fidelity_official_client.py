@@ -180,6 +180,17 @@ def check_events(core):
     check([e.reason for e in listed.items] == ["Resized"], f"events for web-0: {[e.reason for e in listed.items]}")
 
 
+def check_nodes(core):
+    # Cluster-scoped: the client's paths have no namespace; its models read allocatable.
+    core.create_node({"metadata": {"name": "n1"}})
+    core.patch_node_status("n1", {"status": {"allocatable": {"cpu": "1930m"}, "capacity": {"cpu": "2"}}})
+    node = core.read_node("n1")
+    check(node.metadata.namespace is None, f"a node has a namespace: {node.metadata.namespace}")
+    check(node.status.allocatable == {"cpu": "1930m"}, f"allocatable: {node.status.allocatable}")
+    check([n.metadata.name for n in core.list_node(field_selector="metadata.name=n1").items] == ["n1"], "nodes by name")
+    expect_status(404, lambda: core.read_node("missing"), "get of a missing node")
+
+
 def main(url):
     api = client.ApiClient(client.Configuration(host=url))
     core, custom = client.CoreV1Api(api), client.CustomObjectsApi(api)
@@ -188,6 +199,7 @@ def main(url):
     check_resize(core)
     check_custom_objects(custom)
     check_events(core)
+    check_nodes(core)
     check_watch(core)
     print("all checks passed")
 
