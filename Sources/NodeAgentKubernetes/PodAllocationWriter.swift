@@ -175,8 +175,9 @@ public final class PodAllocationWriter: Actuator {
     public func desiredRequest(cgroupPath: String) -> Int? { state.withLock { $0.desiredRequests[cgroupPath] } }
 
     /// One pass over the direct raises held (``DirectCgroupRaise/reassert(now:landed:refused:)``):
-    /// released once the pod's status reports limits that reach them, written back when the
-    /// cluster refused the decision, re-asserted (boundedly) when the kubelet rewrote them.
+    /// released once the pod's status reports the limits (quota) or requests (weight) that reach
+    /// them, written back when the cluster refused the decision, re-asserted (boundedly) when the
+    /// kubelet rewrote them.
     func reassertDirectRaises() {
         guard let direct else { return }
         let refused = state.withLock { s in
@@ -184,28 +185,38 @@ public final class PodAllocationWriter: Actuator {
             return s.refused
         }
         direct.reassert(landed: { key, hold in
-            guard let pod = pods.object(key), let cpu = try? PodCPU(pod.spec) else { return true }  // gone: nothing to hold
-            let actuated = pod.spec.containers.reduce(Int64(0)) { sum, container in
-                let status = pod.status?.containerStatuses?.first { $0.name == container.name }
-                return sum + (((try? status?.resources?.cpuLimit()) ?? nil)?.millicores ?? 0)
-            }
-            return actuated + cpu.sidecarLimits + cpu.overhead + 10 >= hold.podMillicores
-        }, refused: { refused.contains($0) })
-        direct.reassertWeights(landed: { key, hold in
-            guard let pod = pods.object(key), let cpu = try? PodCPU(pod.spec) else { return true }
-            var fixed = cpu.request, actuated: Int64 = 0  // sidecars and overhead: what the regular containers' requests are not
-            for container in pod.spec.containers {
-                let spec = ((try? container.resources?.cpuRequest()) ?? nil) ?? ((try? container.resources?.cpuLimit()) ?? nil)
-                fixed -= spec?.millicores ?? 0
-                let status = pod.status?.containerStatuses?.first { $0.name == container.name }
-                actuated += (((try? status?.resources?.cpuRequest()) ?? nil)?.millicores ?? 0)
-            }
-            return actuated + fixed + 10 >= hold.requestMillicores
+            guard let pod = pods.object(key) else { return true }  // gone: nothing to hold
+            return Self.actuated(hold.knob, of: pod).map { $0 + 10 >= hold.decided } ?? true
         }, refused: { refused.contains($0) })
     }
 
+    /// What the kubelet reports it actuated for the pod, in the pod cgroup's terms (millicores):
+    /// the pod limit (quota) or the pod request (weight), with the parts the regular containers'
+    /// resources are not (native sidecars, RuntimeClass overhead) as in its spec; nil when the
+    /// pod's CPU does not parse.
+    static func actuated(_ knob: CgroupKnob, of pod: Pod) -> Int64? {
+        guard let cpu = try? PodCPU(pod.spec) else { return nil }
+        var fixed: Int64, actuated: Int64 = 0
+        switch knob {
+        case .quota: fixed = cpu.sidecarLimits + cpu.overhead
+        case .weight: fixed = cpu.request
+        }
+        for container in pod.spec.containers {
+            let status = pod.status?.containerStatuses?.first { $0.name == container.name }
+            switch knob {
+            case .quota:
+                actuated += (((try? status?.resources?.cpuLimit()) ?? nil)?.millicores ?? 0)
+            case .weight:
+                let spec = ((try? container.resources?.cpuRequest()) ?? nil) ?? ((try? container.resources?.cpuLimit()) ?? nil)
+                fixed -= spec?.millicores ?? 0
+                actuated += (((try? status?.resources?.cpuRequest()) ?? nil)?.millicores ?? 0)
+            }
+        }
+        return actuated + fixed
+    }
+
     /// Direct raises held now, limits and weights (tests, status).
-    public var directRaisesHeld: Int { (direct?.held.count ?? 0) + (direct?.heldWeights.count ?? 0) }
+    public var directRaisesHeld: Int { direct?.held.count ?? 0 }
 
     /// The limit the agent last decided for this cgroup (the truth it acts on, even before the
     /// controller and kubelet have carried it out); otherwise what the cgroup file says.

@@ -80,7 +80,7 @@ struct DirectCgroupRaiseTests {
         let direct = DirectCgroupRaise(version: .v1)
         let pod = Self.pod(containerID: tree.containerID)
         _ = direct.raise(pod: "shop/web", object: pod, podCgroupPath: tree.pod, millicores: 500)
-        direct.reassert(landed: { _, hold in hold.podMillicores == 500 }, refused: { _ in false })
+        direct.reassert(landed: { _, hold in hold.decided == 500 }, refused: { _ in false })
         #expect(direct.held.isEmpty)
         #expect(tree.limit(tree.pod) == 500)  // now the kubelet's own value
 
@@ -100,14 +100,14 @@ struct DirectCgroupRaiseTests {
         #expect(tree.shares(tree.pod) == 153 && tree.shares(tree.container) == 153)  // 150m × 1024 / 1000
         #expect(direct.raiseWeight(pod: "shop/web", object: pod, podCgroupPath: tree.pod, podRequest: 100) == nil)  // not a raise
         try tree.setShares(tree.pod, 102)  // the kubelet's pod sync, before the resize landed
-        direct.reassertWeights(landed: { _, _ in false }, refused: { _ in false })
+        direct.reassert(landed: { _, _ in false }, refused: { _ in false })
         #expect(tree.shares(tree.pod) == 153)
-        direct.reassertWeights(landed: { _, hold in hold.requestMillicores == 150 }, refused: { _ in false })
-        #expect(direct.heldWeights.isEmpty && tree.shares(tree.pod) == 153)
+        direct.reassert(landed: { _, hold in hold.decided == 150 }, refused: { _ in false })
+        #expect(direct.held.isEmpty && tree.shares(tree.pod) == 153)
 
         _ = direct.raiseWeight(pod: "shop/web", object: pod, podCgroupPath: tree.pod, podRequest: 190)
-        direct.reassertWeights(landed: { _, _ in false }, refused: { _ in true })
-        #expect(direct.heldWeights.isEmpty)
+        direct.reassert(landed: { _, _ in false }, refused: { _ in true })
+        #expect(direct.held.isEmpty)
         #expect(tree.shares(tree.pod) == 153 && tree.shares(tree.container) == 153)  // what it had before
     }
 }
