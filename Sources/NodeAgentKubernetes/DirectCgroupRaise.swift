@@ -1,6 +1,7 @@
 import Cgroups
 import Foundation
 import KubernetesClient
+import Logging
 import MonotonicTime
 import Synchronization
 
@@ -15,12 +16,16 @@ import Synchronization
 ///   containers' limits / requests) and each container's cgroup (the runtime sets it from the
 ///   container's). Raising writes the pod level first, lowering the containers first (cgroup v1
 ///   refuses a child's quota above its parent's), as koordlet.
-/// - Bounded: only raises (within the node's budget and the pod's cap: the agent decided them),
-///   each held at most `maxHold`: the kubelet rewrites the cgroups from the pod's actuated
-///   resources on pod sync; ``reassert(now:landed:refused:)`` (every writer tick) writes the raise
-///   again when that happened before the resize landed, at most `maxReasserts` times. When the
-///   resize lands (the pod's status reports it) the cgroups are the kubelet's again; when it is
-///   refused, or the hold runs out, the kubelet's values are written back (containers first).
+/// - Bounded: only raises (within the node's budget and the pod's cap: the agent decided them).
+///   The kubelet rewrites the cgroups from the pod's actuated resources on pod sync;
+///   ``reassert(now:landed:refused:)`` (every writer tick) writes the raise again when that
+///   happened before the resize landed. A pod's raises, from its first until the resize lands,
+///   are one episode (later raises in it keep its start and its count): held at most `maxHold`
+///   and re-asserted at most `maxReasserts` times. When the resize lands (the pod's status
+///   reports it) the cgroups are the kubelet's again; when it is refused, or the episode runs
+///   out, the kubelet's values are written back (containers first) and that pod gets no direct
+///   raise of that knob for `maxHold`: so the pod runs above the resources the cluster gave it
+///   at most half the time, however long its resize waits (Deferred) or fails.
 final class DirectCgroupRaise: Sendable {
     /// A raise held: per pod and knob.
     struct Key: Sendable, Hashable {
@@ -51,12 +56,17 @@ final class DirectCgroupRaise: Sendable {
     let version: CgroupVersion
     let maxHold: Duration
     let maxReasserts: Int
+    private let logger: Logger
     private let holds = Mutex<[Key: Hold]>([:])
+    /// Pods and knobs given back (refused, out of time or re-asserts): no direct raise until then.
+    private let resting = Mutex<[Key: ContinuousClock.Instant]>([:])
 
-    init(version: CgroupVersion, maxHold: Duration = .seconds(10), maxReasserts: Int = 5) {
+    init(version: CgroupVersion, maxHold: Duration = .seconds(10), maxReasserts: Int = 5,
+         logger: Logger = Logger(label: "mbcas.direct-raise")) {
         self.version = version
         self.maxHold = maxHold
         self.maxReasserts = maxReasserts
+        self.logger = logger
     }
 
     /// A limit raise: the pod cgroup's quota to `millicores`, each container's to its part of it
@@ -86,7 +96,8 @@ final class DirectCgroupRaise: Sendable {
     private func raise(_ key: Key, object pod: Pod, podCgroupPath: String, decided: Int64, podValue: CgroupKnob.Value,
                        containers: [(name: String, value: CgroupKnob.Value)]) -> UInt64? {
         let knob = key.knob
-        guard let before = try? knob.read(podCgroupPath, version: version), before.amount < podValue.amount else { return nil }
+        guard resting.withLock({ $0[key].map { ContinuousClock.now >= $0 } ?? true }),
+              let before = try? knob.read(podCgroupPath, version: version), before.amount < podValue.amount else { return nil }
         do { try knob.write(podValue, to: podCgroupPath, version: version) } catch { return nil }
         let writtenAt = monotonicNanos()
         let paths = Self.containerCgroups(of: pod, podCgroupPath: podCgroupPath)
@@ -99,13 +110,13 @@ final class DirectCgroupRaise: Sendable {
             try? knob.write(write.value, to: write.path, version: version)
         }
         holds.withLock { holds in
-            // A second raise keeps the kubelet's original values.
+            // A second raise in the episode keeps the kubelet's original values, its start and its count.
             let kept = holds[key]
             let keptBefore = Dictionary((kept?.containers ?? []).map { ($0.path, $0.before) }) { first, _ in first }
             holds[key] = Hold(knob: knob, decided: decided,
                               pod: Write(path: podCgroupPath, value: podValue, before: kept?.pod.before ?? before),
                               containers: writes.map { Write(path: $0.path, value: $0.value, before: keptBefore[$0.path] ?? $0.before) },
-                              since: .now, writtenAt: writtenAt)
+                              since: kept?.since ?? .now, reasserts: kept?.reasserts ?? 0, writtenAt: writtenAt)
         }
         return writtenAt
     }
@@ -119,16 +130,27 @@ final class DirectCgroupRaise: Sendable {
                 holds.withLock { _ = $0.removeValue(forKey: key) }
                 continue
             }
-            if refused(key.pod) || now - hold.since > maxHold || hold.reasserts >= maxReasserts {
+            let rewritten = (try? hold.knob.read(hold.pod.path, version: version)).map { !hold.knob.holds($0, hold.pod.value) } ?? false
+            let why = refused(key.pod) ? "the cluster refused the resize"
+                : now - hold.since > maxHold ? "the resize did not land within \(maxHold)"
+                : rewritten && hold.reasserts >= maxReasserts ? "rewritten by the kubelet \(hold.reasserts + 1) times before the resize landed"
+                : nil
+            if let why {
                 restore(hold)
                 holds.withLock { _ = $0.removeValue(forKey: key) }
+                resting.withLock { $0[key] = now + maxHold }
+                logger.notice("direct raise given back to the kubelet's value", metadata: [
+                    "pod": "\(key.pod)", "knob": "\(hold.knob)", "why": "\(why)", "no_direct_raise_for": "\(maxHold)",
+                ])
                 continue
             }
-            guard let current = try? hold.knob.read(hold.pod.path, version: version), !hold.knob.holds(current, hold.pod.value)
-            else { continue }
+            guard rewritten else { continue }
             try? hold.knob.write(hold.pod.value, to: hold.pod.path, version: version)
             for container in hold.containers { try? hold.knob.write(container.value, to: container.path, version: version) }
             holds.withLock { $0[key]?.reasserts += 1 }
+            logger.info("direct raise re-asserted: the kubelet rewrote the cgroup before the resize landed", metadata: [
+                "pod": "\(key.pod)", "knob": "\(hold.knob)", "reassert": "\(hold.reasserts + 1)", "of": "\(maxReasserts)",
+            ])
         }
     }
 

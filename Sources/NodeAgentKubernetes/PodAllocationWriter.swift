@@ -68,7 +68,7 @@ public final class PodAllocationWriter: Actuator {
     /// until the resize lands (see ``DirectCgroupRaise``).
     public init(client: APIClient, pods: Informer<Pod>, nodeName: String, files: CgroupActuator,
                 minInterval: Duration = .milliseconds(500), directCgroupRaise: Bool = false, logger: Logger) {
-        direct = directCgroupRaise ? DirectCgroupRaise(version: files.version) : nil
+        direct = directCgroupRaise ? DirectCgroupRaise(version: files.version, logger: logger) : nil
         self.client = client
         self.pods = pods
         self.nodeName = nodeName

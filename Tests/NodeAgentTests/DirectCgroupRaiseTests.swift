@@ -110,4 +110,29 @@ struct DirectCgroupRaiseTests {
         #expect(direct.held.isEmpty)
         #expect(tree.shares(tree.pod) == 153 && tree.shares(tree.container) == 153)  // what it had before
     }
+
+    @Test("one episode per pod: a later raise keeps the episode's re-assert count; given back, the pod gets no direct raise for maxHold")
+    func episodeBounded() throws {
+        let tree = try Tree(millicores: 200)
+        let direct = DirectCgroupRaise(version: .v1, maxHold: .seconds(60), maxReasserts: 1)
+        let pod = Self.pod(containerID: tree.containerID)
+        _ = direct.raise(pod: "shop/web", object: pod, podCgroupPath: tree.pod, millicores: 300)
+        try tree.set(tree.pod, 200)
+        direct.reassert(landed: { _, _ in false }, refused: { _ in false })
+        #expect(tree.limit(tree.pod) == 300)
+        // A later raise in the same episode (the resize has not landed) does not reset the count.
+        #expect(direct.raise(pod: "shop/web", object: pod, podCgroupPath: tree.pod, millicores: 400) != nil)
+        #expect(direct.held.values.first?.reasserts == 1)
+        try tree.set(tree.pod, 200)
+        direct.reassert(landed: { _, _ in false }, refused: { _ in false })
+        #expect(direct.held.isEmpty && tree.limit(tree.pod) == 200 && tree.limit(tree.container) == 200)
+        // Resting: the next push does not raise directly (the API path still carries the decision).
+        #expect(direct.raise(pod: "shop/web", object: pod, podCgroupPath: tree.pod, millicores: 500) == nil)
+        #expect(tree.limit(tree.pod) == 200)
+        // A raise neither rewritten nor landed is not given back for its count alone.
+        let other = try Tree(millicores: 200)
+        _ = direct.raise(pod: "shop/api", object: Self.pod(containerID: other.containerID), podCgroupPath: other.pod, millicores: 300)
+        for _ in 0..<3 { direct.reassert(landed: { _, _ in false }, refused: { _ in false }) }
+        #expect(direct.held.count == 1 && other.limit(other.pod) == 300)
+    }
 }
