@@ -69,25 +69,75 @@ final class DirectCgroupRaise: Sendable {
         self.logger = logger
     }
 
-    /// A limit raise: the pod cgroup's quota to `millicores`, each container's to its part of it
-    /// (``ContainerSplit``). Returns when the pod cgroup was written (CLOCK_MONOTONIC ns), nil when
-    /// nothing was (not a raise, the pod's containers or cgroups not known).
-    func raise(pod key: String, object pod: Pod, podCgroupPath: String, millicores: Int) -> UInt64? {
+    /// What a pod limit of `millicores` is in the cgroups: the pod's quota, each container's part
+    /// of it (``ContainerSplit``); nil when a container has no limit.
+    static func quotas(_ millicores: Int, of pod: Pod) -> (pod: CgroupKnob.Value, containers: [(name: String, value: CgroupKnob.Value)])? {
         guard let split = ContainerSplit.split(podLimit: Int64(millicores), spec: pod.spec) else { return nil }
+        return (.limit(CPULimit(millicores: Int64(millicores))), split.map { ($0.name, .limit(CPULimit(millicores: $0.cpuLimit.millicores))) })
+    }
+
+    /// What a pod request of `podRequest` millicores is in the cgroups: the weights the kubelet
+    /// (pod) and the runtime (containers, for their share of the request) derive from it.
+    static func weights(_ podRequest: Int64, of pod: Pod) -> (pod: CgroupKnob.Value, containers: [(name: String, value: CgroupKnob.Value)])? {
+        guard let split = ContainerSplit.split(podLimit: ((try? PodCPU(pod.spec).limit) ?? nil) ?? podRequest,
+                                               podRequest: podRequest, spec: pod.spec) else { return nil }
+        return (.shares(kubeletShares(podRequest)),
+                split.compactMap { container in container.cpuRequest.map { (container.name, .shares(kubeletShares($0.millicores))) } })
+    }
+
+    /// A limit raise: the pod cgroup's quota to `millicores`, each container's to its part of it.
+    /// Returns when the pod cgroup was written (CLOCK_MONOTONIC ns), nil when nothing was (not a
+    /// raise, resting, the pod's containers or cgroups not known).
+    func raise(pod key: String, object pod: Pod, podCgroupPath: String, millicores: Int) -> UInt64? {
+        guard let values = Self.quotas(millicores, of: pod) else { return nil }
         return raise(Key(pod: key, knob: .quota), object: pod, podCgroupPath: podCgroupPath, decided: Int64(millicores),
-                     podValue: .limit(CPULimit(millicores: Int64(millicores))),
-                     containers: split.map { ($0.name, .limit(CPULimit(millicores: $0.cpuLimit.millicores))) })
+                     podValue: values.pod, containers: values.containers)
     }
 
     /// A weight raise (weights actuation): the pod cgroup's cpu.shares for `podRequest` millicores
     /// as the kubelet converts it, then each container's for its share of the request, so the
     /// kernel divides by the new weights now, not after the resize. Returns as ``raise(pod:object:podCgroupPath:millicores:)``.
     func raiseWeight(pod key: String, object pod: Pod, podCgroupPath: String, podRequest: Int64) -> UInt64? {
-        guard let split = ContainerSplit.split(podLimit: ((try? PodCPU(pod.spec).limit) ?? nil) ?? podRequest,
-                                               podRequest: podRequest, spec: pod.spec) else { return nil }
+        guard let values = Self.weights(podRequest, of: pod) else { return nil }
         return raise(Key(pod: key, knob: .weight), object: pod, podCgroupPath: podCgroupPath, decided: podRequest,
-                     podValue: .shares(Self.kubeletShares(podRequest)),
-                     containers: split.compactMap { container in container.cpuRequest.map { (container.name, .shares(Self.kubeletShares($0.millicores))) } })
+                     podValue: values.pod, containers: values.containers)
+    }
+
+    /// A later decision below a held raise (a round lowered the pod again before the resize
+    /// landed): the held cgroups follow it down, containers first; when it is no raise over the
+    /// kubelet's values any more, those are written back and the hold ends.
+    func lower(pod key: String, object pod: Pod, millicores: Int) {
+        guard let values = Self.quotas(millicores, of: pod) else { return }
+        follow(Key(pod: key, knob: .quota), object: pod, decided: Int64(millicores), podValue: values.pod, containers: values.containers)
+    }
+
+    /// ``lower(pod:object:millicores:)`` for a lower request under a held weight raise.
+    func lowerWeight(pod key: String, object pod: Pod, podRequest: Int64) {
+        guard let values = Self.weights(podRequest, of: pod) else { return }
+        follow(Key(pod: key, knob: .weight), object: pod, decided: podRequest, podValue: values.pod, containers: values.containers)
+    }
+
+    private func follow(_ key: Key, object pod: Pod, decided: Int64, podValue: CgroupKnob.Value,
+                        containers: [(name: String, value: CgroupKnob.Value)]) {
+        guard let hold = holds.withLock({ $0[key] }), podValue.amount < hold.pod.value.amount else { return }
+        if podValue.amount <= hold.pod.before.amount {
+            restore(hold)
+            holds.withLock { _ = $0.removeValue(forKey: key) }
+            return
+        }
+        let paths = Self.containerCgroups(of: pod, podCgroupPath: hold.pod.path)
+        let lowered = Dictionary(containers.compactMap { container in paths[container.name].map { ($0, container.value) } }) { first, _ in first }
+        let updated = hold.containers.map { write in
+            Write(path: write.path, value: lowered[write.path].map { $0.amount > write.before.amount ? $0 : write.before } ?? write.value,
+                  before: write.before)
+        }
+        for write in updated { try? key.knob.write(write.value, to: write.path, version: version) }
+        try? key.knob.write(podValue, to: hold.pod.path, version: version)
+        holds.withLock { holds in
+            holds[key]?.decided = decided
+            holds[key]?.pod.value = podValue
+            holds[key]?.containers = updated
+        }
     }
 
     /// The raise path for either knob: the pod level first (it is what the kernel holds the pod

@@ -118,8 +118,18 @@ public final class PodAllocationWriter: Actuator {
         // The fast path: a pushed guardrail raise reaches the cgroups now (a few write(2)s, as in
         // standalone mode), the PodAllocation follows.
         var writtenAt: UInt64?
-        if let direct, change.reason == .guardrail, change.newMillicores > change.oldMillicores, let pod = pods.object(change.pod) {
-            writtenAt = direct.raise(pod: change.pod, object: pod, podCgroupPath: change.cgroupPath, millicores: change.newMillicores)
+        if let direct, let pod = pods.object(change.pod) {
+            if change.reason == .guardrail, change.newMillicores > change.oldMillicores {
+                writtenAt = direct.raise(pod: change.pod, object: pod, podCgroupPath: change.cgroupPath, millicores: change.newMillicores)
+                if let writtenAt, change.stallTimestamp != 0, logger.logLevel <= .info {
+                    logger.info("direct raise", metadata: [
+                        "pod": "\(change.pod)", "limit": "\(change.newMillicores)m",
+                        "stall_to_cgroup_us": "\(Double(writtenAt &- change.stallTimestamp) / 1000)",
+                    ])
+                }
+            } else if change.newMillicores < change.oldMillicores {
+                direct.lower(pod: change.pod, object: pod, millicores: change.newMillicores)
+            }
         }
         state.withLock { s in
             s.pending[change.pod] = change
@@ -136,9 +146,13 @@ public final class PodAllocationWriter: Actuator {
     public func applyWeight(_ change: WeightChange, version: CgroupVersion) throws(AgentError) {
         let request = Self.request(for: change)
         var writtenAt: UInt64?
-        if let direct, change.stallTimestamp != 0, let pod = pods.object(change.pod),
-           request > (state.withLock { $0.desiredRequests[change.cgroupPath] } ?? ((try? PodCPU(pod.spec).request).map(Int.init) ?? .max)) {
-            writtenAt = direct.raiseWeight(pod: change.pod, object: pod, podCgroupPath: change.cgroupPath, podRequest: Int64(request))
+        if let direct, let pod = pods.object(change.pod) {
+            let current = state.withLock { $0.desiredRequests[change.cgroupPath] } ?? ((try? PodCPU(pod.spec).request).map(Int.init) ?? .max)
+            if change.stallTimestamp != 0, request > current {
+                writtenAt = direct.raiseWeight(pod: change.pod, object: pod, podCgroupPath: change.cgroupPath, podRequest: Int64(request))
+            } else if request < current {
+                direct.lowerWeight(pod: change.pod, object: pod, podRequest: Int64(request))
+            }
         }
         state.withLock { s in
             s.pendingWeights[change.pod] = change

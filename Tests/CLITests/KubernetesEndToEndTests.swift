@@ -34,6 +34,14 @@ struct KubernetesEndToEndTests {
         var all: [Sample] { samples.withLock { $0 } }
     }
 
+    /// How often the stand-in's pod sync found the pod cgroup's quota off what the kubelet actuated
+    /// (a direct raise) and wrote it back.
+    final class Counter: Sendable {
+        private let value = Atomic<Int>(0)
+        func increment() { value.add(1, ordering: .relaxed) }
+        var count: Int { value.load(ordering: .relaxed) }
+    }
+
     /// The node: a kubelet-shaped cgroup tree, pods in the API, the stand-in kubelet, binaries.
     final class Node: @unchecked Sendable {
         let root: TemporaryCgroup
@@ -44,6 +52,7 @@ struct KubernetesEndToEndTests {
         let podCgroups: [String: String]  // pod name → pod cgroup path
         let uids: [String: String]
         let samples = SampleLog()
+        let syncRewrites = Counter()
         let kubeconfig: String
         let pinRoot = "/sys/fs/bpf/mbcas-e2e-\(UInt32.random(in: 0...UInt32.max))"
         var processes: [(String, Process, String)] = []
@@ -92,12 +101,14 @@ struct KubernetesEndToEndTests {
             }
             podCgroups = cgroups
             self.uids = uids
-            let samples = self.samples, store = server.store, byUID = uids, cgroupsByName = cgroups, containerIDs = containers
+            let samples = self.samples, rewrites = syncRewrites, store = server.store, byUID = uids, cgroupsByName = cgroups
+            let containerIDs = containers
             // The kubelet's pod sync and the runtime: cgroups rewritten from what the kubelet actuated.
             let sync: KubeletStandIn.Sync? = !kubeletSync ? nil : { @Sendable pod in
                 guard let name = pod[path: ["metadata", "name"]]?.string, let path = cgroupsByName[name],
                       let text = pod[path: ["status", "containerStatuses"]]?.array?.first?[path: ["resources", "limits", "cpu"]]?.string,
                       let limit = try? CPUQuantity(parsing: text).millicores else { return }
+                if (try? CPULimit.read(cgroupPath: path, version: version).millicores) != limit { rewrites.increment() }
                 try? CPULimit(millicores: limit).write(cgroupPath: path, version: version)
                 try? CPULimit(millicores: limit).write(cgroupPath: path + "/" + containerIDs[name]!, version: version)
                 // And the weight from the actuated request.
@@ -180,6 +191,11 @@ struct KubernetesEndToEndTests {
                                      "--identity", "e2e", "--cooldown-seconds", "0", "--log-level", "info"])
         }
 
+        /// One process's whole log (by its label).
+        func log(_ label: String) -> String {
+            processes.first { $0.0 == label }.flatMap { try? String(contentsOfFile: $0.2, encoding: .utf8) } ?? ""
+        }
+
         /// The logs, for a failure message.
         var logs: String {
             processes.map { label, _, log in
@@ -189,6 +205,33 @@ struct KubernetesEndToEndTests {
 
         func cgroupLimit(_ pod: String) throws -> Int64? {
             try CPULimit.read(cgroupPath: podCgroups[pod]!, version: root.hierarchy.version).millicores
+        }
+
+        /// Whether the pod's limit agrees everywhere: the agent's last decision (its pinned map) =
+        /// the PodAllocation = what the kubelet actuated (the pod's status) = the pod cgroup; and
+        /// the values, for a failure message.
+        func limitConverged(_ name: String) async -> (Bool, String) {
+            let agent = ((try? AgentStateMaps.openPinned(at: pinRoot).allocations()) ?? [:]).values
+                .first { $0.name == "shop/\(name)" }.map { Int64($0.limitMillicores) }
+            let desired = (try? await client.resources(PodAllocation.self, namespace: "shop").get(name))?
+                .spec.containers.reduce(Int64(0)) { $0 + $1.cpuLimit.millicores }
+            let pod = try? await client.resources(Pod.self, namespace: "shop").get(name)
+            let actuated = pod?.status?.containerStatuses?.first.flatMap { try? $0.resources?.cpuLimit()?.millicores }
+            let cgroup = (try? cgroupLimit(name)) ?? nil
+            let text = "agent \(agent.map(String.init) ?? "-") allocation \(desired.map(String.init) ?? "-") "
+                + "status \(actuated.map(String.init) ?? "-") cgroup \(cgroup.map(String.init) ?? "-")"
+            return (agent != nil && desired == agent && actuated == agent && cgroup == agent, text)
+        }
+
+        /// Waits (up to `timeout`) until ``limitConverged(_:)``; the last values seen.
+        func limitConverges(_ name: String, timeout: Duration = .seconds(30)) async -> (Bool, String) {
+            var last = ""
+            let converged = await eventually(timeout: timeout) {
+                let (agree, text) = await limitConverged(name)
+                last = text
+                return agree
+            }
+            return (converged, last)
         }
 
         /// What the agent and controller wrote, checked against deploy/crd's schema as a real API
@@ -335,25 +378,11 @@ struct KubernetesEndToEndTests {
             let api = node.samples.all.map { Double($0.written &- $0.stall) / 1e6 }.sorted()
             #expect(node.samples.all.allSatisfy { ($0.direct ?? .max) > $0.stall },
                     "\(node.samples.all.map { "stall \($0.stall) direct \($0.direct.map(String.init) ?? "-") written \($0.written) \($0.reason)" })")
-            func percentile(_ values: [Double], _ p: Double) -> Double {
-                values.isEmpty ? .nan : values[min(values.count - 1, Int((Double(values.count) * p).rounded(.up)) - 1)]
-            }
             print(String(format: "kernel stall → pod cgroup, direct raise: n=%d median %.3f ms p99 %.3f ms; through the API: n=%d median %.1f ms p99 %.1f ms",
                          direct.count, percentile(direct, 0.5), percentile(direct, 0.99), api.count, percentile(api, 0.5), percentile(api, 0.99)))
 
-            // Converged: the agent's last decision = PodAllocation = pod spec = actuated = cgroup.
-            let maps = try AgentStateMaps.openPinned(at: node.pinRoot)
-            var last = ""
-            let converged = await eventually(timeout: .seconds(30)) {
-                let agent = ((try? maps.allocations()) ?? [:]).values.first { $0.name == "shop/web" }.map { Int64($0.limitMillicores) }
-                let desired = (try? await node.client.resources(PodAllocation.self, namespace: "shop").get("web"))?
-                    .spec.containers.reduce(Int64(0)) { $0 + $1.cpuLimit.millicores }
-                let pod = try? await node.client.resources(Pod.self, namespace: "shop").get("web")
-                let actuated = pod?.status?.containerStatuses?.first.flatMap { try? $0.resources?.cpuLimit()?.millicores }
-                let cgroup = (try? node.cgroupLimit("web")) ?? nil
-                last = "agent \(agent.map(String.init) ?? "-") allocation \(desired.map(String.init) ?? "-") status \(actuated.map(String.init) ?? "-") cgroup \(cgroup.map(String.init) ?? "-")"
-                return agent != nil && desired == agent && actuated == agent && cgroup == agent
-            }
+            // Converged: the agent's last decision = PodAllocation = actuated = cgroup.
+            let (converged, last) = await node.limitConverges("web")
             #expect(converged, "not converged: \(last)\n\(node.logs)")
             let statuses = node.stop()
             #expect(statuses == ["agent": 0, "controller": 0], "exit statuses \(statuses):\n\(node.logs)")
@@ -415,6 +444,11 @@ struct KubernetesEndToEndTests {
         }
         await node.tearDown()
     }
+}
+
+/// The `p` quantile of sorted `values` (nearest rank); NaN when empty.
+func percentile(_ values: [Double], _ p: Double) -> Double {
+    values.isEmpty ? .nan : values[min(values.count - 1, max(0, Int((Double(values.count) * p).rounded(.up)) - 1))]
 }
 
 /// The annotation the agent's PodAllocation writer puts the stall's kernel time in.

@@ -135,4 +135,20 @@ struct DirectCgroupRaiseTests {
         for _ in 0..<3 { direct.reassert(landed: { _, _ in false }, refused: { _ in false }) }
         #expect(direct.held.count == 1 && other.limit(other.pod) == 300)
     }
+
+    @Test("a lower decision before the resize landed: the held cgroups follow it down (containers first); at or below the kubelet's values, those come back and the hold ends")
+    func lowerFollows() throws {
+        let tree = try Tree(millicores: 200)
+        let direct = DirectCgroupRaise(version: .v1)
+        let pod = Self.pod(containerID: tree.containerID)
+        _ = direct.raise(pod: "shop/web", object: pod, podCgroupPath: tree.pod, millicores: 500)
+        direct.lower(pod: "shop/web", object: pod, millicores: 300)
+        #expect(tree.limit(tree.pod) == 300 && tree.limit(tree.container) == 300)
+        #expect(direct.held.values.first?.decided == 300)
+        direct.lower(pod: "shop/web", object: pod, millicores: 150)
+        #expect(tree.limit(tree.pod) == 200 && tree.limit(tree.container) == 200)
+        #expect(direct.held.isEmpty)
+        // Not resting: a normal end, the next push may raise directly again.
+        #expect(direct.raise(pod: "shop/web", object: pod, podCgroupPath: tree.pod, millicores: 400) != nil)
+    }
 }
