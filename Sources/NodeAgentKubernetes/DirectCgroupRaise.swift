@@ -89,18 +89,17 @@ final class DirectCgroupRaise: Sendable {
     /// Returns when the pod cgroup was written (CLOCK_MONOTONIC ns), nil when nothing was (not a
     /// raise, resting, the pod's containers or cgroups not known).
     func raise(pod key: String, object pod: Pod, podCgroupPath: String, millicores: Int) -> UInt64? {
-        guard let values = Self.quotas(millicores, of: pod) else { return nil }
-        return raise(Key(pod: key, knob: .quota), object: pod, podCgroupPath: podCgroupPath, decided: Int64(millicores),
-                     podValue: values.pod, containers: values.containers)
+        // A pod with a container without a limit has an unlimited pod cgroup: never a raise.
+        raise(Key(pod: key, knob: .quota), object: pod, podCgroupPath: podCgroupPath, decided: Int64(millicores),
+              podValue: .limit(CPULimit(millicores: Int64(millicores)))) { Self.quotas(millicores, of: pod)?.containers ?? [] }
     }
 
     /// A weight raise (weights actuation): the pod cgroup's cpu.shares for `podRequest` millicores
     /// as the kubelet converts it, then each container's for its share of the request, so the
     /// kernel divides by the new weights now, not after the resize. Returns as ``raise(pod:object:podCgroupPath:millicores:)``.
     func raiseWeight(pod key: String, object pod: Pod, podCgroupPath: String, podRequest: Int64) -> UInt64? {
-        guard let values = Self.weights(podRequest, of: pod) else { return nil }
-        return raise(Key(pod: key, knob: .weight), object: pod, podCgroupPath: podCgroupPath, decided: podRequest,
-                     podValue: values.pod, containers: values.containers)
+        raise(Key(pod: key, knob: .weight), object: pod, podCgroupPath: podCgroupPath, decided: podRequest,
+              podValue: .shares(Self.kubeletShares(podRequest))) { Self.weights(podRequest, of: pod)?.containers ?? [] }
     }
 
     /// A later decision below a held raise (a round lowered the pod again before the resize
@@ -140,11 +139,12 @@ final class DirectCgroupRaise: Sendable {
         }
     }
 
-    /// The raise path for either knob: the pod level first (it is what the kernel holds the pod
-    /// to as a whole, and the stall → write latency is measured to it), then the containers'
-    /// cgroups are looked for and raised where below their part.
+    /// The raise path for either knob: the pod level first, before anything else is worked out
+    /// (it is what the kernel holds the pod to as a whole, and the stall → write latency is
+    /// measured to it); then the containers' parts (`containers`), their cgroups looked for and
+    /// raised where below their part.
     private func raise(_ key: Key, object pod: Pod, podCgroupPath: String, decided: Int64, podValue: CgroupKnob.Value,
-                       containers: [(name: String, value: CgroupKnob.Value)]) -> UInt64? {
+                       containers parts: () -> [(name: String, value: CgroupKnob.Value)]) -> UInt64? {
         let knob = key.knob
         guard resting.withLock({ $0[key].map { ContinuousClock.now >= $0 } ?? true }),
               let before = try? knob.read(podCgroupPath, version: version), before.amount < podValue.amount else { return nil }
@@ -152,7 +152,7 @@ final class DirectCgroupRaise: Sendable {
         let writtenAt = monotonicNanos()
         let paths = Self.containerCgroups(of: pod, podCgroupPath: podCgroupPath)
         var writes: [Write] = []
-        for container in containers {
+        for container in parts() {
             guard let path = paths[container.name], let old = try? knob.read(path, version: version) else { continue }
             writes.append(Write(path: path, value: container.value, before: old))
         }

@@ -109,8 +109,7 @@ struct KubernetesEndToEndTests {
                       let text = pod[path: ["status", "containerStatuses"]]?.array?.first?[path: ["resources", "limits", "cpu"]]?.string,
                       let limit = try? CPUQuantity(parsing: text).millicores else { return }
                 if (try? CPULimit.read(cgroupPath: path, version: version).millicores) != limit { rewrites.increment() }
-                try? CPULimit(millicores: limit).write(cgroupPath: path, version: version)
-                try? CPULimit(millicores: limit).write(cgroupPath: path + "/" + containerIDs[name]!, version: version)
+                try? Node.writeQuota(limit, pod: path, container: path + "/" + containerIDs[name]!, version: version)
                 // And the weight from the actuated request.
                 if let text = pod[path: ["status", "containerStatuses"]]?.array?.first?[path: ["resources", "requests", "cpu"]]?.string,
                    let request = try? CPUQuantity(parsing: text).millicores {
@@ -129,10 +128,9 @@ struct KubernetesEndToEndTests {
                     sum + (try CPUQuantity(parsing: container.limits["cpu"] ?? "0").millicores)
                 }
                 guard let name = byUID[resize.uid], let path = cgroupsByName[name] else { return }
-                try CPULimit(millicores: total).write(cgroupPath: path, version: version)
+                // With the runtime's UpdateContainerResources: the container's own quota.
+                try Node.writeQuota(total, pod: path, container: path + "/" + containerIDs[name]!, version: version)
                 let written = monotonicNanos()
-                // The runtime's UpdateContainerResources: the container's own quota.
-                try CPULimit(millicores: total).write(cgroupPath: path + "/" + containerIDs[name]!, version: version)
                 // The weight, from the requests (the kubelet's pod cgroup, the runtime's container cgroup).
                 let requests = try resize.containers.reduce(Int64(0)) { (sum: Int64, container: ContainerResources) throws -> Int64 in
                     let text: String = container.requests["cpu"] ?? container.limits["cpu"] ?? "0"
@@ -161,6 +159,15 @@ struct KubernetesEndToEndTests {
                 contexts: [{name: e2e, context: {cluster: e2e, namespace: shop}}]
                 current-context: e2e
                 """.write(toFile: kubeconfig, atomically: true, encoding: .utf8)
+        }
+
+        /// A pod's quota as the kubelet and the runtime write it: the pod cgroup first when raising,
+        /// the container's first when lowering (cgroup v1 refuses a child's quota above its parent's).
+        static func writeQuota(_ millicores: Int64, pod: String, container: String, version: CgroupVersion) throws {
+            let raising = (try CPULimit.read(cgroupPath: pod, version: version).millicores ?? .max) < millicores
+            for path in raising ? [pod, container] : [container, pod] {
+                try CPULimit(millicores: millicores).write(cgroupPath: path, version: version)
+            }
         }
 
         /// The kubelet's `MilliCPUToShares`: millicores × 1024 / 1000, integer division, at least 2.
@@ -272,7 +279,12 @@ struct KubernetesEndToEndTests {
             root.remove()  // moves leftover tasks out, removes the tree
             try? FileManager.default.removeItem(atPath: pinRoot)
             try? FileManager.default.removeItem(atPath: kubeconfig)
-            for (_, _, log) in processes { try? FileManager.default.removeItem(atPath: log) }
+            // MBCAS_E2E_KEEP_LOGS=<dir>: the binaries' whole logs are kept there (<label>-<pid>.log).
+            let keep = ProcessInfo.processInfo.environment["MBCAS_E2E_KEEP_LOGS"]
+            for (label, process, log) in processes {
+                if let keep { try? FileManager.default.copyItem(atPath: log, toPath: "\(keep)/\(label)-\(process.processIdentifier).log") }
+                try? FileManager.default.removeItem(atPath: log)
+            }
         }
     }
 
