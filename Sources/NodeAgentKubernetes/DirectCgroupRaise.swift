@@ -175,6 +175,7 @@ final class DirectCgroupRaise: Sendable {
     /// (`landed`), written back when `refused` or out of time or re-asserts, re-asserted when the
     /// kubelet or runtime rewrote them meanwhile.
     func reassert(now: ContinuousClock.Instant = .now, landed: (String, Hold) -> Bool, refused: (String) -> Bool) {
+        resting.withLock { $0 = $0.filter { $0.value > now } }  // pods come and go: only the rests still running
         for (key, hold) in holds.withLock({ $0 }) {
             if landed(key.pod, hold) {
                 holds.withLock { _ = $0.removeValue(forKey: key) }
