@@ -121,12 +121,7 @@ public final class PodAllocationWriter: Actuator {
         if let direct, let pod = pods.object(change.pod) {
             if change.reason == .guardrail, change.newMillicores > change.oldMillicores {
                 writtenAt = direct.raise(pod: change.pod, object: pod, podCgroupPath: change.cgroupPath, millicores: change.newMillicores)
-                if let writtenAt, change.stallTimestamp != 0, logger.logLevel <= .info {
-                    logger.info("direct raise", metadata: [
-                        "pod": "\(change.pod)", "limit": "\(change.newMillicores)m",
-                        "stall_to_cgroup_us": "\(Double(writtenAt &- change.stallTimestamp) / 1000)",
-                    ])
-                }
+                logDirectRaise(change.pod, "limit", "\(change.newMillicores)m", stall: change.stallTimestamp, writtenAt: writtenAt)
             } else if change.newMillicores < change.oldMillicores {
                 direct.lower(pod: change.pod, object: pod, millicores: change.newMillicores)
             }
@@ -150,6 +145,7 @@ public final class PodAllocationWriter: Actuator {
             let current = state.withLock { $0.desiredRequests[change.cgroupPath] } ?? ((try? PodCPU(pod.spec).request).map(Int.init) ?? .max)
             if change.stallTimestamp != 0, request > current {
                 writtenAt = direct.raiseWeight(pod: change.pod, object: pod, podCgroupPath: change.cgroupPath, podRequest: Int64(request))
+                logDirectRaise(change.pod, "request", "\(request)m", stall: change.stallTimestamp, writtenAt: writtenAt)
             } else if request < current {
                 direct.lowerWeight(pod: change.pod, object: pod, podRequest: Int64(request))
             }
@@ -161,6 +157,14 @@ public final class PodAllocationWriter: Actuator {
             if let writtenAt { s.directWrittenAt[change.pod] = (change.stallTimestamp, writtenAt) }
         }
         wake.yield()
+    }
+
+    /// One line per direct raise (info), with the kernel stall → pod cgroup time the agent measured.
+    private func logDirectRaise(_ pod: String, _ knob: String, _ value: String, stall: UInt64, writtenAt: UInt64?) {
+        guard let writtenAt, stall != 0, logger.logLevel <= .info else { return }
+        logger.info("direct raise", metadata: [
+            "pod": "\(pod)", "\(knob)": "\(value)", "stall_to_cgroup_us": "\(Double(writtenAt &- stall) / 1000)",
+        ])
     }
 
     /// The pod request a weight decision asks for, millicores: the share rounded down (Σ requests
