@@ -1,7 +1,7 @@
 /// A cgroup's CFS burst: quota left unused in earlier periods, up to this much, may be spent on top
 /// of the quota in a later one (kernel 5.14+). v1 `cpu.cfs_burst_us`, v2 `cpu.max.burst`, both µs.
-/// The kernel refuses a burst above the quota (`EINVAL`), so write it after the quota and again
-/// whenever the quota changes.
+/// The kernel refuses a burst above the quota (`EINVAL`), so raise it after the quota, lower it
+/// before, and write it again whenever the quota changes.
 public enum CPUBurst {
     /// v1 file name.
     public static let v1FileName = "cpu.cfs_burst_us"

@@ -133,13 +133,16 @@ public struct CgroupActuator: Actuator {
 
     public func apply(_ change: LimitChange) throws(AgentError) {
         let limit = CPULimit(millicores: Int64(change.newMillicores), periodMicros: periodMicros)
+        // The kernel refuses a quota below the cgroup's burst (EINVAL): lowering, the burst goes first.
+        let lowering = change.newMillicores < change.oldMillicores
+        if lowering { burst?.reassert(limit, capMillicores: change.capMillicores, cgroupPath: change.cgroupPath, version: version) }
         do {
             try limit.write(cgroupPath: change.cgroupPath, version: version)
         } catch {
             throw AgentError(.actuationFailed, "cannot set \(change.pod)'s CPU limit to \(change.newMillicores)m: \(error.message)",
                              errno: error.errno)
         }
-        burst?.reassert(limit, capMillicores: change.capMillicores, cgroupPath: change.cgroupPath, version: version)
+        if !lowering { burst?.reassert(limit, capMillicores: change.capMillicores, cgroupPath: change.cgroupPath, version: version) }
     }
 
     public var setsBurst: Bool? { burst?.isSupported }

@@ -70,7 +70,7 @@ public final class PodAllocationWriter: Actuator {
     /// until the resize lands (see ``DirectCgroupRaise``).
     public init(client: APIClient, pods: Informer<Pod>, nodeName: String, files: CgroupActuator,
                 minInterval: Duration = .milliseconds(500), directCgroupRaise: Bool = false, logger: Logger) {
-        direct = directCgroupRaise ? DirectCgroupRaise(version: files.version) : nil
+        direct = directCgroupRaise ? DirectCgroupRaise(version: files.version, logger: logger) : nil
         self.client = client
         self.pods = pods
         self.nodeName = nodeName
@@ -148,8 +148,13 @@ public final class PodAllocationWriter: Actuator {
         // The fast path: a pushed guardrail raise reaches the cgroups now (a few write(2)s, as in
         // standalone mode), the PodAllocation follows.
         var writtenAt: UInt64?
-        if let direct, change.reason == .guardrail, change.newMillicores > change.oldMillicores, let pod = pods.object(change.pod) {
-            writtenAt = direct.raise(pod: change.pod, object: pod, podCgroupPath: change.cgroupPath, millicores: change.newMillicores)
+        if let direct, let pod = pods.object(change.pod) {
+            if change.reason == .guardrail, change.newMillicores > change.oldMillicores {
+                writtenAt = direct.raise(pod: change.pod, object: pod, podCgroupPath: change.cgroupPath, millicores: change.newMillicores)
+                logDirectRaise(change.pod, "limit", "\(change.newMillicores)m", stall: change.stallTimestamp, writtenAt: writtenAt)
+            } else if change.newMillicores < change.oldMillicores {
+                direct.lower(pod: change.pod, object: pod, millicores: change.newMillicores)
+            }
         }
         state.withLock { s in
             s.pending[change.pod] = change
@@ -166,9 +171,14 @@ public final class PodAllocationWriter: Actuator {
     public func applyWeight(_ change: WeightChange, version: CgroupVersion) throws(AgentError) {
         let request = Self.request(for: change)
         var writtenAt: UInt64?
-        if let direct, change.stallTimestamp != 0, let pod = pods.object(change.pod),
-           request > (state.withLock { $0.desiredRequests[change.cgroupPath] } ?? ((try? PodCPU(pod.spec).request).map(Int.init) ?? .max)) {
-            writtenAt = direct.raiseWeight(pod: change.pod, object: pod, podCgroupPath: change.cgroupPath, podRequest: Int64(request))
+        if let direct, let pod = pods.object(change.pod) {
+            let current = state.withLock { $0.desiredRequests[change.cgroupPath] } ?? ((try? PodCPU(pod.spec).request).map(Int.init) ?? .max)
+            if change.stallTimestamp != 0, request > current {
+                writtenAt = direct.raiseWeight(pod: change.pod, object: pod, podCgroupPath: change.cgroupPath, podRequest: Int64(request))
+                logDirectRaise(change.pod, "request", "\(request)m", stall: change.stallTimestamp, writtenAt: writtenAt)
+            } else if request < current {
+                direct.lowerWeight(pod: change.pod, object: pod, podRequest: Int64(request))
+            }
         }
         state.withLock { s in
             s.pendingWeights[change.pod] = change
@@ -177,6 +187,14 @@ public final class PodAllocationWriter: Actuator {
             if let writtenAt { s.directWrittenAt[change.pod] = (change.stallTimestamp, writtenAt) }
         }
         wake.yield()
+    }
+
+    /// One line per direct raise (info), with the kernel stall → pod cgroup time the agent measured.
+    private func logDirectRaise(_ pod: String, _ knob: String, _ value: String, stall: UInt64, writtenAt: UInt64?) {
+        guard let writtenAt, stall != 0, logger.logLevel <= .info else { return }
+        logger.info("direct raise", metadata: [
+            "pod": "\(pod)", "\(knob)": "\(value)", "stall_to_cgroup_us": "\(Double(writtenAt &- stall) / 1000)",
+        ])
     }
 
     /// The pod request a weight decision asks for, millicores: the share rounded down (Σ requests
@@ -205,8 +223,9 @@ public final class PodAllocationWriter: Actuator {
     public func desiredRequest(cgroupPath: String) -> Int? { state.withLock { $0.desiredRequests[cgroupPath] } }
 
     /// One pass over the direct raises held (``DirectCgroupRaise/reassert(now:landed:refused:)``):
-    /// released once the pod's status reports limits that reach them, written back when the
-    /// cluster refused the decision, re-asserted (boundedly) when the kubelet rewrote them.
+    /// released once the pod's status reports the limits (quota) or requests (weight) that reach
+    /// them, written back when the cluster refused the decision, re-asserted (boundedly) when the
+    /// kubelet rewrote them.
     func reassertDirectRaises() {
         guard let direct else { return }
         let refused = state.withLock { s in
@@ -214,28 +233,38 @@ public final class PodAllocationWriter: Actuator {
             return s.refused
         }
         direct.reassert(landed: { key, hold in
-            guard let pod = pods.object(key), let cpu = try? PodCPU(pod.spec) else { return true }  // gone: nothing to hold
-            let actuated = pod.spec.containers.reduce(Int64(0)) { sum, container in
-                let status = pod.status?.containerStatuses?.first { $0.name == container.name }
-                return sum + (((try? status?.resources?.cpuLimit()) ?? nil)?.millicores ?? 0)
-            }
-            return actuated + cpu.sidecarLimits + cpu.overhead + 10 >= hold.podMillicores
-        }, refused: { refused.contains($0) })
-        direct.reassertWeights(landed: { key, hold in
-            guard let pod = pods.object(key), let cpu = try? PodCPU(pod.spec) else { return true }
-            var fixed = cpu.request, actuated: Int64 = 0  // sidecars and overhead: what the regular containers' requests are not
-            for container in pod.spec.containers {
-                let spec = ((try? container.resources?.cpuRequest()) ?? nil) ?? ((try? container.resources?.cpuLimit()) ?? nil)
-                fixed -= spec?.millicores ?? 0
-                let status = pod.status?.containerStatuses?.first { $0.name == container.name }
-                actuated += (((try? status?.resources?.cpuRequest()) ?? nil)?.millicores ?? 0)
-            }
-            return actuated + fixed + 10 >= hold.requestMillicores
+            guard let pod = pods.object(key) else { return true }  // gone: nothing to hold
+            return Self.actuated(hold.knob, of: pod).map { $0 + 10 >= hold.decided } ?? true
         }, refused: { refused.contains($0) })
     }
 
+    /// What the kubelet reports it actuated for the pod, in the pod cgroup's terms (millicores):
+    /// the pod limit (quota) or the pod request (weight), with the parts the regular containers'
+    /// resources are not (native sidecars, RuntimeClass overhead) as in its spec; nil when the
+    /// pod's CPU does not parse.
+    static func actuated(_ knob: CgroupKnob, of pod: Pod) -> Int64? {
+        guard let cpu = try? PodCPU(pod.spec) else { return nil }
+        var fixed: Int64, actuated: Int64 = 0
+        switch knob {
+        case .quota: fixed = cpu.sidecarLimits + cpu.overhead
+        case .weight: fixed = cpu.request
+        }
+        for container in pod.spec.containers {
+            let status = pod.status?.containerStatuses?.first { $0.name == container.name }
+            switch knob {
+            case .quota:
+                actuated += (((try? status?.resources?.cpuLimit()) ?? nil)?.millicores ?? 0)
+            case .weight:
+                let spec = ((try? container.resources?.cpuRequest()) ?? nil) ?? ((try? container.resources?.cpuLimit()) ?? nil)
+                fixed -= spec?.millicores ?? 0
+                actuated += (((try? status?.resources?.cpuRequest()) ?? nil)?.millicores ?? 0)
+            }
+        }
+        return actuated + fixed
+    }
+
     /// Direct raises held now, limits and weights (tests, status).
-    public var directRaisesHeld: Int { (direct?.held.count ?? 0) + (direct?.heldWeights.count ?? 0) }
+    public var directRaisesHeld: Int { direct?.held.count ?? 0 }
 
     /// The limit the agent last decided for this cgroup (the truth it acts on, even before the
     /// controller and kubelet have carried it out); otherwise what the cgroup file says.

@@ -1,10 +1,14 @@
 import Foundation
 
 /// Finds an executable built alongside the test bundle (e.g. `mbcas`), so
-/// tests can run the real command the way a user does.
+/// tests can run the real command the way a user does; `$MBCAS_BUILT_PRODUCTS/<name>` first.
 public func builtProduct(_ name: String) -> String? {
     let runner = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath()
     var candidates = [runner.deletingLastPathComponent().appendingPathComponent(name).path]
+    // MBCAS_BUILT_PRODUCTS=<dir> runs the tests against other builds (e.g. a release build's, to measure).
+    if let directory = ProcessInfo.processInfo.environment["MBCAS_BUILT_PRODUCTS"], !directory.isEmpty {
+        candidates.insert(directory + "/" + name, at: 0)
+    }
     // swift-testing runs from inside the .xctest bundle directory on some setups.
     candidates.append(runner.deletingLastPathComponent().deletingLastPathComponent().appendingPathComponent(name).path)
     candidates.append(FileManager.default.currentDirectoryPath + "/.build/debug/\(name)")

@@ -35,6 +35,14 @@ struct KubernetesEndToEndTests {
         var all: [Sample] { samples.withLock { $0 } }
     }
 
+    /// How often the stand-in's pod sync found the pod cgroup's quota off what the kubelet actuated
+    /// (a direct raise) and wrote it back.
+    final class Counter: Sendable {
+        private let value = Atomic<Int>(0)
+        func increment() { value.add(1, ordering: .relaxed) }
+        var count: Int { value.load(ordering: .relaxed) }
+    }
+
     /// The node: a kubelet-shaped cgroup tree, pods in the API, the stand-in kubelet, binaries.
     final class Node: @unchecked Sendable {
         let root: TemporaryCgroup
@@ -45,6 +53,7 @@ struct KubernetesEndToEndTests {
         let podCgroups: [String: String]  // pod name → pod cgroup path
         let uids: [String: String]
         let samples = SampleLog()
+        let syncRewrites = Counter()
         /// The agent's and the controller's kubeconfigs: each its own ServiceAccount's token.
         let kubeconfig: String
         let controllerKubeconfig: String
@@ -98,14 +107,15 @@ struct KubernetesEndToEndTests {
             }
             podCgroups = cgroups
             self.uids = uids
-            let samples = self.samples, store = server.store, byUID = uids, cgroupsByName = cgroups, containerIDs = containers
+            let samples = self.samples, rewrites = syncRewrites, store = server.store, byUID = uids, cgroupsByName = cgroups
+            let containerIDs = containers
             // The kubelet's pod sync and the runtime: cgroups rewritten from what the kubelet actuated.
             let sync: KubeletStandIn.Sync? = !kubeletSync ? nil : { @Sendable pod in
                 guard let name = pod[path: ["metadata", "name"]]?.string, let path = cgroupsByName[name],
                       let text = pod[path: ["status", "containerStatuses"]]?.array?.first?[path: ["resources", "limits", "cpu"]]?.string,
                       let limit = try? CPUQuantity(parsing: text).millicores else { return }
-                try? CPULimit(millicores: limit).write(cgroupPath: path, version: version)
-                try? CPULimit(millicores: limit).write(cgroupPath: path + "/" + containerIDs[name]!, version: version)
+                if (try? CPULimit.read(cgroupPath: path, version: version).millicores) != limit { rewrites.increment() }
+                try? Node.writeQuota(limit, pod: path, container: path + "/" + containerIDs[name]!, version: version)
                 // And the weight from the actuated request.
                 if let text = pod[path: ["status", "containerStatuses"]]?.array?.first?[path: ["resources", "requests", "cpu"]]?.string,
                    let request = try? CPUQuantity(parsing: text).millicores {
@@ -127,10 +137,9 @@ struct KubernetesEndToEndTests {
                     sum + (try CPUQuantity(parsing: container.limits["cpu"] ?? "0").millicores)
                 }
                 guard let name = byUID[resize.uid], let path = cgroupsByName[name] else { return }
-                try CPULimit(millicores: total).write(cgroupPath: path, version: version)
+                // With the runtime's UpdateContainerResources: the container's own quota.
+                try Node.writeQuota(total, pod: path, container: path + "/" + containerIDs[name]!, version: version)
                 let written = monotonicNanos()
-                // The runtime's UpdateContainerResources: the container's own quota.
-                try CPULimit(millicores: total).write(cgroupPath: path + "/" + containerIDs[name]!, version: version)
                 // The weight, from the requests (the kubelet's pod cgroup, the runtime's container cgroup).
                 let requests = try resize.containers.reduce(Int64(0)) { (sum: Int64, container: ContainerResources) throws -> Int64 in
                     let text: String = container.requests["cpu"] ?? container.limits["cpu"] ?? "0"
@@ -215,6 +224,15 @@ struct KubernetesEndToEndTests {
             return try Burner(cgroupPath: podCgroups[pod]! + "/" + container)
         }
 
+        /// A pod's quota as the kubelet and the runtime write it: the pod cgroup first when raising,
+        /// the container's first when lowering (cgroup v1 refuses a child's quota above its parent's).
+        static func writeQuota(_ millicores: Int64, pod: String, container: String, version: CgroupVersion) throws {
+            let raising = (try CPULimit.read(cgroupPath: pod, version: version).millicores ?? .max) < millicores
+            for path in raising ? [pod, container] : [container, pod] {
+                try CPULimit(millicores: millicores).write(cgroupPath: path, version: version)
+            }
+        }
+
         /// The kubelet's `MilliCPUToShares`: millicores × 1024 / 1000, integer division, at least 2.
         static func kubeletShares(_ millicores: Int64) -> Int { max(2, Int(millicores * 1024 / 1000)) }
 
@@ -249,6 +267,11 @@ struct KubernetesEndToEndTests {
             processes.filter { $0.0 == label }.map { (try? String(contentsOfFile: $0.2, encoding: .utf8)) ?? "" }.joined()
         }
 
+        /// One process's whole log (by its label).
+        func log(_ label: String) -> String {
+            processes.first { $0.0 == label }.flatMap { try? String(contentsOfFile: $0.2, encoding: .utf8) } ?? ""
+        }
+
         /// The logs, for a failure message.
         var logs: String {
             processes.map { label, _, log in
@@ -258,6 +281,33 @@ struct KubernetesEndToEndTests {
 
         func cgroupLimit(_ pod: String) throws -> Int64? {
             try CPULimit.read(cgroupPath: podCgroups[pod]!, version: root.hierarchy.version).millicores
+        }
+
+        /// Whether the pod's limit agrees everywhere: the agent's last decision (its pinned map) =
+        /// the PodAllocation = what the kubelet actuated (the pod's status) = the pod cgroup; and
+        /// the values, for a failure message.
+        func limitConverged(_ name: String) async -> (Bool, String) {
+            let agent = ((try? AgentStateMaps.openPinned(at: pinRoot).allocations()) ?? [:]).values
+                .first { $0.name == "shop/\(name)" }.map { Int64($0.limitMillicores) }
+            let desired = (try? await client.resources(PodAllocation.self, namespace: "shop").get(name))?
+                .spec.containers.reduce(Int64(0)) { $0 + $1.cpuLimit.millicores }
+            let pod = try? await client.resources(Pod.self, namespace: "shop").get(name)
+            let actuated = pod?.status?.containerStatuses?.first.flatMap { try? $0.resources?.cpuLimit()?.millicores }
+            let cgroup = (try? cgroupLimit(name)) ?? nil
+            let text = "agent \(agent.map(String.init) ?? "-") allocation \(desired.map(String.init) ?? "-") "
+                + "status \(actuated.map(String.init) ?? "-") cgroup \(cgroup.map(String.init) ?? "-")"
+            return (agent != nil && desired == agent && actuated == agent && cgroup == agent, text)
+        }
+
+        /// Waits (up to `timeout`) until ``limitConverged(_:)``; the last values seen.
+        func limitConverges(_ name: String, timeout: Duration = .seconds(30)) async -> (Bool, String) {
+            var last = ""
+            let converged = await eventually(timeout: timeout) {
+                let (agree, text) = await limitConverged(name)
+                last = text
+                return agree
+            }
+            return (converged, last)
         }
 
         /// What the agent and controller wrote, checked against deploy/crd's schema as a real API
@@ -299,7 +349,12 @@ struct KubernetesEndToEndTests {
             try? FileManager.default.removeItem(atPath: pinRoot)
             try? FileManager.default.removeItem(atPath: kubeconfig)
             try? FileManager.default.removeItem(atPath: controllerKubeconfig)
-            for (_, _, log) in processes { try? FileManager.default.removeItem(atPath: log) }
+            // MBCAS_E2E_KEEP_LOGS=<dir>: the binaries' whole logs are kept there (<label>-<pid>.log).
+            let keep = ProcessInfo.processInfo.environment["MBCAS_E2E_KEEP_LOGS"]
+            for (label, process, log) in processes {
+                if let keep { try? FileManager.default.copyItem(atPath: log, toPath: "\(keep)/\(label)-\(process.processIdentifier).log") }
+                try? FileManager.default.removeItem(atPath: log)
+            }
         }
     }
 
@@ -418,25 +473,11 @@ struct KubernetesEndToEndTests {
             let api = node.samples.all.map { Double($0.written &- $0.stall) / 1e6 }.sorted()
             #expect(node.samples.all.allSatisfy { ($0.direct ?? .max) > $0.stall },
                     "\(node.samples.all.map { "stall \($0.stall) direct \($0.direct.map(String.init) ?? "-") written \($0.written) \($0.reason)" })")
-            func percentile(_ values: [Double], _ p: Double) -> Double {
-                values.isEmpty ? .nan : values[min(values.count - 1, Int((Double(values.count) * p).rounded(.up)) - 1)]
-            }
             print(String(format: "kernel stall → pod cgroup, direct raise: n=%d median %.3f ms p99 %.3f ms; through the API: n=%d median %.1f ms p99 %.1f ms",
                          direct.count, percentile(direct, 0.5), percentile(direct, 0.99), api.count, percentile(api, 0.5), percentile(api, 0.99)))
 
-            // Converged: the agent's last decision = PodAllocation = pod spec = actuated = cgroup.
-            let maps = try AgentStateMaps.openPinned(at: node.pinRoot)
-            var last = ""
-            let converged = await eventually(timeout: .seconds(30)) {
-                let agent = ((try? maps.allocations()) ?? [:]).values.first { $0.name == "shop/web" }.map { Int64($0.limitMillicores) }
-                let desired = (try? await node.client.resources(PodAllocation.self, namespace: "shop").get("web"))?
-                    .spec.containers.reduce(Int64(0)) { $0 + $1.cpuLimit.millicores }
-                let pod = try? await node.client.resources(Pod.self, namespace: "shop").get("web")
-                let actuated = pod?.status?.containerStatuses?.first.flatMap { try? $0.resources?.cpuLimit()?.millicores }
-                let cgroup = (try? node.cgroupLimit("web")) ?? nil
-                last = "agent \(agent.map(String.init) ?? "-") allocation \(desired.map(String.init) ?? "-") status \(actuated.map(String.init) ?? "-") cgroup \(cgroup.map(String.init) ?? "-")"
-                return agent != nil && desired == agent && actuated == agent && cgroup == agent
-            }
+            // Converged: the agent's last decision = PodAllocation = actuated = cgroup.
+            let (converged, last) = await node.limitConverges("web")
             #expect(converged, "not converged: \(last)\n\(node.logs)")
             let statuses = node.stop()
             #expect(statuses == ["agent": 0, "controller": 0], "exit statuses \(statuses):\n\(node.logs)")
@@ -499,6 +540,11 @@ struct KubernetesEndToEndTests {
         }
         await node.tearDown()
     }
+}
+
+/// The `p` quantile of sorted `values` (nearest rank); NaN when empty.
+func percentile(_ values: [Double], _ p: Double) -> Double {
+    values.isEmpty ? .nan : values[min(values.count - 1, max(0, Int((Double(values.count) * p).rounded(.up)) - 1))]
 }
 
 /// The annotation the agent's PodAllocation writer puts the stall's kernel time in.

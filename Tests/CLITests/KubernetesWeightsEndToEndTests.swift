@@ -74,6 +74,13 @@ extension KubernetesEndToEndTests {
                 print("weights, kernel stall → pod cgroup by the direct path: " + viaDirect.map { sample in
                     String(format: "%@ %.3f ms", sample.reason, Double(sample.direct! &- sample.stall) / 1e6)
                 }.joined(separator: ", ") + " (a weight is decided in a market round: debounced, not on the push itself)")
+                // Every direct raise the agent logged, by knob: the cap at the push, the weight in the round after it.
+                for knob in ["limit", "request"] {
+                    let values = Self.loggedLatencies(node.log("agent").split(separator: "\n").filter { $0.contains(" \(knob)=") }
+                        .joined(separator: "\n"), marker: "direct raise", key: "stall_to_cgroup_us").sorted()
+                    print(String(format: "weights, direct raises of the %@ (agent log): n=%d median %.3f ms p99 %.3f ms", knob,
+                                 values.count, percentile(values, 0.5), percentile(values, 0.99)))
+                }
             }
             let schema = try node.checkPodAllocationsAgainstCRD()
             #expect(schema?.status == 0, "a PodAllocation as written does not fit deploy/crd's schema:\n\(schema?.stdout ?? "")\(schema?.stderr ?? "")")

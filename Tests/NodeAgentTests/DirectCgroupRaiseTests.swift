@@ -80,7 +80,7 @@ struct DirectCgroupRaiseTests {
         let direct = DirectCgroupRaise(version: .v1)
         let pod = Self.pod(containerID: tree.containerID)
         _ = direct.raise(pod: "shop/web", object: pod, podCgroupPath: tree.pod, millicores: 500)
-        direct.reassert(landed: { _, hold in hold.podMillicores == 500 }, refused: { _ in false })
+        direct.reassert(landed: { _, hold in hold.decided == 500 }, refused: { _ in false })
         #expect(direct.held.isEmpty)
         #expect(tree.limit(tree.pod) == 500)  // now the kubelet's own value
 
@@ -100,14 +100,55 @@ struct DirectCgroupRaiseTests {
         #expect(tree.shares(tree.pod) == 153 && tree.shares(tree.container) == 153)  // 150m × 1024 / 1000
         #expect(direct.raiseWeight(pod: "shop/web", object: pod, podCgroupPath: tree.pod, podRequest: 100) == nil)  // not a raise
         try tree.setShares(tree.pod, 102)  // the kubelet's pod sync, before the resize landed
-        direct.reassertWeights(landed: { _, _ in false }, refused: { _ in false })
+        direct.reassert(landed: { _, _ in false }, refused: { _ in false })
         #expect(tree.shares(tree.pod) == 153)
-        direct.reassertWeights(landed: { _, hold in hold.requestMillicores == 150 }, refused: { _ in false })
-        #expect(direct.heldWeights.isEmpty && tree.shares(tree.pod) == 153)
+        direct.reassert(landed: { _, hold in hold.decided == 150 }, refused: { _ in false })
+        #expect(direct.held.isEmpty && tree.shares(tree.pod) == 153)
 
         _ = direct.raiseWeight(pod: "shop/web", object: pod, podCgroupPath: tree.pod, podRequest: 190)
-        direct.reassertWeights(landed: { _, _ in false }, refused: { _ in true })
-        #expect(direct.heldWeights.isEmpty)
+        direct.reassert(landed: { _, _ in false }, refused: { _ in true })
+        #expect(direct.held.isEmpty)
         #expect(tree.shares(tree.pod) == 153 && tree.shares(tree.container) == 153)  // what it had before
+    }
+
+    @Test("one episode per pod: a later raise keeps the episode's re-assert count; given back, the pod gets no direct raise for maxHold")
+    func episodeBounded() throws {
+        let tree = try Tree(millicores: 200)
+        let direct = DirectCgroupRaise(version: .v1, maxHold: .seconds(60), maxReasserts: 1)
+        let pod = Self.pod(containerID: tree.containerID)
+        _ = direct.raise(pod: "shop/web", object: pod, podCgroupPath: tree.pod, millicores: 300)
+        try tree.set(tree.pod, 200)
+        direct.reassert(landed: { _, _ in false }, refused: { _ in false })
+        #expect(tree.limit(tree.pod) == 300)
+        // A later raise in the same episode (the resize has not landed) does not reset the count.
+        #expect(direct.raise(pod: "shop/web", object: pod, podCgroupPath: tree.pod, millicores: 400) != nil)
+        #expect(direct.held.values.first?.reasserts == 1)
+        try tree.set(tree.pod, 200)
+        direct.reassert(landed: { _, _ in false }, refused: { _ in false })
+        #expect(direct.held.isEmpty && tree.limit(tree.pod) == 200 && tree.limit(tree.container) == 200)
+        // Resting: the next push does not raise directly (the API path still carries the decision).
+        #expect(direct.raise(pod: "shop/web", object: pod, podCgroupPath: tree.pod, millicores: 500) == nil)
+        #expect(tree.limit(tree.pod) == 200)
+        // A raise neither rewritten nor landed is not given back for its count alone.
+        let other = try Tree(millicores: 200)
+        _ = direct.raise(pod: "shop/api", object: Self.pod(containerID: other.containerID), podCgroupPath: other.pod, millicores: 300)
+        for _ in 0..<3 { direct.reassert(landed: { _, _ in false }, refused: { _ in false }) }
+        #expect(direct.held.count == 1 && other.limit(other.pod) == 300)
+    }
+
+    @Test("a lower decision before the resize landed: the held cgroups follow it down (containers first); at or below the kubelet's values, those come back and the hold ends")
+    func lowerFollows() throws {
+        let tree = try Tree(millicores: 200)
+        let direct = DirectCgroupRaise(version: .v1)
+        let pod = Self.pod(containerID: tree.containerID)
+        _ = direct.raise(pod: "shop/web", object: pod, podCgroupPath: tree.pod, millicores: 500)
+        direct.lower(pod: "shop/web", object: pod, millicores: 300)
+        #expect(tree.limit(tree.pod) == 300 && tree.limit(tree.container) == 300)
+        #expect(direct.held.values.first?.decided == 300)
+        direct.lower(pod: "shop/web", object: pod, millicores: 150)
+        #expect(tree.limit(tree.pod) == 200 && tree.limit(tree.container) == 200)
+        #expect(direct.held.isEmpty)
+        // Not resting: a normal end, the next push may raise directly again.
+        #expect(direct.raise(pod: "shop/web", object: pod, podCgroupPath: tree.pod, millicores: 400) != nil)
     }
 }

@@ -10,6 +10,7 @@ import yaml
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 DEPLOY = os.path.join(ROOT, "deploy")
 OVERLAY = os.path.join(DEPLOY, "overlays", "pre-5.8-kernel")
+DIRECT_RAISE_OVERLAY = os.path.join(DEPLOY, "overlays", "direct-cgroup-raise")
 DASHBOARD = os.path.join(DEPLOY, "grafana", "mbcas-agent.json")
 METRICS_SOURCE = os.path.join(ROOT, "Sources", "MetricsEndpoint", "AgentMetrics.swift")
 NAMESPACE = "mbcas-system"

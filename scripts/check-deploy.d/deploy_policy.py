@@ -1,4 +1,4 @@
-"""Policy: RBAC grants, pod security contexts, and the pre-5.8-kernel overlay's difference."""
+"""Policy: RBAC grants, pod security contexts, and the overlays' differences from deploy/."""
 from deploy_common import NAMESPACE, Report, at, name_of
 from deploy_schemas import check_schemas
 
@@ -26,6 +26,9 @@ AGENT_CAPABILITIES = {"BPF", "PERFMON", "SYS_RESOURCE"}
 # Host paths the agent may mount: "rw", "ro" (read-only) or "rro" (recursively read-only, for a
 # tree with mounts below it: the cgroup v1 controllers under /sys/fs/cgroup).
 AGENT_HOST_PATHS = {"/sys/fs/bpf": "rw", "/sys/fs/cgroup": "rro", "/sys/kernel/btf": "ro"}
+# The agent's flag that writes the pods' cgroups: it needs the cgroup tree read-write, and only it may.
+DIRECT_RAISE_FLAG = "--direct-cgroup-raise"
+CGROUP_ROOT = "/sys/fs/cgroup"
 
 
 def collect_grants(objects, report):
@@ -160,7 +163,13 @@ def check_agent(report, obj, pod, allow_sys_admin):
             report.fail(where, "allowPrivilegeEscalation must be false")
         if sc.get("runAsUser", (pod.get("securityContext") or {}).get("runAsUser")) != 0:
             report.fail(where, "runAsUser must be 0: the image defaults to 65532, and BPF needs root here")
+        direct = DIRECT_RAISE_FLAG in (container.get("command") or []) + (container.get("args") or [])
         for mount in container.get("volumeMounts") or []:
+            if direct and host_paths.get(mount["name"]) == CGROUP_ROOT:
+                if mount.get("readOnly"):
+                    report.fail(where, f"{DIRECT_RAISE_FLAG} writes the pods' cgroups: hostPath {CGROUP_ROOT} must be "
+                                "mounted read-write (read-only, every direct write fails with EROFS)")
+                continue
             mode = AGENT_HOST_PATHS.get(host_paths.get(mount["name"]), "rw")
             if mode != "rw" and not mount.get("readOnly"):
                 report.fail(where, f"hostPath {host_paths[mount['name']]} must be mounted readOnly")
@@ -244,8 +253,8 @@ def differences(base, other, path=()):
         yield path, base, other
 
 
-def check_overlay(base_objects, overlay_objects):
-    report = Report("overlay")
+def overlay_changes(report, base_objects, overlay_objects):
+    """(object key, path, base value, overlay value) for each difference; objects in only one fail."""
     key = lambda o: (o.get("kind"), (o.get("metadata") or {}).get("namespace"), (o.get("metadata") or {}).get("name"))
     base = {key(o): o for o in base_objects}
     overlay = {key(o): o for o in overlay_objects}
@@ -255,11 +264,20 @@ def check_overlay(base_objects, overlay_objects):
     for k in sorted(set(base) & set(overlay), key=str):
         for path, was, now in differences(base[k], overlay[k]):
             changed.append((k, path, was, now))
-    agent = ("DaemonSet", NAMESPACE, "mbcas-agent")
-    container = ("spec", "template", "spec", "containers", 0, "securityContext")
+    return changed, base
+
+
+AGENT = ("DaemonSet", NAMESPACE, "mbcas-agent")
+AGENT_CONTAINER = ("spec", "template", "spec", "containers", 0)
+
+
+def check_overlay(base_objects, overlay_objects):
+    report = Report("overlay")
+    changed, _ = overlay_changes(report, base_objects, overlay_objects)
+    container = AGENT_CONTAINER + ("securityContext",)
     allowed = {
-        (agent, container + ("capabilities", "add")),
-        (agent, container + ("allowPrivilegeEscalation",)),
+        (AGENT, container + ("capabilities", "add")),
+        (AGENT, container + ("allowPrivilegeEscalation",)),
     }
     for k, path, was, now in changed:
         if (k, path) not in allowed:
@@ -274,3 +292,37 @@ def check_overlay(base_objects, overlay_objects):
     ok &= check_security(overlay_objects, allow_sys_admin=True, label="overlay security")
     return ok
 
+
+def check_direct_raise_overlay(base_objects, overlay_objects):
+    """overlays/direct-cgroup-raise: the agent's flag, and its cgroup mount read-write; nothing else."""
+    report = Report("direct-raise overlay")
+    changed, base = overlay_changes(report, base_objects, overlay_objects)
+    mounts = AGENT_CONTAINER + ("volumeMounts",)
+    base_mounts = at_path(base.get(AGENT), mounts) or []
+    for k, path, was, now in changed:
+        if k == AGENT and path == AGENT_CONTAINER + ("args",):
+            if now != (was or []) + [DIRECT_RAISE_FLAG]:
+                report.fail(f"{k[0]} {k[2]}", f"{at(path)}: {was} -> {now}, expected {DIRECT_RAISE_FLAG} appended and nothing else")
+        elif (k == AGENT and path[:len(mounts)] == mounts and len(path) == len(mounts) + 2
+              and path[-1] in ("readOnly", "recursiveReadOnly") and path[-2] < len(base_mounts)
+              and base_mounts[path[-2]].get("mountPath") == CGROUP_ROOT):
+            pass  # the cgroup tree read-write; check_security holds the flag and the mount together
+        else:
+            report.fail(f"{k[0]} {k[2]}", f"{at(path)} differs: {was!r} -> {now!r}")
+    if not any(k == AGENT and path == AGENT_CONTAINER + ("args",) for k, path, _, _ in changed):
+        report.fail("DaemonSet mbcas-agent", f"the overlay does not add {DIRECT_RAISE_FLAG}")
+    ok = report.finish(f"differs from deploy/ only by {DIRECT_RAISE_FLAG} and {CGROUP_ROOT} mounted read-write on the agent")
+    ok &= check_schemas(overlay_objects, label="direct-raise overlay schemas")
+    ok &= check_security(overlay_objects, label="direct-raise overlay security")
+    return ok
+
+
+def at_path(obj, path):
+    for step in path:
+        if isinstance(obj, dict):
+            obj = obj.get(step)
+        elif isinstance(obj, list) and isinstance(step, int) and step < len(obj):
+            obj = obj[step]
+        else:
+            return None
+    return obj
