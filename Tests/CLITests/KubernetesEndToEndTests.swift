@@ -267,11 +267,6 @@ struct KubernetesEndToEndTests {
             processes.filter { $0.0 == label }.map { (try? String(contentsOfFile: $0.2, encoding: .utf8)) ?? "" }.joined()
         }
 
-        /// One process's whole log (by its label).
-        func log(_ label: String) -> String {
-            processes.first { $0.0 == label }.flatMap { try? String(contentsOfFile: $0.2, encoding: .utf8) } ?? ""
-        }
-
         /// The logs, for a failure message.
         var logs: String {
             processes.map { label, _, log in
