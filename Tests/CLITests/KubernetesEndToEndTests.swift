@@ -43,6 +43,18 @@ struct KubernetesEndToEndTests {
         var count: Int { value.load(ordering: .relaxed) }
     }
 
+    /// While set, the stand-in kubelet's actuation fails (`PodResizeInProgress`, reason `Error`,
+    /// retried at every re-evaluation): a resize held from landing without being refused.
+    final class Flag: Sendable {
+        private let value = Atomic<Bool>(false)
+        func set(_ on: Bool) { value.store(on, ordering: .relaxed) }
+        var isSet: Bool { value.load(ordering: .relaxed) }
+    }
+
+    struct ActuationHeld: Error, CustomStringConvertible {
+        var description: String { "the test holds the resize in progress" }
+    }
+
     /// The node: a kubelet-shaped cgroup tree, pods in the API, the stand-in kubelet, binaries.
     final class Node: @unchecked Sendable {
         let root: TemporaryCgroup
@@ -54,6 +66,7 @@ struct KubernetesEndToEndTests {
         let uids: [String: String]
         let samples = SampleLog()
         let syncRewrites = Counter()
+        let actuationFails = Flag()
         /// The agent's and the controller's kubeconfigs: each its own ServiceAccount's token.
         let kubeconfig: String
         let controllerKubeconfig: String
@@ -108,6 +121,7 @@ struct KubernetesEndToEndTests {
             podCgroups = cgroups
             self.uids = uids
             let samples = self.samples, rewrites = syncRewrites, store = server.store, byUID = uids, cgroupsByName = cgroups
+            let failing = actuationFails
             let containerIDs = containers
             // The kubelet's pod sync and the runtime: cgroups rewritten from what the kubelet actuated.
             let sync: KubeletStandIn.Sync? = !kubeletSync ? nil : { @Sendable pod in
@@ -132,6 +146,7 @@ struct KubernetesEndToEndTests {
                 policy = KubeletStandIn.allocatable(store: store, nodeName: "node-e2e")
             }
             kubelet = KubeletStandIn(store: server.store, nodeName: "node-e2e", policy: policy, sync: sync, actuate: { resize in
+                if failing.isSet { throw ActuationHeld() }
                 // The kubelet's actuation: the pod cgroup's quota is the sum of its containers' limits.
                 let total = try resize.containers.reduce(Int64(0)) { sum, container in
                     sum + (try CPUQuantity(parsing: container.limits["cpu"] ?? "0").millicores)

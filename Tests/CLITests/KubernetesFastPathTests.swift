@@ -103,8 +103,10 @@ extension KubernetesEndToEndTests {
     @Test("the kubelet rewrites the cgroups before the resize lands: the agent re-asserts the raise (boundedly), gives it back when it runs out, and once the resize lands the cgroups are the kubelet's, at the agent's decision")
     func directRaiseRacedByKubeletSync() async throws {
         let node = try await Node(pods: ["web"], kubeletSync: true)
-        // The resize waits (Deferred) while the stand-in's pod sync rewrites the cgroups from what it actuated.
-        node.kubelet.policy = { _ in .deferred("the test holds resizes back") }
+        // The resize stays in progress (its actuation fails and is retried, as the kubelet retries a
+        // failed one) while the stand-in's pod sync rewrites the cgroups from what it actuated. Not
+        // Deferred: a deferral is the kubelet saying no room, and the agent gives a raise back at once.
+        node.actuationFails.set(true)
         do {
             try node.startAgentAndController(agentArguments: ["--direct-cgroup-raise"])
             let web = node.podCgroups["web"]!
@@ -125,7 +127,8 @@ extension KubernetesEndToEndTests {
             #expect(resting, "given back, the pod cgroup is not at the kubelet's 200m: \((try? node.cgroupLimit("web")).map { "\($0.map(String.init) ?? "max")" } ?? "?")")
 
             // The kubelet accepts: the resize lands, the cgroups are the kubelet's, at the agent's decision.
-            node.kubelet.policy = { _ in .accept }
+            node.actuationFails.set(false)
+            node.kubelet.retry()
             burner.stop()
             let (converged, last) = await node.limitConverges("web")
             #expect(converged, "not converged once the resize was accepted: \(last)\n\(node.logs)")
