@@ -7,8 +7,9 @@
 #   make build    release build of the mbcas binary (.build/release/mbcas)
 #   make demo     build, then run `mbcas demo` (static limits, kernel fair share, MBCAS; ~45 s)
 #   make test     the whole test suite (BPF tests need root), then make test-vm
-#   make test-vm  the kernel-dependent BPF tests inside a QEMU guest running Debian 12's stock
-#                 6.1 kernel with cgroup v2 (image built once into .vm/, 3-4 min; then ~2 min a run)
+#   make test-vm  the kernel-dependent BPF tests inside QEMU guests with cgroup v2, once on Debian 12's
+#                 stock 6.1 kernel and once on bookworm-backports' 6.12 (one image with both kernels,
+#                 built once into .vm/; then 1-2 min a kernel; README says more)
 #   make bench-probe   BPF cost and push latency figures
 #   make bench    push vs polling: detection/reaction latency and cost (scripts/bench-push-latency)
 #   make bench-workloads   nginx, redis and stress-ng under one budget: 8 CPU policies compared (~25 min)

@@ -5,7 +5,7 @@
 //
 //   MonotonicTime CLOCK_MONOTONIC in ns (the clock the BPF programs stamp events with)
 //   ProcessControl  stop signals as an event (commands outside a ServiceGroup), running a command
-//   ServiceErrors ServiceError<Code>: the agent's and the controller's error (code, message, errno)
+//   ServiceErrors ServiceError<Code>: one error shape (code, message, path, errno) for the probe, the agent, the controller
 //   CKernelProbe  C: libbpf, the kernel/user ABI (bpf/mbcas.h), the embedded BPF skeleton
 //   KernelProbe   loads the probes, consumes the ring buffer, reads the cumulative maps
 //   QoS           a pod's Kubernetes QoS class (one enum for kubelet paths, the API and the market)
@@ -64,7 +64,7 @@ let package = Package(
         .target(
             name: "KernelProbe",
             dependencies: [
-                "CKernelProbe", "MonotonicTime",
+                "CKernelProbe", "MonotonicTime", "ServiceErrors",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "SystemPackage", package: "swift-system"),
             ]
@@ -78,7 +78,7 @@ let package = Package(
         ),
         .target(
             name: "Cgroups",
-            dependencies: ["QoS", .product(name: "SystemPackage", package: "swift-system")]
+            dependencies: ["QoS", "ServiceErrors", .product(name: "SystemPackage", package: "swift-system")]
         ),
         // Pure Swift, no I/O: the allocator, demand model, safety rules and guardrail.
         .target(name: "Market", dependencies: ["QoS"]),
@@ -114,7 +114,7 @@ let package = Package(
         // CPU workloads run inside cgroups, for the demo and the end-to-end tests.
         .target(
             name: "Workloads",
-            dependencies: ["Cgroups", "Market", "MonotonicTime",  // Market: its seeded SplitMix64
+            dependencies: ["Cgroups", "Market", "MonotonicTime", "ServiceErrors",  // Market: its seeded SplitMix64
                            .product(name: "SystemPackage", package: "swift-system")]
         ),
         // The opt-in HTTP endpoint: /metrics (Prometheus), /healthz, /readyz; and the agent's series.

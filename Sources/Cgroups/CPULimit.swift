@@ -69,13 +69,12 @@ public struct CPULimit: Sendable, Hashable, CustomStringConvertible {
         let target = path.map { " for \($0)" } ?? ""
         guard (Self.minPeriodMicros...Self.maxPeriodMicros).contains(periodMicros) else {
             throw CgroupError(
-                code: .invalidValue, path: path,
-                message: "CPU period \(periodMicros) µs\(target) is outside \(Self.minPeriodMicros)...\(Self.maxPeriodMicros) µs")
+                .invalidValue, "CPU period \(periodMicros) µs\(target) is outside \(Self.minPeriodMicros)...\(Self.maxPeriodMicros) µs",
+                path: path)
         }
         if let quota = quotaMicros, !(Self.minQuotaMicros...Self.maxQuotaMicros).contains(quota) {
             throw CgroupError(
-                code: .invalidValue, path: path,
-                message: "CPU quota \(quota) µs\(target) is outside \(Self.minQuotaMicros)...\(Self.maxQuotaMicros) µs")
+                .invalidValue, "CPU quota \(quota) µs\(target) is outside \(Self.minQuotaMicros)...\(Self.maxQuotaMicros) µs", path: path)
         }
     }
 

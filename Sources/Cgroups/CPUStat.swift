@@ -70,8 +70,7 @@ public struct CPUStat: Sendable, Hashable {
         let file = path ?? "cpu.stat"
         func required(_ key: Substring) throws(CgroupError) -> UInt64 {
             guard let value = values[key] else {
-                throw CgroupError(
-                    code: .missingField, path: path, message: "\(file): missing key '\(key)' (\(version) cpu.stat)")
+                throw CgroupError(.missingField, "\(file): missing key '\(key)' (\(version) cpu.stat)", path: path)
             }
             return value
         }
@@ -102,8 +101,7 @@ public struct CPUStat: Sendable, Hashable {
             if !present.isEmpty && present.count != throttleKeys.count {
                 let missing = throttleKeys.filter { values[$0] == nil }.joined(separator: ", ")
                 throw CgroupError(
-                    code: .missingField, path: path,
-                    message: "\(file): has \(present.joined(separator: ", ")) but lacks \(missing) (v2 cpu.stat)")
+                    .missingField, "\(file): has \(present.joined(separator: ", ")) but lacks \(missing) (v2 cpu.stat)", path: path)
             }
             return CPUStat(
                 nrPeriods: values["nr_periods"] ?? 0,

@@ -56,8 +56,7 @@ public struct CgroupDirectory: Sendable, Hashable {
     @discardableResult
     public func createChild(_ name: String) throws(CgroupError) -> CgroupDirectory {
         guard !name.isEmpty, name != ".", name != "..", !name.contains("/") else {
-            throw CgroupError(
-                code: .invalidValue, path: path, message: "invalid cgroup name \"\(name)\" under \(path)")
+            throw CgroupError(.invalidValue, "invalid cgroup name \"\(name)\" under \(path)", path: path)
         }
         let child = child(name)
         try child.create()
@@ -110,7 +109,7 @@ public struct CgroupDirectory: Sendable, Hashable {
         retryInterval: Duration = .milliseconds(10)
     ) throws(CgroupError) {
         guard let target = destination ?? parent else {
-            throw CgroupError(code: .invalidValue, path: path, message: "refusing to remove \(path): no parent to move its processes to")
+            throw CgroupError(.invalidValue, "refusing to remove \(path): no parent to move its processes to", path: path)
         }
         if recursive {
             let names: [String]
@@ -142,8 +141,7 @@ public struct CgroupDirectory: Sendable, Hashable {
         }
         let remaining = (try? pids()).map { " (pids still inside: \($0))" } ?? ""
         throw CgroupError(
-            code: .busy, path: path, errno: lastErrno,
-            message: "rmdir \(path): still busy after \(max(attempts, 1)) attempts\(remaining)")
+            .busy, "rmdir \(path): still busy after \(max(attempts, 1)) attempts\(remaining)", path: path, errno: lastErrno)
     }
 
     /// Moves every process listed in `cgroup.procs` to `target`; processes that exit meanwhile are

@@ -1,61 +1,41 @@
-public import SystemPackage
+public import ServiceErrors
+internal import SystemPackage
 
 /// An error from reading, parsing or writing cgroup and procfs files.
 ///
 /// Every error names what it concerns (a path, a line, a field) in `message`, so a log line alone
-/// is enough to find the file on the node.
-public struct CgroupError: Error, Sendable, Hashable, CustomStringConvertible {
-    /// What kind of failure this is; switch on it, do not parse `message`.
-    public enum Code: Sendable, Hashable {
-        /// No hierarchy carries the requested controller (v1 super option or v2 `cgroup.controllers`).
-        case controllerNotMounted
-        /// A system call failed; `errno` holds the kernel's error number.
-        case systemCall
-        /// `write(2)` accepted fewer bytes than the whole value, so the kernel may hold a truncated value.
-        case partialWrite
-        /// A file's content does not follow its documented format.
-        case malformedContent
-        /// A key that the format requires is absent.
-        case missingField
-        /// A value given by the caller is outside what the kernel accepts (checked before any write).
-        case invalidValue
-        /// A cgroup could not be removed because it stayed busy (tasks or children) after retrying.
-        case busy
-    }
+/// is enough to find the file on the node; `path` holds the file, `errno` the kernel's error
+/// number for `.systemCall` (and `.busy` when it came from `rmdir`).
+public typealias CgroupError = ServiceError<CgroupErrorCode>
 
-    /// What kind of failure this is.
-    public var code: Code
-    /// The file or directory concerned, when there is one.
-    public var path: String?
-    /// The kernel's error number for `.systemCall` (and `.busy` when it came from `rmdir`).
-    public var errno: Errno?
-    /// A human-readable description naming the path, line, field or errno.
-    public var message: String
+/// What kind of failure a ``CgroupError`` is; switch on it, do not parse `message`.
+public enum CgroupErrorCode: String, Sendable, Hashable {
+    /// No hierarchy carries the requested controller (v1 super option or v2 `cgroup.controllers`).
+    case controllerNotMounted
+    /// A system call failed; `errno` holds the kernel's error number.
+    case systemCall
+    /// `write(2)` accepted fewer bytes than the whole value, so the kernel may hold a truncated value.
+    case partialWrite
+    /// A file's content does not follow its documented format.
+    case malformedContent
+    /// A key that the format requires is absent.
+    case missingField
+    /// A value given by the caller is outside what the kernel accepts (checked before any write).
+    case invalidValue
+    /// A cgroup could not be removed because it stayed busy (tasks or children) after retrying.
+    case busy
+}
 
-    /// Creates an error; prefer the static factories, which write a consistent message.
-    public init(code: Code, path: String? = nil, errno: Errno? = nil, message: String) {
-        self.code = code
-        self.path = path
-        self.errno = errno
-        self.message = message
-    }
-
-    /// The message, prefixed with the code, for logs.
-    public var description: String { "CgroupError.\(code): \(message)" }
-
+extension ServiceError where Code == CgroupErrorCode {
     /// A failed system call on `path`, with the errno's text in the message.
     static func systemCall(_ operation: String, path: String, errno: Errno) -> CgroupError {
-        CgroupError(
-            code: .systemCall, path: path, errno: errno,
-            message: "\(operation) \(path): \(errno) (errno \(errno.rawValue))")
+        CgroupError(.systemCall, "\(operation) \(path): \(errno) (errno \(errno.rawValue))", path: path, errno: errno)
     }
 
     /// A line of `path` (or of in-memory text when `path` is nil) that does not parse.
     static func malformed(_ what: String, line: String, lineNumber: Int? = nil, path: String?) -> CgroupError {
         var location = path ?? "<text>"
         if let lineNumber { location += ":\(lineNumber)" }
-        return CgroupError(
-            code: .malformedContent, path: path,
-            message: "\(location): malformed \(what): \"\(line)\"")
+        return CgroupError(.malformedContent, "\(location): malformed \(what): \"\(line)\"", path: path)
     }
 }

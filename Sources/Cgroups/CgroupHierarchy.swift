@@ -32,7 +32,7 @@ public struct CgroupHierarchy: Sendable, Hashable {
     /// caller supplies that lookup. A controller is bound to at most one hierarchy, so the first match
     /// wins; among bind mounts of that hierarchy one whose root is `/` is preferred.
     ///
-    /// - Throws: `CgroupError.Code.controllerNotMounted`, naming the mounts that were examined.
+    /// - Throws: `CgroupErrorCode.controllerNotMounted`, naming the mounts that were examined.
     public static func discover(
         controller: String = "cpu",
         in entries: [MountInfoEntry],
@@ -55,8 +55,8 @@ public struct CgroupHierarchy: Sendable, Hashable {
             .map { "\($0.mountPoint) (\($0.superOptions.joined(separator: ",")))" }
         let v2Seen = v2Mounts.map(\.mountPoint)
         throw CgroupError(
-            code: .controllerNotMounted,
-            message: "no cgroup hierarchy has the '\(controller)' controller: "
+            .controllerNotMounted,
+            "no cgroup hierarchy has the '\(controller)' controller: "
                 + "no cgroup v1 mount lists '\(controller)' in its super options "
                 + "(v1 mounts: \(v1Seen.isEmpty ? "none" : v1Seen.joined(separator: ", "))) "
                 + "and no cgroup2 mount lists it in cgroup.controllers "

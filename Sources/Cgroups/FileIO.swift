@@ -43,8 +43,7 @@ enum FileIO {
         }
         if written != utf8.count {
             throw CgroupError(
-                code: .partialWrite, path: path,
-                message: "write \"\(value)\" to \(path): only \(written) of \(utf8.count) bytes written")
+                .partialWrite, "write \"\(value)\" to \(path): only \(written) of \(utf8.count) bytes written", path: path)
         }
     }
 

@@ -118,7 +118,7 @@ public final class AgentStateMaps: Sendable {
         value.direction_changes = record.directionChanges
         copyCString(record.latencyClass, into: &value.latency_class)
         guard bpf_map_update_elem(allocationsFD, &key, &value, UInt64(BPF_ANY)) == 0 else {
-            throw ProbeError(.mapAccessFailed, "cannot write pod_allocations: \(Errno(rawValue: errno))")
+            throw ProbeError.call(.mapAccessFailed, "cannot write pod_allocations", Errno(rawValue: errno))
         }
     }
 
@@ -138,7 +138,7 @@ public final class AgentStateMaps: Sendable {
             rounds: record.rounds, decisions: record.decisions, updated_ns: record.updatedAt,
             agent_pid: record.agentPID)
         guard bpf_map_update_elem(marketFD, &key, &value, UInt64(BPF_ANY)) == 0 else {
-            throw ProbeError(.mapAccessFailed, "cannot write node_market: \(Errno(rawValue: errno))")
+            throw ProbeError.call(.mapAccessFailed, "cannot write node_market", Errno(rawValue: errno))
         }
     }
 
@@ -184,7 +184,7 @@ public final class AgentStateMaps: Sendable {
         var key: UInt32 = 0
         var v = mbcas_node_market()
         guard bpf_map_lookup_elem(marketFD, &key, &v) == 0 else {
-            throw ProbeError(.mapAccessFailed, "cannot read node_market: \(Errno(rawValue: errno))")
+            throw ProbeError.call(.mapAccessFailed, "cannot read node_market", Errno(rawValue: errno))
         }
         guard v.updated_ns != 0 else { return nil }
         return NodeMarketRecord(
@@ -207,7 +207,7 @@ func openPinnedMaps(_ names: [String], at pinRoot: String) throws(ProbeError) ->
             if err == .noSuchFileOrDirectory {
                 throw ProbeError(.notRunning, "no MBCAS maps at \(path): is `mbcas agent` running (with the same --pin-root)?")
             }
-            throw ProbeError(.mapAccessFailed, "cannot open pinned map \(path): \(err) (reading pinned maps needs root or CAP_BPF)")
+            throw ProbeError.call(.mapAccessFailed, "cannot open pinned map \(path)", err, hint: "reading pinned maps needs root or CAP_BPF")
         }
         fds.append(fd)
     }
@@ -226,7 +226,7 @@ func hashMapKeys(_ fd: Int32, keySize: Int = 8) throws(ProbeError) -> [UInt64] {
     }
     let err = Errno(rawValue: errno)
     guard err == .noSuchFileOrDirectory else {
-        throw ProbeError(.mapAccessFailed, "cannot list map keys: \(err)")
+        throw ProbeError.call(.mapAccessFailed, "cannot list map keys", err)
     }
     return keys
 }

@@ -72,7 +72,7 @@ public final class CumulativeMaps: Sendable {
             var k = id
             let rc = zeros.withUnsafeMutableBytes { bpf_map_update_elem(statsFD, &k, $0.baseAddress, UInt64(BPF_NOEXIST)) }
             guard rc == 0 || errno == EEXIST else {
-                throw ProbeError(.mapAccessFailed, "cannot count cgroup \(id) (cgroup_stats): \(Errno(rawValue: errno))")
+                throw ProbeError.call(.mapAccessFailed, "cannot count cgroup \(id) (cgroup_stats)", Errno(rawValue: errno))
             }
         }
     }
@@ -145,7 +145,7 @@ public final class CumulativeMaps: Sendable {
             if rc != 0 {
                 if err == .noSuchFileOrDirectory { return result }  // the end of the map
                 if first, err == .invalidArgument || err == .notSupported || err == .notSupportedOnSocket { return nil }
-                throw ProbeError(.mapAccessFailed, "cannot read the stats map in batches: \(err)")
+                throw ProbeError.call(.mapAccessFailed, "cannot read the stats map in batches", err)
             }
             inBatch = outBatch
             first = false
@@ -181,7 +181,7 @@ public final class CumulativeMaps: Sendable {
         var values = [mbcas_counters](repeating: mbcas_counters(), count: possibleCPUs)
         let rc = values.withUnsafeMutableBytes { bpf_map_lookup_elem(countersFD, &key, $0.baseAddress) }
         guard rc == 0 else {
-            throw ProbeError(.mapAccessFailed, "cannot read the counters map: \(Errno(rawValue: errno))")
+            throw ProbeError.call(.mapAccessFailed, "cannot read the counters map", Errno(rawValue: errno))
         }
         var c = ProbeCounters()
         for v in values {

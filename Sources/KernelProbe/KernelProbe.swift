@@ -121,7 +121,7 @@ public final class KernelProbe: Sendable {
     public func attach() throws(ProbeError) {
         let rc = try withHandle { h in mbcas_probe_attach(h) }
         guard rc == 0 else {
-            throw ProbeError(.attachFailed, "cannot attach the probes to the sched_* raw tracepoints: \(Errno(rawValue: -rc))")
+            throw ProbeError.call(.attachFailed, "cannot attach the probes to the sched_* raw tracepoints", Errno(rawValue: -rc))
         }
         logger.info("probe attached", metadata: ["tracepoints": "sched_switch, sched_process_exit"])
     }
@@ -143,7 +143,7 @@ public final class KernelProbe: Sendable {
             var key = id
             var one: UInt8 = 1
             guard bpf_map_update_elem(fd, &key, &one, UInt64(BPF_ANY)) == 0 else {
-                throw ProbeError(.mapAccessFailed, "cannot watch cgroup \(id): \(Errno(rawValue: errno))")
+                throw ProbeError.call(.mapAccessFailed, "cannot watch cgroup \(id)", Errno(rawValue: errno))
             }
         }
     }
@@ -239,19 +239,19 @@ public final class KernelProbe: Sendable {
                 the kernel's BPF verifier rejected the probe (\(err)); \
                 \(saved ? "its log is in \(path)" : "the log could not be saved to \(path)"). \
                 This kernel may lack a feature the probe needs (BTF with sched_task_group, raw tracepoints, ring buffers: Linux 5.8+).
-                """, logPath: saved ? path : nil)
+                """, path: saved ? path : nil, errno: err)
         }
         if err == .permissionDenied || err == .notPermitted {
-            return ProbeError(.notPrivileged, "the kernel refused to load the probe (\(err)): run as root or with CAP_BPF and CAP_PERFMON")
+            return ProbeError(.notPrivileged, "the kernel refused to load the probe (\(err)): run as root or with CAP_BPF and CAP_PERFMON", errno: err)
         }
         let lastLines = libbpfOutput.split(separator: "\n").suffix(3).joined(separator: " | ")
         if libbpfOutput.contains("couldn't reuse pinned map") {
             return ProbeError(.loadFailed, """
                 maps pinned under \(configuration.pinRoot) belong to a different probe version: \
                 stop the other agent or remove them (`rm -r \(configuration.pinRoot)`). libbpf said: \(lastLines)
-                """)
+                """, errno: err)
         }
-        return ProbeError(.loadFailed, "cannot load the probe: \(err). libbpf said: \(lastLines)")
+        return ProbeError(.loadFailed, "cannot load the probe: \(err). libbpf said: \(lastLines)", errno: err)
     }
 }
 

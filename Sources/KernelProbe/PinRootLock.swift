@@ -21,7 +21,7 @@ final class PinRootLock: Sendable {
         mkdir("/run/lock", 0o755)
         let fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0o644)
         guard fd >= 0 else {
-            throw ProbeError(.loadFailed, "cannot open the lock file \(path): \(Errno(rawValue: errno))")
+            throw ProbeError.call(.loadFailed, "cannot open the lock file \(path)", Errno(rawValue: errno))
         }
         guard flock(fd, LOCK_EX | LOCK_NB) == 0 else {
             var buffer = [UInt8](repeating: 0, count: 32)

@@ -51,10 +51,11 @@ enum Preflight {
 
     static func checkKernelBTF() throws(ProbeError) {
         guard access("/sys/kernel/btf/vmlinux", R_OK) == 0 else {
+            let err = Errno(rawValue: errno)
             throw ProbeError(.noKernelBTF, """
-                the kernel exposes no BTF at /sys/kernel/btf/vmlinux (\(Errno(rawValue: errno))), \
+                the kernel exposes no BTF at /sys/kernel/btf/vmlinux (\(err)), \
                 so the CO-RE probes cannot be relocated: a kernel built with CONFIG_DEBUG_INFO_BTF=y is needed
-                """)
+                """, path: "/sys/kernel/btf/vmlinux", errno: err)
         }
     }
 

@@ -36,7 +36,7 @@ public final class BPFStatisticsSession: Sendable {
     public init() throws(ProbeError) {
         let fd = bpf_enable_stats(BPF_STATS_RUN_TIME)
         guard fd >= 0 else {
-            throw ProbeError(.notPrivileged, "cannot enable BPF run-time statistics: \(Errno(rawValue: -fd)) (needs CAP_SYS_ADMIN)")
+            throw ProbeError.call(.notPrivileged, "cannot enable BPF run-time statistics", Errno(rawValue: -fd), hint: "needs CAP_SYS_ADMIN")
         }
         self.fd = fd
     }

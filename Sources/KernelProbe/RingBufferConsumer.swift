@@ -56,7 +56,7 @@ public final class RingBufferConsumer: @unchecked Sendable {
         }
         guard let ring = ring_buffer__new(mapFD, sample, box.toOpaque(), nil) else {
             box.release()
-            throw ProbeError(.ringBufferFailed, "cannot set up the ring-buffer consumer: \(Errno(rawValue: errno))")
+            throw ProbeError.call(.ringBufferFailed, "cannot set up the ring-buffer consumer", Errno(rawValue: errno))
         }
         self.ring = ring
         self.box = box
@@ -114,7 +114,7 @@ public final class RingBufferConsumer: @unchecked Sendable {
         }, context)
         guard rc == 0 else {
             Unmanaged<RingBufferConsumer>.fromOpaque(context).release()
-            throw ProbeError(.ringBufferFailed, "cannot start the consumer thread: \(Errno(rawValue: rc))")
+            throw ProbeError.call(.ringBufferFailed, "cannot start the consumer thread", Errno(rawValue: rc))
         }
         return thread
     }

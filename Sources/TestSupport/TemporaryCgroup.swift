@@ -43,7 +43,7 @@ public struct TemporaryCgroup: Sendable {
         case .v2:
             guard let usage = try cpuStat().usageNanos else {
                 let file = directory.file("cpu.stat")
-                throw CgroupError(code: .missingField, path: file, message: "\(file) has no usage_usec")
+                throw CgroupError(.missingField, "\(file) has no usage_usec", path: file)
             }
             return usage
         case .v1:

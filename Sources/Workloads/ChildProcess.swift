@@ -66,8 +66,8 @@ enum ChildProcess {
         guard result == 0 else {
             let errno = Errno(rawValue: result)
             throw WorkloadError(
-                code: .startFailed, path: arguments[0], errno: errno,
-                message: "posix_spawn \(arguments[0]): \(errno) (errno \(result))")
+                .startFailed, "posix_spawn \(arguments[0]): \(errno) (errno \(result))",
+                path: arguments[0], errno: errno)
         }
         return pid
     }

@@ -32,7 +32,7 @@ final class NativeThread: Sendable {
             start.release()
             let errno = Errno(rawValue: result)
             throw WorkloadError(
-                code: .startFailed, errno: errno, message: "pthread_create for \(name): \(errno) (\(result))")
+                .startFailed, "pthread_create for \(name): \(errno) (\(result))", errno: errno)
         }
         handle = thread
     }

@@ -53,8 +53,8 @@ public final class WorkloadProcess: Sendable {
         guard access(executable, X_OK) == 0 else {
             let errno = Errno(rawValue: Glibc.errno)
             throw WorkloadError(
-                code: .executableNotFound, path: executable, errno: errno,
-                message: "workload executable \(executable) is not an executable file: \(errno)")
+                .executableNotFound, "workload executable \(executable) is not an executable file: \(errno)",
+                path: executable, errno: errno)
         }
         // The cgroup that init waits on is joined last, so seeing the pid there means all are joined.
         let procsFiles = (otherCgroups + [cgroup]).map { $0.file("cgroup.procs") }
@@ -123,13 +123,12 @@ public final class WorkloadProcess: Sendable {
             if ProcFS.threadNames(pid: pid).filter({ $0.hasPrefix(prefix) }).count >= spec.threads { return }
             if !isRunning {
                 throw WorkloadError(
-                    code: .exitedEarly, pid: pid, path: executable,
-                    message: "workload \(pid) (\(executable)) \(exitStatus ?? .unknown) before its \(spec.threads) worker threads started")
+                    .exitedEarly, "workload \(pid) (\(executable)) \(exitStatus ?? .unknown) before its \(spec.threads) worker threads started",
+                    path: executable)
             }
             if monotonicNanos() >= deadline {
                 throw WorkloadError(
-                    code: .timedOut, pid: pid,
-                    message: "workload \(pid): its \(spec.threads) \(prefix)* threads did not all appear in /proc/\(pid)/task within \(timeout)")
+                    .timedOut, "workload \(pid): its \(spec.threads) \(prefix)* threads did not all appear in /proc/\(pid)/task within \(timeout)")
             }
             sleepUntil(monotonic: monotonicNanos() + 2_000_000)
         }
@@ -144,14 +143,14 @@ public final class WorkloadProcess: Sendable {
             if (try? cgroup.pids())?.contains(pid) == true { return }
             if !isRunning {
                 throw WorkloadError(
-                    code: .cgroupJoinFailed, pid: pid, path: procs,
-                    message: "workload \(pid) \(exitStatus ?? .unknown) before joining \(procs) (its standard error says why)")
+                    .cgroupJoinFailed, "workload \(pid) \(exitStatus ?? .unknown) before joining \(procs) (its standard error says why)",
+                    path: procs)
             }
             if monotonicNanos() >= deadline {
                 let ended = stop(gracePeriod: .zero)
                 throw WorkloadError(
-                    code: .timedOut, pid: pid, path: procs,
-                    message: "workload \(pid) did not show in \(procs) within \(timeout); killed (\(ended))")
+                    .timedOut, "workload \(pid) did not show in \(procs) within \(timeout); killed (\(ended))",
+                    path: procs)
             }
             sleepUntil(monotonic: monotonicNanos() + 2_000_000)
         }

@@ -30,13 +30,11 @@ public struct WorkloadSpec: Sendable, Hashable, Codable {
     public func validate() throws(WorkloadError) {
         guard (1...Self.maxThreads).contains(threads) else {
             throw WorkloadError(
-                code: .invalidSpec,
-                message: "\(kind) workload: threads \(threads) is outside 1...\(Self.maxThreads)")
+                .invalidSpec, "\(kind) workload: threads \(threads) is outside 1...\(Self.maxThreads)")
         }
         if let durationSeconds, !(durationSeconds.isFinite && durationSeconds > 0) {
             throw WorkloadError(
-                code: .invalidSpec,
-                message: "\(kind) workload: duration \(durationSeconds) s is not a positive number of seconds")
+                .invalidSpec, "\(kind) workload: duration \(durationSeconds) s is not a positive number of seconds")
         }
     }
 

@@ -21,7 +21,10 @@ struct AgentHotPathBenchmark: ParsableCommand {
             Three paths, timed in batches (one call is below the clock's resolution): a throttle \
             start that raises (guardrail interval 0), a throttle start the guardrail rate-limits, \
             and a run-queue-wait event (only asks for a market round). Baseline in the same run: \
-            an uncontended Mutex lock/unlock.
+            an uncontended Mutex lock/unlock. With --during-rounds: the rate-limited throttle start and \
+            the run-queue-wait event timed one call at a time while the slow pass (pod refresh and \
+            market round on real cgroup files) runs beside them every millisecond, against the same \
+            calls with no pass running.
             """
     )
 
@@ -30,6 +33,12 @@ struct AgentHotPathBenchmark: ParsableCommand {
 
     @Option(help: "Batches per path.")
     var batches = 2000
+
+    @Flag(help: "Time single calls while pod refreshes and market rounds run beside them (the worst case).")
+    var duringRounds = false
+
+    @Option(help: "Calls per path with --during-rounds.")
+    var calls = 2_000_000
 
     /// Counts writes instead of making them.
     final class CountingActuator: Actuator {
@@ -60,6 +69,9 @@ struct AgentHotPathBenchmark: ParsableCommand {
             return a
         }
         let ids = try pods.map { try cgroupID(of: $0.path) }
+        if duringRounds {
+            return try AgentRoundContention(parent: parent, ids: ids, probe: probe, logger: logger, calls: calls).run()
+        }
         func event(_ kind: StallEvent.Kind, _ i: Int) -> StallEvent {
             let now = monotonicNanos()
             return StallEvent(kind: kind, kernelTimestamp: now, stallStart: now, cgroupID: ids[i % ids.count], receivedAt: now)
