@@ -80,6 +80,18 @@ struct StallStreaksTests {
         #expect(news, "600 ms after its last stall")
     }
 
+    @Test("many cgroups at once: each keeps its own streak; ids sharing a slot only make a stall news again")
+    func manyCgroups() {
+        var streaks = StallStreaks(repeatGapNanos: 500 * ms)
+        let ids = (0..<2_000).map { UInt64(1_000 + 3 * $0) }
+        #expect(ids.allSatisfy { streaks.isNews(cgroupID: $0, at: 1_000 * ms) })
+        // 100 ms later each again: a repeat, unless another id of the 2,000 took its slot since.
+        let repeats = ids.filter { !streaks.isNews(cgroupID: $0, at: 1_100 * ms) }.count
+        #expect(repeats > 1_800, "\(repeats) of 2,000 cgroups kept their streak")
+        // Once a cgroup's slot is its own again, its next stall within the gap is a repeat.
+        #expect(!streaks.isNews(cgroupID: ids[0], at: 1_150 * ms) || !streaks.isNews(cgroupID: ids[0], at: 1_160 * ms))
+    }
+
     @Test("a repeat asks for a round only once the last round is a repeat gap old")
     func repeatsAreDue() {
         let streaks = StallStreaks(repeatGapNanos: 500 * ms)
