@@ -163,6 +163,40 @@ int mbcas_btf_tracepoints_unsupported(char *reason, size_t size)
 	return 0;
 }
 
+static int struct_has_member(const struct btf *btf, const char *type, const char *member)
+{
+	int id = btf__find_by_name_kind(btf, type, BTF_KIND_STRUCT);
+	if (id < 0)
+		return 0;
+	const struct btf_type *t = btf__type_by_id(btf, id);
+	const struct btf_member *m = btf_members(t);
+	for (int i = 0; i < btf_vlen(t); i++, m++) {
+		if (strcmp(btf__name_by_offset(btf, m->name_off), member) == 0)
+			return 1;
+	}
+	return 0;
+}
+
+/*
+ * The scheduler options the probe reads fields of, checked in the kernel's
+ * BTF the way the programs test them (bpf_core_field_exists).
+ */
+int mbcas_kernel_missing_features(void)
+{
+	struct btf *vmlinux = btf__load_vmlinux_btf();
+	if (!vmlinux)
+		return 0; /* the load reports it */
+	int missing = 0;
+	if (!struct_has_member(vmlinux, "cfs_rq", "tg"))
+		missing |= MBCAS_MISSING_FAIR_GROUP_SCHED;
+	if (!struct_has_member(vmlinux, "task_group", "cfs_bandwidth"))
+		missing |= MBCAS_MISSING_CFS_BANDWIDTH;
+	if (!struct_has_member(vmlinux, "task_struct", "sched_info"))
+		missing |= MBCAS_MISSING_SCHED_INFO;
+	btf__free(vmlinux);
+	return missing;
+}
+
 int mbcas_probe_attach_mode(const struct mbcas_probe *probe)
 {
 	return probe->attach_mode;
