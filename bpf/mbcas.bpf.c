@@ -53,6 +53,7 @@ char LICENSE[] SEC("license") = "Dual BSD/GPL";
 const volatile __u64 wait_threshold_ns = 5 * 1000 * 1000;   /* push a wait event past this... */
 const volatile __u64 wait_window_ns = 100 * 1000 * 1000;    /* ...much wait within this window */
 const volatile __u8 filter_cgroups = 0;                     /* 1: only cgroups in watched_cgroups */
+const volatile __u8 task_storage_safe = 0;                  /* 1: tp_btf keeps per-task state in task_storage */
 
 /* Per-task state, for every task of a counted cgroup that has been switched in. */
 struct task_state {
@@ -127,12 +128,23 @@ struct {
 } watched_cgroups SEC(".maps");
 
 /*
- * Per-task state, keyed by pid, cleaned up in sched_process_exit. A
- * preallocated hash on purpose: an entry is created inside sched_switch,
- * with the run queue locked, and task-local storage allocates there on
- * kernels before bpf_mem_alloc backed it (6.1: the allocator may wake
- * kswapd, whose wake-up takes a run queue lock: a guest hung on it).
+ * Per-task state. An entry is created inside sched_switch, with the run
+ * queue locked. Task-local storage (freed with the task, found without
+ * hashing) allocates there: safe where bpf_mem_alloc backs it (kernels
+ * whose bpf_local_storage_map has bpf_ma, 6.4+: user space checks the BTF
+ * and sets task_storage_safe, tp_btf set only: the helper needs a typed
+ * task pointer); before, the allocator may wake kswapd, whose wake-up takes
+ * a run queue lock (a 6.1 guest hung on it). Elsewhere, a preallocated
+ * hash keyed by pid, cleaned up in sched_process_exit (user space sizes the
+ * unused one to a single entry).
  */
+struct {
+	__uint(type, BPF_MAP_TYPE_TASK_STORAGE);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, int);
+	__type(value, struct task_state);
+} task_storage SEC(".maps");
+
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
 	__uint(max_entries, MBCAS_MAX_TASKS);
@@ -193,10 +205,17 @@ static __always_inline struct mbcas_cgroup_stats *cgroup_stats_of(__u64 cgroup_i
 	return s;
 }
 
-static __always_inline struct task_state *task_state_by_pid(__u32 pid, bool create)
+static __always_inline struct task_state *task_state_of(struct task_struct *t, __u32 pid, const bool btf)
 {
-	struct task_state *ts = bpf_map_lookup_elem(&task_states, &pid);
-	if (ts || !create)
+	struct task_state *ts;
+	if (btf && task_storage_safe) {
+		ts = bpf_task_storage_get(&task_storage, t, 0, BPF_LOCAL_STORAGE_GET_F_CREATE);
+		if (!ts)
+			count_map_full();
+		return ts;
+	}
+	ts = bpf_map_lookup_elem(&task_states, &pid);
+	if (ts)
 		return ts;
 	struct task_state zero = {};
 	bpf_map_update_elem(&task_states, &pid, &zero, BPF_NOEXIST);
@@ -500,7 +519,7 @@ static __always_inline void switch_out(struct task_struct *prev, __u32 pid, stru
 	}
 	if (!switched_out_throttled(prev, btf))
 		return; /* preempted or asleep: sched_info keeps its wait, read at its next switch-in */
-	struct task_state *ts = task_state_by_pid(pid, true);
+	struct task_state *ts = task_state_of(prev, pid, btf);
 	if (ts)
 		throttle_started(ts, prev, pid);
 }
@@ -509,7 +528,7 @@ static __always_inline void switch_in(struct task_struct *next, __u32 pid, __u64
 				      struct mbcas_cgroup_stats *s, const bool btf)
 {
 	s->nr_switches++;
-	struct task_state *ts = task_state_by_pid(pid, true);
+	struct task_state *ts = task_state_of(next, pid, btf);
 	if (!ts)
 		return;
 	__u64 clock = clock_of(next, btf);
