@@ -30,7 +30,7 @@ struct mbcas_probe_config {
 	__u64 wait_threshold_ns;   /* push a RUNQ_WAIT event past this much wait... */
 	__u64 wait_window_ns;      /* ...within this window, per cgroup and CPU */
 	__u32 max_cgroups;         /* entries of the per-cgroup maps (and open episodes); 0 = MBCAS_MAX_CGROUPS */
-	__u32 max_tasks;           /* entries of the raw_tp set's per-task hash; 0 = MBCAS_MAX_TASKS */
+	__u32 max_tasks;           /* entries of the per-task hash (raw_tp; tp_btf before 6.4); 0 = MBCAS_MAX_TASKS */
 };
 
 /* The maps user space reads or writes. */
