@@ -13,6 +13,7 @@
 #   make bench-probe   BPF cost and push latency figures
 #   make bench    push vs polling: detection/reaction latency and cost (scripts/bench-push-latency)
 #   make bench-workloads   nginx, redis and stress-ng under one budget: 8 CPU policies compared (~25 min)
+#   make bench-fastpath    Kubernetes mode, --direct-cgroup-raise: kernel stall → pod cgroup (release, root; ~3 min)
 #   make test-apiserver PORT=8080   the loopback Kubernetes API server the tests use, on its own
 #   make image    the container image (deploy/Dockerfile; needs docker with BuildKit), IMAGE=... to name it
 #   make check-deploy   offline checks of deploy/ (schemas 1.33/newest, RBAC, capabilities, hadolint)
@@ -20,7 +21,7 @@
 # Quiet by default; V=1 shows the commands.
 
 .DELETE_ON_ERROR:
-.PHONY: all deps bpf build demo test test-vm bench-probe bench bench-workloads test-apiserver image check-deploy clean
+.PHONY: all deps bpf build demo test test-vm bench-probe bench bench-workloads bench-fastpath test-apiserver image check-deploy clean
 
 ARCH := $(shell uname -m | sed -e 's/x86_64/x86/' -e 's/aarch64/arm64/')
 # The clang shipped with the Swift toolchain: Debian's clang 14 crashes on
@@ -108,6 +109,14 @@ bench: build
 # bench-workloads-<time>/ folder. BENCH_FLAGS passes options, e.g. BENCH_FLAGS="--quick".
 bench-workloads: build
 	$(Q)scripts/bench-workloads $(BENCH_FLAGS)
+
+# Kubernetes mode's fast path (--direct-cgroup-raise): kernel stall -> pod cgroup written, median
+# and p99 over FASTPATH_SECONDS of bursts, beside a standalone agent in the same run; the
+# end-to-end harness (test API server, kubelet stand-in) driving the release `mbcas`. Needs root.
+FASTPATH_SECONDS ?= 120
+bench-fastpath: build
+	$(Q)MBCAS_BUILT_PRODUCTS=$(CURDIR)/.build/release MBCAS_E2E_FASTPATH_SECONDS=$(FASTPATH_SECONDS) \
+		swift test --no-parallel $(SWIFT_BUILD_FLAGS) --filter directRaiseLatency
 
 # The test API server (pods, podallocations, leases, events; watch, resize) on 127.0.0.1:$(PORT),
 # for `kubectl --server http://127.0.0.1:$(PORT)`. State lives in memory until Ctrl-C.
