@@ -239,12 +239,15 @@ final class Reconciler: Sendable {
     }
 
     /// When the pod's cooldowns end: the limits' (`cooldown` after the last resize that moved a
-    /// limit) and any resize's (`requestCooldown` after the last one). Without this replica's own
-    /// record (a restart, a failover), both count from `status.lastAppliedTime`.
+    /// limit) and any resize's (`requestCooldown` after the last one, or after
+    /// `status.lastAppliedTime` if later: another replica may have resized since). Without this
+    /// replica's own record (a restart, a failover), the limits' counts from
+    /// `status.lastAppliedTime` too; with it, not (that time also moves on requests-only resizes).
     private func cooldownEnds(key: String, pod: Pod, allocation: PodAllocation) -> (limits: Date?, any: Date?) {
         let own = lastResize.withLock { entries in entries[key].flatMap { $0.uid == pod.metadata.uid ? $0 : nil } }
         let fallback = Self.lastApplied(allocation)
-        let limitsAt = own.map { $0.limitsAt } ?? fallback, anyAt = own?.at ?? fallback
+        let limitsAt = own.map { $0.limitsAt } ?? fallback
+        let anyAt = [own?.at, fallback].compactMap { $0 }.max()
         func end(_ start: Date?, _ cooldown: Duration) -> Date? {
             cooldown > .zero ? start.map { $0.addingTimeInterval(Self.seconds(cooldown)) } : nil
         }
