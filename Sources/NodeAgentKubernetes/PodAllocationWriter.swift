@@ -191,7 +191,7 @@ public final class PodAllocationWriter: Actuator {
 
     /// One line per direct raise (info), with the kernel stall → pod cgroup time the agent measured.
     private func logDirectRaise(_ pod: String, _ knob: String, _ value: String, stall: UInt64, writtenAt: UInt64?) {
-        guard let writtenAt, stall != 0, logger.logLevel <= .info else { return }
+        guard let writtenAt, stall != 0 else { return }  // the message and metadata are built only at info
         logger.info("direct raise", metadata: [
             "pod": "\(pod)", "\(knob)": "\(value)", "stall_to_cgroup_us": "\(Double(writtenAt &- stall) / 1000)",
         ])

@@ -72,10 +72,7 @@ struct AgentHotPathBenchmark: ParsableCommand {
         if duringRounds {
             return try AgentRoundContention(parent: parent, ids: ids, probe: probe, logger: logger, calls: calls).run()
         }
-        func event(_ kind: StallEvent.Kind, _ i: Int) -> StallEvent {
-            let now = monotonicNanos()
-            return StallEvent(kind: kind, kernelTimestamp: now, stallStart: now, cgroupID: ids[i % ids.count], receivedAt: now)
-        }
+        func event(_ kind: StallEvent.Kind, _ i: Int) -> StallEvent { .pushedNow(kind, cgroupID: ids[i % ids.count]) }
 
         let raising = try agent(intervalMs: 0)
         let limited = try agent(intervalMs: 3_600_000)

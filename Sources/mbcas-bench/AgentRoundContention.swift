@@ -60,10 +60,7 @@ struct AgentRoundContention {
         print("  (\(refreshes) pod refreshes + rounds ran beside the timed calls; \(actuator.writes.load(ordering: .relaxed)) limit writes in all)")
     }
 
-    func event(_ kind: StallEvent.Kind, _ i: Int) -> StallEvent {
-        let now = monotonicNanos()
-        return StallEvent(kind: kind, kernelTimestamp: now, stallStart: now, cgroupID: ids[i % ids.count], receivedAt: now)
-    }
+    func event(_ kind: StallEvent.Kind, _ i: Int) -> StallEvent { .pushedNow(kind, cgroupID: ids[i % ids.count]) }
 
     func measure(_ agent: NodeAgent, _ kind: StallEvent.Kind) -> Histogram<UInt64> {
         var histogram = Histogram<UInt64>(highestTrackableValue: 10_000_000_000, numberOfSignificantValueDigits: .three)
@@ -80,5 +77,14 @@ struct AgentRoundContention {
         print(name.padding(toLength: 40, withPad: " ", startingAt: 0),
               "median \(h.valueAtPercentile(50)) ns, p99 \(h.valueAtPercentile(99)) ns,",
               "p99.9 \(h.valueAtPercentile(99.9)) ns, p99.99 \(h.valueAtPercentile(99.99)) ns, max \(h.max) ns")
+    }
+}
+
+extension StallEvent {
+    /// An event as the probe would push it now (stall, kernel and receipt times all this instant):
+    /// what the hot-path benchmarks feed `NodeAgent.handle`.
+    static func pushedNow(_ kind: Kind, cgroupID: UInt64) -> StallEvent {
+        let now = monotonicNanos()
+        return StallEvent(kind: kind, kernelTimestamp: now, stallStart: now, cgroupID: cgroupID, receivedAt: now)
     }
 }
