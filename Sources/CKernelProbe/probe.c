@@ -82,6 +82,9 @@ static int open_and_load_mode(const struct mbcas_probe_config *config, int mode,
 	/* tp_btf only: bpf_task_storage_get needs a typed task pointer. */
 	int task_storage = mode == MBCAS_ATTACH_BTF && task_storage_allocates_safely();
 	skel->rodata->task_storage_safe = task_storage ? 1 : 0;
+	/* Unused, the task-local storage map is not created (libbpf poisons the dead code that names it):
+	 * raw_tp and kernels before 6.4 then hold no task storage map of ours, as before it existed. */
+	int err = bpf_map__set_autocreate(skel->maps.task_storage, task_storage);
 	struct bpf_program *prog;
 	bpf_object__for_each_program(prog, skel->obj)
 		bpf_program__set_autoload(prog, program_in_mode(prog, mode));
@@ -91,7 +94,6 @@ static int open_and_load_mode(const struct mbcas_probe_config *config, int mode,
 	__u32 tasks = task_storage ? 1 : config->max_tasks ? config->max_tasks : MBCAS_MAX_TASKS;
 	struct bpf_map *per_cgroup[] = { skel->maps.cgroup_stats, skel->maps.open_episodes, skel->maps.throttle_marks,
 					 skel->maps.watched_cgroups, skel->maps.pod_allocations };
-	int err = 0;
 	for (size_t i = 0; i < sizeof(per_cgroup) / sizeof(per_cgroup[0]) && !err; i++)
 		err = bpf_map__set_max_entries(per_cgroup[i], cgroups);
 	if (!err)
@@ -242,6 +244,7 @@ static struct bpf_map *probe_map(const struct mbcas_probe *probe, enum mbcas_pro
 	case MBCAS_MAP_NODE_MARKET: return skel->maps.node_market;
 	case MBCAS_MAP_TASK_STATES: return skel->maps.task_states;
 	case MBCAS_MAP_THROTTLE_MARKS: return skel->maps.throttle_marks;
+	case MBCAS_MAP_TASK_STORAGE: return skel->maps.task_storage;
 	}
 	return NULL;
 }

@@ -28,6 +28,8 @@ public final class KernelProbe: Sendable {
     public let agentState: AgentStateMaps
     /// Optional scheduler options the kernel lacks: what goes uncounted (logged at load).
     public let missingKernelFeatures: MissingKernelFeatures
+    /// Where the programs keep per-task state (logged at load).
+    public let perTaskState: PerTaskState
     private let handle: Mutex<Handle?>
     /// Map entries freed by ``watchOnly(_:)`` since load.
     private let freedCgroupState = Atomic<Int>(0)
@@ -93,6 +95,7 @@ public final class KernelProbe: Sendable {
         }
         logger.info("probe loaded", metadata: [
             "programs": "\(probe.attachMode)",
+            "per_task_state": "\(probe.perTaskState)",
             "pin_root": "\(configuration.pinRoot)",
             "ringbuf_bytes": "\(configuration.ringBufferBytes)",
             "max_cgroups": "\(configuration.maxCgroups)",
@@ -113,6 +116,8 @@ public final class KernelProbe: Sendable {
         case MBCAS_ATTACH_BASELINE.rawValue: .baseline
         default: .btf
         }
+        // The task-local storage map exists only where the programs use it.
+        self.perTaskState = mbcas_probe_map_fd(handle, MBCAS_MAP_TASK_STORAGE) >= 0 ? .taskLocalStorage : .pidHash
         self.logger = logger
         self.maps = CumulativeMaps(
             statsFD: mbcas_probe_map_fd(handle, MBCAS_MAP_CGROUP_STATS),

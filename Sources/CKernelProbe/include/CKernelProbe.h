@@ -44,6 +44,7 @@ enum mbcas_probe_map {
 	MBCAS_MAP_NODE_MARKET = 6,
 	MBCAS_MAP_TASK_STATES = 7,  /* per-task hash (both sets) */
 	MBCAS_MAP_THROTTLE_MARKS = 8,
+	MBCAS_MAP_TASK_STORAGE = 9, /* task-local storage: created only where tp_btf uses it (6.4+) */
 };
 
 /* A loaded probe: the skeleton behind an opaque pointer. */
