@@ -297,16 +297,6 @@ static __always_inline __u64 claim(__u64 *mark, __u64 value)
 	return 0; /* lost four races: a later end claims it */
 }
 
-/* Claims the growth of the group's nr_throttled seen at a switch-out of one of its tasks. */
-static __always_inline __u64 throttled_periods_claimed(struct task_struct *t, __u64 cgroup_id)
-{
-	struct task_group *tg = BPF_CORE_READ(t, sched_task_group);
-	struct mbcas_throttle_mark *mark = throttle_mark_of(tg, cgroup_id);
-	if (!mark)
-		return 0;
-	return claim(&mark->nr_throttled, (__u32)BPF_CORE_READ(tg, cfs_bandwidth.nr_throttled));
-}
-
 /* A throttled task left the CPU: open the run queue's episode if it is the first. */
 static __always_inline void throttle_started(struct task_state *ts, struct task_struct *t, __u32 pid)
 {
@@ -403,6 +393,8 @@ struct task_view {
 	__u64 sum_exec;   /* se.sum_exec_runtime */
 	__u64 run_delay;  /* next only: sched_info.run_delay once this switch-in is counted */
 	__u64 clock;      /* next only: this CPU's rq->clock */
+	struct task_group *tg; /* prev only: its group */
+	__u64 throttled_time; /* prev only: its group's cfs_bandwidth.throttled_time */
 	__u32 nr_throttled; /* prev only: its group's cfs_bandwidth.nr_throttled */
 	__u32 pid;
 	__u8 runnable;    /* prev only: switched out still TASK_RUNNING: preempted, yielded or throttled */
@@ -432,7 +424,9 @@ static __always_inline void view_btf(struct task_struct *t, struct task_view *v,
 		v->run_delay = run_delay_after_arrival(t->sched_info.run_delay, t->sched_info.last_queued, v->clock);
 		return;
 	}
-	v->nr_throttled = t->sched_task_group->cfs_bandwidth.nr_throttled;
+	v->tg = t->sched_task_group;
+	v->nr_throttled = v->tg->cfs_bandwidth.nr_throttled;
+	v->throttled_time = v->tg->cfs_bandwidth.throttled_time; /* same cache line */
 	long state = bpf_core_field_exists(t->__state) ? t->__state : ((struct task_struct___o *)t)->state;
 	v->runnable = state == MBCAS_TASK_RUNNING;
 	if (!v->runnable)
@@ -455,7 +449,10 @@ static __always_inline void view_probe_read(struct task_struct *t, struct task_v
 						       BPF_CORE_READ(t, sched_info.last_queued), v->clock);
 		return;
 	}
-	v->nr_throttled = BPF_CORE_READ(t, sched_task_group, cfs_bandwidth.nr_throttled);
+	struct task_group *tg = BPF_CORE_READ(t, sched_task_group);
+	v->tg = tg;
+	v->nr_throttled = BPF_CORE_READ(tg, cfs_bandwidth.nr_throttled);
+	v->throttled_time = BPF_CORE_READ(tg, cfs_bandwidth.throttled_time);
 	long state = task_state(t);
 	v->runnable = state == MBCAS_TASK_RUNNING;
 	if (!v->runnable)
@@ -464,15 +461,39 @@ static __always_inline void view_probe_read(struct task_struct *t, struct task_v
 }
 
 
+/*
+ * The group's counters changed since a task of it last left this CPU: claim
+ * what no episode end has, and push it as an end without a start. It is
+ * throttling of a run queue no switch-out showed (throttled as a task was
+ * enqueued on it), or periods the kernel counted without dequeuing a task;
+ * left to the next episode end, the last of a run would never be claimed.
+ * The first call for a group creates its mark: history is not claimed.
+ */
+static __always_inline void throttling_claimed_at_switch_out(struct task_view *prev, struct mbcas_cgroup_stats *s)
+{
+	struct mbcas_throttle_mark *mark = throttle_mark_of(prev->tg, prev->cgroup_id);
+	if (!mark)
+		return;
+	__u64 throttled = claim(&mark->throttled_time, prev->throttled_time);
+	s->throttled_ns += throttled;
+	s->nr_throttled += claim(&mark->nr_throttled, prev->nr_throttled);
+	if (throttled)
+		push(MBCAS_EVENT_THROTTLE_END, prev->pid, prev->cgroup_id, bpf_ktime_get_ns(), 0, throttled,
+		     BPF_RB_NO_WAKEUP);
+}
+
 static __always_inline void switch_out(struct task_view *prev, struct mbcas_cgroup_stats *s,
 				       struct cpu_state *cpu, const bool btf)
 {
 	if (s && cpu && cpu->seen && cpu->pid == prev->pid && prev->sum_exec > cpu->exec_at_switch_in)
 		s->run_ns += prev->sum_exec - cpu->exec_at_switch_in;
-	if (s && prev->nr_throttled != s->nr_throttled_seen) {
-		/* The kernel counted a throttled period of the group (rare: at most once a period). */
-		s->nr_throttled_seen = prev->nr_throttled;
-		s->nr_throttled += throttled_periods_claimed(prev->task, prev->cgroup_id);
+	/* The kernel counted throttling of the group (rare: about twice a period at most), or this
+	 * CPU sees the group for the first time: its mark then starts from the counters now, before
+	 * a throttle no switch-out shows could grow them unclaimed. */
+	__u64 bandwidth = prev->throttled_time + prev->nr_throttled + 1;
+	if (s && bandwidth != s->bandwidth_seen) {
+		s->bandwidth_seen = bandwidth;
+		throttling_claimed_at_switch_out(prev, s);
 	}
 	if (!prev->throttled)
 		return; /* preempted or asleep: sched_info keeps its wait, read at its next switch-in */
