@@ -327,15 +327,6 @@ static __always_inline __u64 claim(__u64 *mark, __u64 value)
 	return 0; /* lost four races: a later end claims it */
 }
 
-/* Claims the growth of the group's nr_throttled seen at a switch-out of one of its tasks. */
-static __always_inline __u64 throttled_periods_claimed(struct task_group *tg, __u64 cgroup_id, __u32 nr_throttled)
-{
-	struct mbcas_throttle_mark *mark = throttle_mark_of(tg, cgroup_id);
-	if (!mark)
-		return 0;
-	return claim(&mark->nr_throttled, nr_throttled);
-}
-
 /* A throttled task left the CPU: open the run queue's episode if it is the first. */
 static __always_inline void throttle_started(struct task_state *ts, struct task_struct *t, __u32 pid)
 {
@@ -482,6 +473,11 @@ static __always_inline __u32 group_nr_throttled(struct task_group *tg, const boo
 	return btf ? tg->cfs_bandwidth.nr_throttled : BPF_CORE_READ(tg, cfs_bandwidth.nr_throttled);
 }
 
+static __always_inline __u64 group_throttled_time(struct task_group *tg, const bool btf)
+{
+	return btf ? tg->cfs_bandwidth.throttled_time : BPF_CORE_READ(tg, cfs_bandwidth.throttled_time);
+}
+
 /*
  * A task being switched in: this CPU's rq->clock (its run queue is this
  * CPU's; the runqueues per-CPU symbol is not in every kallsyms) and its
@@ -503,6 +499,28 @@ static __always_inline __u64 run_delay_after_arrival(struct task_struct *t, __u6
 	return run_delay + (last_queued && clock > last_queued ? clock - last_queued : 0);
 }
 
+/*
+ * The group's counters changed since a task of it last left this CPU: claim
+ * what no episode end has, and push it as an end without a start. It is
+ * throttling of a run queue no switch-out showed (throttled as a task was
+ * enqueued on it), or periods the kernel counted without dequeuing a task;
+ * left to the next episode end, the last of a run would never be claimed.
+ * The first call for a group creates its mark: history is not claimed.
+ */
+static __always_inline void throttling_claimed_at_switch_out(__u32 pid, struct task_group *tg, __u64 cgroup_id,
+							     __u64 throttled_time, __u32 nr_throttled,
+							     struct mbcas_cgroup_stats *s)
+{
+	struct mbcas_throttle_mark *mark = throttle_mark_of(tg, cgroup_id);
+	if (!mark)
+		return;
+	__u64 throttled = claim(&mark->throttled_time, throttled_time);
+	s->throttled_ns += throttled;
+	s->nr_throttled += claim(&mark->nr_throttled, nr_throttled);
+	if (throttled)
+		push(MBCAS_EVENT_THROTTLE_END, pid, cgroup_id, bpf_ktime_get_ns(), 0, throttled, BPF_RB_NO_WAKEUP);
+}
+
 static __always_inline void switch_out(struct task_struct *prev, __u32 pid, struct task_group *tg, __u64 cgroup_id,
 				       struct mbcas_cgroup_stats *s, struct cpu_state *cpu, const bool btf)
 {
@@ -511,11 +529,17 @@ static __always_inline void switch_out(struct task_struct *prev, __u32 pid, stru
 		if (sum_exec > cpu->exec_at_switch_in)
 			s->run_ns += sum_exec - cpu->exec_at_switch_in;
 	}
-	__u32 nr_throttled = bandwidth_limited(prev, btf) ? group_nr_throttled(tg, btf) : s->nr_throttled_seen;
-	if (nr_throttled != s->nr_throttled_seen) {
-		/* The kernel counted a throttled period of the group (rare: at most once a period). */
-		s->nr_throttled_seen = nr_throttled;
-		s->nr_throttled += throttled_periods_claimed(tg, cgroup_id, nr_throttled);
+	if (bandwidth_limited(prev, btf)) {
+		/* The kernel counted throttling of the group (rare: about twice a period at most), or
+		 * this CPU sees the group for the first time: its mark then starts from the counters
+		 * now, before a throttle no switch-out shows could grow them unclaimed. */
+		__u64 throttled_time = group_throttled_time(tg, btf);
+		__u32 nr_throttled = group_nr_throttled(tg, btf);
+		__u64 bandwidth = throttled_time + nr_throttled + 1;
+		if (bandwidth != s->bandwidth_seen) {
+			s->bandwidth_seen = bandwidth;
+			throttling_claimed_at_switch_out(pid, tg, cgroup_id, throttled_time, nr_throttled, s);
+		}
 	}
 	if (!switched_out_throttled(prev, btf))
 		return; /* preempted or asleep: sched_info keeps its wait, read at its next switch-in */

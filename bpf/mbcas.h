@@ -32,7 +32,10 @@ enum mbcas_event_kind {
 	/* The episode ended: a task of the throttled run queue ran again.
 	 * delta_ns is the kernel's own: what cpu.stat's throttled time grew by
 	 * since the group's previous end event (all its run queues). Batched
-	 * (no wake-up). */
+	 * (no wake-up). stall_start_ns is the START's, or 0: throttling no
+	 * switch-out showed the start of (a run queue throttled as a task was
+	 * enqueued on it), claimed at a later switch-out of one of the group's
+	 * tasks. */
 	MBCAS_EVENT_THROTTLE_END = 2,
 	/* The cgroup's run-queue wait on one CPU crossed wait_threshold_ns
 	 * within one wait_window_ns window. delta_ns is the wait so far in the
@@ -52,7 +55,7 @@ struct mbcas_event {
 	__u64 ktime_ns;       /* when the probe emitted the event */
 	__u64 stall_start_ns; /* when the reported stall began */
 	__u64 cgroup_id;      /* kernfs id (= directory inode) of the task's cpu cgroup; 0 = root autogroup */
-	__u64 delta_ns;       /* END: the kernel's throttled ns since the group's last END; WAIT: wait in the window; START: 0 */
+	__u64 delta_ns;       /* END: the kernel's throttled ns since the group's last claim; WAIT: wait in the window; START: 0 */
 	__u32 pid;            /* the task that revealed the stall (thread id) */
 	__u32 _pad;
 };
@@ -74,21 +77,25 @@ struct mbcas_cgroup_stats {
 	__u64 nr_throttled;     /* cfs_bandwidth.nr_throttled deltas (cpu.stat nr_throttled) */
 	__u64 nr_switches;      /* times a task of the cgroup was switched in */
 	/* Probe-internal state of this CPU, visible for debugging: the wait window
-	 * (in this CPU's rq clock), and the group's nr_throttled when a task of it
-	 * last left this CPU. */
+	 * (in this CPU's rq clock), and the group's throttled_time + nr_throttled
+	 * + 1 when a task of it last left this CPU (0: none has yet; both only
+	 * grow, so a change means the kernel counted throttling since). */
 	__u64 window_start_ns;
 	__u64 window_wait_ns;
-	__u64 nr_throttled_seen;
+	__u64 bandwidth_seen;
 };
 
 /*
- * The kernel's bandwidth counters of one throttled group as last claimed,
- * keyed by cgroup id, shared by all CPUs (compare-and-swap). An episode's
+ * The kernel's bandwidth counters of one group as last claimed, keyed by
+ * cgroup id, shared by all CPUs (compare-and-swap). Created at the counters
+ * of the moment the probe first sees a task of the group leave a CPU (or
+ * the group throttled), so history is never claimed. An episode's
  * end claims what throttled_time grew by since: each nanosecond the kernel
- * adds is claimed by exactly one end, on whichever CPU comes first.
- * nr_throttled is claimed the same way, by an end or by any switch-out of
- * a task of the group that sees it changed (the kernel also counts periods
- * in which it throttled a run queue but dequeued no task).
+ * adds is claimed by exactly one end, on whichever CPU comes first. Any
+ * switch-out of a task of the group that sees the counters changed claims
+ * too: the kernel also throttles run queues no switch-out shows (throttled
+ * as a task is enqueued), and counts periods in which it dequeued no task.
+ * nr_throttled is claimed the same way.
  * Pinned, so a restarted agent continues where the last one stopped.
  */
 struct mbcas_throttle_mark {

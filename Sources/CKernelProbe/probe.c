@@ -5,6 +5,7 @@
 #include <sys/vfs.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 #include <bpf/btf.h>
@@ -27,8 +28,16 @@ static int forward_libbpf_print(enum libbpf_print_level level, const char *forma
 	mbcas_log_handler handler = __atomic_load_n(&log_handler, __ATOMIC_ACQUIRE);
 	if (!handler)
 		return 0;
+	va_list again;
+	va_copy(again, args);
 	int n = vsnprintf(message, sizeof(message), format, args);
-	handler((int)level, message);
+	/* A verifier log is one message of up to megabytes: its reason is at the end, keep it whole. */
+	char *whole = n >= (int)sizeof(message) ? malloc((size_t)n + 1) : NULL;
+	if (whole)
+		vsnprintf(whole, (size_t)n + 1, format, again);
+	va_end(again);
+	handler((int)level, whole ? whole : message);
+	free(whole);
 	return n;
 }
 

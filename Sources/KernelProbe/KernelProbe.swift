@@ -251,9 +251,10 @@ public final class KernelProbe: Sendable {
         if libbpfOutput.contains("-- BEGIN PROG LOAD LOG --") {
             let path = "/tmp/mbcas-verifier-\(getpid()).log"
             let saved = (try? writeFile(path, libbpfOutput)) != nil
+            let reason = verifierReason(libbpfOutput).map { " It said: \"\($0)\"." } ?? ""
             return ProbeError(.verifierRejected, """
                 the kernel's BPF verifier rejected the probe (\(err)); \
-                \(saved ? "its log is in \(path)" : "the log could not be saved to \(path)"). \
+                \(saved ? "its log is in \(path)" : "the log could not be saved to \(path)").\(reason) \
                 This kernel may lack a feature the probe needs (BTF with sched_task_group, raw tracepoints, ring buffers: Linux 5.8+).
                 """, path: saved ? path : nil, errno: err)
         }
@@ -269,6 +270,17 @@ public final class KernelProbe: Sendable {
         }
         return ProbeError(.loadFailed, "cannot load the probe: \(err). libbpf said: \(lastLines)", errno: err)
     }
+}
+
+/// The verifier's own reason: the last line of the first program log before its closing
+/// statistics ("processed N insns", "stack depth", "verification time").
+func verifierReason(_ libbpfOutput: String) -> String? {
+    let lines = libbpfOutput.split(separator: "\n")
+    guard let end = lines.firstIndex(where: { $0.hasPrefix("-- END PROG LOAD LOG --") }) else { return nil }
+    let statistics = ["processed ", "verification time", "stack depth", "max_states_per_insn"]
+    return lines[..<end].reversed()
+        .first { line in !statistics.contains { line.hasPrefix($0) } }
+        .map(String.init)
 }
 
 func writeFile(_ path: String, _ text: String) throws {

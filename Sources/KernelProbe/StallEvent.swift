@@ -28,11 +28,12 @@ public struct StallEvent: Sendable, Equatable {
     public var cpu: UInt32
     /// When the probe emitted the event (CLOCK_MONOTONIC ns).
     public var kernelTimestamp: UInt64
-    /// When the stall began (CLOCK_MONOTONIC ns).
+    /// When the stall began (CLOCK_MONOTONIC ns). A throttle end's is its start's, or 0 for
+    /// throttling whose start no switch-out showed (a run queue throttled as a task was enqueued).
     public var stallStart: UInt64
     /// The cgroup id (directory inode) of the stalled task's cpu cgroup; 0 is a root autogroup.
     public var cgroupID: UInt64
-    /// Throttle end: the kernel's throttled time since the group's previous end (cpu.stat's
+    /// Throttle end: the kernel's throttled time since the group's previous claim (cpu.stat's
     /// growth, all its CPUs); run-queue wait: wait in the window; else 0.
     public var deltaNanos: UInt64
     /// The thread that revealed the stall.

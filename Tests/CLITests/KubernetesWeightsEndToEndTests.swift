@@ -45,10 +45,18 @@ extension KubernetesEndToEndTests {
             }
             #expect(raised, "the busy pod's request was not raised through the API path (\(last)):\n\(node.logs)")
 
-            let web = try await pods.get("web")
-            let webAllocation = try await allocations.get("web")
+            // The pod runs with what the agent last decided, once the controller has caught up: the
+            // share may still be moving when the raise is first seen (a slow machine: 400m, then 600m).
+            var web = try await pods.get("web")
+            var webAllocation = try await allocations.get("web")
+            let caughtUp = try await eventually(timeout: .seconds(20)) {
+                webAllocation = try await allocations.get("web")
+                web = try await pods.get("web")
+                return webAllocation.spec.containers[0].cpuRequest?.millicores == request(web)
+                    && actuatedRequest(web) == request(web)
+            }
+            #expect(caughtUp, "PodAllocation request \(webAllocation.spec.containers[0].cpuRequest.map { "\($0)" } ?? "-"), pod request \(request(web).map(String.init) ?? "-")")
             #expect(webAllocation.spec.cpuFloor?.millicores == 100, "the owner's request is the recorded floor")
-            #expect(webAllocation.spec.containers[0].cpuRequest?.millicores == request(web))
             #expect(try #require(request(web)) <= (try #require(limit(web))), "requests ≤ limits")
             #expect(web.status?.qosClass == "Burstable" && QoSClass.of(containers: web.spec.containers) == .burstable)
             // Σ requests on the node (Guaranteed pods included) within what the market may divide.

@@ -33,9 +33,14 @@ struct LeaderElectionTests {
         var starts: [String] { entries.withLock { $0.filter(\.leading).map(\.identity) } }
     }
 
+    /// Short, to keep the tests short, but not so short that a debug build on a loaded machine
+    /// misses its renew deadline (2 s of a 3 s Lease) and hands over leadership the tests check.
+    static let leaseSeconds = 3
+
     static func election(_ identity: String, release: Bool) -> LeaderElectionConfiguration {
         LeaderElectionConfiguration(identity: identity, leaseName: "mbcas-controller", namespace: Harness.namespace,
-                                    leaseDuration: .seconds(2), retryPeriod: .milliseconds(100), releaseOnShutdown: release)
+                                    leaseDuration: .seconds(leaseSeconds), retryPeriod: .milliseconds(100),
+                                    releaseOnShutdown: release)
     }
 
     @Test("only the holder writes; killed, the other takes over after the Lease expires")
@@ -53,7 +58,7 @@ struct LeaderElectionTests {
         let lease = try #require(try await harness.lease())
         let holder = try #require(lease.spec.holderIdentity)
         let leader = try #require(replicas[holder]), standby = try #require(replicas.first { $0.key != holder })
-        #expect(lease.spec.leaseDurationSeconds == 2)
+        #expect(lease.spec.leaseDurationSeconds == Self.leaseSeconds)
         #expect(lease.spec.leaseTransitions == 0)
         #expect(lease.spec.renewTime.flatMap(Timestamp.parse) != nil)
         #expect(lease.spec.acquireTime.flatMap(Timestamp.parse) != nil)
@@ -80,7 +85,7 @@ struct LeaderElectionTests {
         // Taken over only once the old record had gone unrenewed for the Lease's duration.
         let acquired = try #require(taken.spec.acquireTime.flatMap(Timestamp.parse))
         let renewed = try #require(lastSeen.spec.renewTime.flatMap(Timestamp.parse))
-        #expect(acquired.timeIntervalSince(renewed) >= 2)
+        #expect(acquired.timeIntervalSince(renewed) >= Double(Self.leaseSeconds))
         #expect(standby.value.service.stats.writes > 0)
         let resizedBy = try await harness.events("web").filter { $0.reason == "Resized" }.map { $0.source?.host }
         #expect(resizedBy == [holder, standby.key])
@@ -127,9 +132,9 @@ struct LeaderElectionTests {
         // Every Lease request fails from now on (503, retried by the client until it gives up).
         harness.server.faults.inject(.serviceUnavailable, path: "/apis/coordination.k8s.io/v1/namespaces/default/leases/mbcas-controller",
                                      count: 10_000)
-        // Within the renew interval plus the renew deadline (about 2 s), before the 2 s Lease
-        // could expire for anyone else; the poll allows far more on a loaded machine.
-        #expect(await eventually { !a.service.stats.leading })
+        // Within the renew interval plus the renew deadline (about 3 s), before the Lease could
+        // expire for anyone else; the poll allows far more on a loaded machine.
+        #expect(await eventually(timeout: .seconds(20)) { !a.service.stats.leading })
         let writes = a.service.stats.writes
         try await harness.allocate(pod, [ContainerAllocation(name: "app", cpuLimit: cpu("750m"))])
         // Not leading: the allocation stays untouched (no status) and nothing is written.

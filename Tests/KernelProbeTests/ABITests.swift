@@ -139,4 +139,21 @@ struct TotalsTests {
             "\(error)".contains("CAP_BPF and CAP_PERFMON")
         }
     }
+
+    @Test("a verifier rejection names the verifier's own reason: the log's last line before its statistics")
+    func verifierReasonIsTheLastLogLine() {
+        // The tail of a real rejection on this kernel (a CO-RE read through a local struct's field).
+        let output = """
+            libbpf: prog 'raw_sched_switch': BPF program load failed: Invalid argument
+            libbpf: prog 'raw_sched_switch': -- BEGIN PROG LOAD LOG --
+            0: R1=ctx() R10=fp0
+            67: <invalid CO-RE relocation>
+            failed to resolve CO-RE relocation <byte_off> [94] struct task_view.tg (0:5 @ offset 40)
+            processed 68 insns (limit 1000000) max_states_per_insn 0 total_states 3 peak_states 3 mark_read 0
+            -- END PROG LOAD LOG --
+            libbpf: failed to load object 'mbcas_bpf'
+            """
+        #expect(verifierReason(output) == "failed to resolve CO-RE relocation <byte_off> [94] struct task_view.tg (0:5 @ offset 40)")
+        #expect(verifierReason("libbpf: failed to load object 'mbcas_bpf'") == nil)
+    }
 }

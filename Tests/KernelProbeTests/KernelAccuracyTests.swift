@@ -116,13 +116,16 @@ struct KernelAccuracyTests {
             expectClose(Double(group.delta.throttleEpisodes), group.kernelEpisodes, "\(name): throttled periods", slack: 1)
 
             // Push, checked against the kernel too: the end events carry cpu.stat's growth, and
-            // every end belongs to a pushed start (the agent joins them on the start time).
+            // an end with a start time belongs to a pushed start (the benchmark joins them on it).
+            // Ends without one carry throttling no switch-out showed the start of.
             let starts = events.all.filter { $0.kind == .throttleStart && $0.cgroupID == group.id }
             let ends = events.all.filter { $0.kind == .throttleEnd && $0.cgroupID == group.id }
             expectClose(Double(ends.map(\.deltaNanos).reduce(0, +)), group.kernelThrottled, "\(name): pushed throttled time (ns)")
             let startTimes = Set(starts.map(\.stallStart))
-            #expect(!ends.isEmpty && ends.allSatisfy { startTimes.contains($0.stallStart) }, "\(name): no end, or an end without its start")
-            print("[figure] \(uname()) \(name): \(starts.count) throttle starts pushed (one per run queue and period the kernel dequeued a task from), \(Int(group.kernelEpisodes)) throttled periods")
+            let episodeEnds = ends.filter { $0.stallStart != 0 }
+            #expect(!episodeEnds.isEmpty && episodeEnds.allSatisfy { startTimes.contains($0.stallStart) },
+                    "\(name): no end, or an end without its start")
+            print("[figure] \(uname()) \(name): \(starts.count) throttle starts pushed (one per run queue and period the kernel dequeued a task from), \(Int(group.kernelEpisodes)) throttled periods, \(ends.count - episodeEnds.count) of \(ends.count) ends claimed at a switch-out")
             #expect(starts.allSatisfy { $0.latencyNanos > 0 }, "received before it was sent")
         }
         #expect(try probe.maps.snapshot().counters.ringBufferDrops == 0)
@@ -143,20 +146,30 @@ struct KernelAccuracyTests {
         let burners = try cgroups.map { c in try (0..<2).map { _ in try Burner(cgroupPath: c.path) } }
         defer { burners.joined().forEach { $0.stop() } }
         /// Per cgroup, (wait, run) summed over its tasks, read just before and just after the
-        /// probe's snapshot and averaged: the busy loops run on while this thread reads (on a
-        /// loaded machine it may wait tens of ms between two reads).
+        /// probe's snapshot and averaged: the busy loops run on while this thread reads. On a
+        /// loaded machine this thread may wait tens of ms between two reads, so a reading whose
+        /// kernel figures moved more than 5 ms across the snapshot is taken again (up to 5 times;
+        /// the tightest is kept).
         func reading() throws -> (probe: ProbeSnapshot, kernel: [(wait: Double, run: Double)]) {
             func schedstats() throws -> [Schedstat] {
                 try burners.map { group in
                     try group.map { try Schedstat.read(pid: $0.pid) }.reduce(Schedstat(runNanos: 0, waitNanos: 0, timeslices: 0), +)
                 }
             }
-            let before = try schedstats()
-            let snapshot = try probe.maps.snapshot()
-            let after = try schedstats()
-            return (snapshot, zip(before, after).map { (b, a) in
-                ((Double(b.waitNanos) + Double(a.waitNanos)) / 2, (Double(b.runNanos) + Double(a.runNanos)) / 2)
-            })
+            var best: (spread: UInt64, probe: ProbeSnapshot, kernel: [(wait: Double, run: Double)])?
+            for _ in 0..<5 {
+                let before = try schedstats()
+                let snapshot = try probe.maps.snapshot()
+                let after = try schedstats()
+                let spread = zip(before, after).map { (b, a) in (a.waitNanos - b.waitNanos) + (a.runNanos - b.runNanos) }.max() ?? 0
+                if spread < best?.spread ?? .max {
+                    best = (spread, snapshot, zip(before, after).map { (b, a) in
+                        ((Double(b.waitNanos) + Double(a.waitNanos)) / 2, (Double(b.runNanos) + Double(a.runNanos)) / 2)
+                    })
+                }
+                if spread < 5_000_000 { break }
+            }
+            return (best!.probe, best!.kernel)
         }
         Thread.sleep(forTimeInterval: 0.3)  // all have left the shell and spin
         let first = try reading()

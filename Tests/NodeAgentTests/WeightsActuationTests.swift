@@ -158,11 +158,14 @@ struct WeightsActuationTests {
         server.forEach { $0.stop() }
 
         // CPU returns to batch once the server is gone: the kernel gives idle CPU to the runnable (no
-        // write needed), so within about a second batch runs at what both had (relative figures:
-        // the machine is shared).
+        // write needed), so within about a second batch runs at about what both had (1.6 CPUs on a
+        // quiet machine). Relative to what the two pods had together, not to batch's own rate, and
+        // with room: other load on a shared machine takes from both readings, not always alike
+        // (one loaded run: 0.59 + 0.40 CPUs, then 0.65). Batch kept at its own share would fail.
         try await Task.sleep(for: .seconds(1))
         let after = try await rates(over: 2)
-        #expect(after.batch > 1.3 * during.batch, "batch \(during.batch) CPUs beside the server, \(after.batch) after it")
+        #expect(after.batch > during.batch && after.batch > 0.6 * (during.batch + during.server),
+                "batch \(during.batch) CPUs beside the server (\(during.server)), \(after.batch) after it")
     }
 
     @Test("a declared latency pod that starts to stall takes weight from a busy batch pod within one push; the decision carries the kernel timestamp")
