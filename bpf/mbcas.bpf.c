@@ -160,12 +160,6 @@ static __always_inline void count_map_full(void)
 		c->map_full++;
 }
 
-static __always_inline __u64 task_cgroup_id(struct task_struct *t)
-{
-	/* NULL css.cgroup (a root autogroup) reads as 0. */
-	return BPF_CORE_READ(t, sched_task_group, css.cgroup, kn, id);
-}
-
 /*
  * The cgroup's stats, or NULL when it is not counted. With filter_cgroups,
  * a cgroup is counted when it has an entry, which user space creates when
@@ -393,7 +387,7 @@ struct task_view {
 	__u64 sum_exec;   /* se.sum_exec_runtime */
 	__u64 run_delay;  /* next only: sched_info.run_delay once this switch-in is counted */
 	__u64 clock;      /* next only: this CPU's rq->clock */
-	struct task_group *tg; /* prev only: its group */
+	struct task_group *tg; /* its group (sched_task_group), read once */
 	__u64 throttled_time; /* prev only: its group's cfs_bandwidth.throttled_time */
 	__u32 nr_throttled; /* prev only: its group's cfs_bandwidth.nr_throttled */
 	__u32 pid;
@@ -415,8 +409,9 @@ static __always_inline void view_btf(struct task_struct *t, struct task_view *v,
 {
 	v->task = t;
 	v->pid = t->pid;
+	v->tg = t->sched_task_group;
 	/* A NULL css.cgroup (root autogroup) reads as 0: the loads are fault-safe. */
-	v->cgroup_id = t->sched_task_group->css.cgroup->kn->id;
+	v->cgroup_id = v->tg->css.cgroup->kn->id;
 	v->sum_exec = t->se.sum_exec_runtime;
 	if (!switched_out) {
 		/* next's run queue is this CPU's (the runqueues per-CPU symbol is not in every kallsyms). */
@@ -424,7 +419,6 @@ static __always_inline void view_btf(struct task_struct *t, struct task_view *v,
 		v->run_delay = run_delay_after_arrival(t->sched_info.run_delay, t->sched_info.last_queued, v->clock);
 		return;
 	}
-	v->tg = t->sched_task_group;
 	v->nr_throttled = v->tg->cfs_bandwidth.nr_throttled;
 	v->throttled_time = v->tg->cfs_bandwidth.throttled_time; /* same cache line */
 	long state = bpf_core_field_exists(t->__state) ? t->__state : ((struct task_struct___o *)t)->state;
@@ -439,9 +433,12 @@ static __always_inline void view_btf(struct task_struct *t, struct task_view *v,
 
 static __always_inline void view_probe_read(struct task_struct *t, struct task_view *v, bool switched_out)
 {
+	struct task_group *tg = BPF_CORE_READ(t, sched_task_group);
 	v->task = t;
+	v->tg = tg;
 	v->pid = BPF_CORE_READ(t, pid);
-	v->cgroup_id = task_cgroup_id(t);
+	/* A NULL css.cgroup (root autogroup) reads as 0. */
+	v->cgroup_id = BPF_CORE_READ(tg, css.cgroup, kn, id);
 	v->sum_exec = BPF_CORE_READ(t, se.sum_exec_runtime);
 	if (!switched_out) {
 		v->clock = BPF_CORE_READ(t, se.cfs_rq, rq, clock);
@@ -449,8 +446,6 @@ static __always_inline void view_probe_read(struct task_struct *t, struct task_v
 						       BPF_CORE_READ(t, sched_info.last_queued), v->clock);
 		return;
 	}
-	struct task_group *tg = BPF_CORE_READ(t, sched_task_group);
-	v->tg = tg;
 	v->nr_throttled = BPF_CORE_READ(tg, cfs_bandwidth.nr_throttled);
 	v->throttled_time = BPF_CORE_READ(tg, cfs_bandwidth.throttled_time);
 	long state = task_state(t);
