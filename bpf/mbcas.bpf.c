@@ -36,10 +36,24 @@ char LICENSE[] SEC("license") = "Dual BSD/GPL";
 #define MBCAS_EEXIST 17      /* errno.h is not available to BPF programs */
 #define MBCAS_MAX_DEPTH 8    /* cgroup levels searched for the throttled group */
 
+/*
+ * Kernel options the probe can do without, tested at load time (CO-RE), so
+ * that a kernel built without them still loads the programs: the code that
+ * reads their fields is then dead. User space names what is missing
+ * (mbcas_kernel_missing_features).
+ *   CONFIG_CFS_BANDWIDTH: quotas, so throttling (cfs_bandwidth, throttle clocks)
+ *   CONFIG_SCHED_INFO:    run-queue wait (sched_info.run_delay, last_queued)
+ * Per-cgroup accounting itself needs CONFIG_FAIR_GROUP_SCHED (cfs_rq::tg);
+ * user space refuses to load without it.
+ */
+#define HAS_CFS_BANDWIDTH bpf_core_field_exists(((struct task_group *)0)->cfs_bandwidth)
+#define HAS_SCHED_INFO bpf_core_field_exists(((struct task_struct *)0)->sched_info)
+
 /* Tunables, set by user space between open and load. */
 const volatile __u64 wait_threshold_ns = 5 * 1000 * 1000;   /* push a wait event past this... */
 const volatile __u64 wait_window_ns = 100 * 1000 * 1000;    /* ...much wait within this window */
 const volatile __u8 filter_cgroups = 0;                     /* 1: only cgroups in watched_cgroups */
+const volatile __u8 task_storage_safe = 0;                  /* 1: tp_btf keeps per-task state in task_storage */
 
 /* Per-task state, for every task of a counted cgroup that has been switched in. */
 struct task_state {
@@ -114,12 +128,23 @@ struct {
 } watched_cgroups SEC(".maps");
 
 /*
- * Per-task state, keyed by pid, cleaned up in sched_process_exit. A
- * preallocated hash on purpose: an entry is created inside sched_switch,
- * with the run queue locked, and task-local storage allocates there on
- * kernels before bpf_mem_alloc backed it (6.1: the allocator may wake
- * kswapd, whose wake-up takes a run queue lock: a guest hung on it).
+ * Per-task state. An entry is created inside sched_switch, with the run
+ * queue locked. Task-local storage (freed with the task, found without
+ * hashing) allocates there: safe where bpf_mem_alloc backs it (kernels
+ * whose bpf_local_storage_map has bpf_ma, 6.4+: user space checks the BTF
+ * and sets task_storage_safe, tp_btf set only: the helper needs a typed
+ * task pointer); before, the allocator may wake kswapd, whose wake-up takes
+ * a run queue lock (a 6.1 guest hung on it). Elsewhere, a preallocated
+ * hash keyed by pid, cleaned up in sched_process_exit (user space sizes the
+ * unused one to a single entry).
  */
+struct {
+	__uint(type, BPF_MAP_TYPE_TASK_STORAGE);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, int);
+	__type(value, struct task_state);
+} task_storage SEC(".maps");
+
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
 	__uint(max_entries, MBCAS_MAX_TASKS);
@@ -127,11 +152,11 @@ struct {
 	__type(value, struct task_state);
 } task_states SEC(".maps");
 
-/* The CPU's running task and its se.sum_exec_runtime when it was switched in (run time). */
+/* The CPU's running task, when counted, and its se.sum_exec_runtime when it was switched in (run time). */
 struct cpu_state {
 	__u64 exec_at_switch_in;
-	__u32 pid;
-	__u32 seen;
+	__u32 pid;                /* 0: the running task is not counted */
+	__u32 _pad;
 };
 
 struct {
@@ -180,10 +205,17 @@ static __always_inline struct mbcas_cgroup_stats *cgroup_stats_of(__u64 cgroup_i
 	return s;
 }
 
-static __always_inline struct task_state *task_state_by_pid(__u32 pid, bool create)
+static __always_inline struct task_state *task_state_of(struct task_struct *t, __u32 pid, const bool btf)
 {
-	struct task_state *ts = bpf_map_lookup_elem(&task_states, &pid);
-	if (ts || !create)
+	struct task_state *ts;
+	if (btf && task_storage_safe) {
+		ts = bpf_task_storage_get(&task_storage, t, 0, BPF_LOCAL_STORAGE_GET_F_CREATE);
+		if (!ts)
+			count_map_full();
+		return ts;
+	}
+	ts = bpf_map_lookup_elem(&task_states, &pid);
+	if (ts)
 		return ts;
 	struct task_state zero = {};
 	bpf_map_update_elem(&task_states, &pid, &zero, BPF_NOEXIST);
@@ -254,6 +286,10 @@ static __always_inline struct cfs_rq *throttled_cfs_rq(struct task_struct *t)
 /* What cpu.stat prints for a group, now. */
 static __always_inline void read_bandwidth(struct task_group *tg, struct mbcas_throttle_mark *now)
 {
+	if (!HAS_CFS_BANDWIDTH) {
+		now->throttled_time = now->nr_throttled = 0;
+		return;
+	}
 	now->throttled_time = BPF_CORE_READ(tg, cfs_bandwidth.throttled_time);
 	now->nr_throttled = (__u32)BPF_CORE_READ(tg, cfs_bandwidth.nr_throttled);
 }
@@ -376,85 +412,92 @@ static __always_inline void wait_ended(struct mbcas_cgroup_stats *s, __u32 pid, 
 }
 
 /*
- * What the switch handler needs of a task, read once. Two readers fill it:
- * tp_btf programs dereference the kernel's pointers directly (plain loads,
- * cheap), raw_tp programs go through bpf_probe_read (portable to kernels
- * without BTF-typed tracepoints). User space loads one set or the other.
+ * Reading a task. tp_btf programs dereference the kernel's pointers directly
+ * (plain loads, cheap), raw_tp programs go through bpf_probe_read (portable
+ * to kernels without BTF-typed tracepoints); `btf` is a constant in each, so
+ * each program keeps one kind. Fields are read only when needed: a switch
+ * from or to the idle task, or of an uncounted cgroup, reads little, which
+ * matters at low switch rates, where every line read is a cache miss.
  */
-struct task_view {
-	struct task_struct *task;
-	__u64 cgroup_id;
-	__u64 sum_exec;   /* se.sum_exec_runtime */
-	__u64 run_delay;  /* next only: sched_info.run_delay once this switch-in is counted */
-	__u64 clock;      /* next only: this CPU's rq->clock */
-	struct task_group *tg; /* its group (sched_task_group), read once */
-	__u64 throttled_time; /* prev only: its group's cfs_bandwidth.throttled_time */
-	__u32 nr_throttled; /* prev only: its group's cfs_bandwidth.nr_throttled */
-	__u32 pid;
-	__u8 runnable;    /* prev only: switched out still TASK_RUNNING: preempted, yielded or throttled */
-	__u8 throttled;   /* prev only: switched out because its CFS bandwidth ran out */
-};
+static __always_inline __u32 pid_of(struct task_struct *t, const bool btf)
+{
+	return btf ? t->pid : BPF_CORE_READ(t, pid);
+}
 
 /*
- * sched_info_arrive() runs right after the tracepoint and adds
- * rq_clock() - last_queued to run_delay; rq->clock does not move in
- * between (rq lock held), so this is the value it will hold.
+ * The task's group, through its CFS run queue (set for every class by
+ * set_task_rq()): the scheduler has just used that line, while
+ * task_struct::sched_task_group's is cold at low switch rates.
  */
-static __always_inline __u64 run_delay_after_arrival(__u64 run_delay, __u64 last_queued, __u64 clock)
+static __always_inline struct task_group *group_of(struct task_struct *t, const bool btf)
 {
+	return btf ? t->se.cfs_rq->tg : BPF_CORE_READ(t, se.cfs_rq, tg);
+}
+
+/* The group has a CFS quota (runtime_enabled): only then can it be throttled. */
+static __always_inline bool bandwidth_limited(struct task_struct *t, const bool btf)
+{
+	if (!HAS_CFS_BANDWIDTH)
+		return false;
+	return btf ? t->se.cfs_rq->runtime_enabled : BPF_CORE_READ(t, se.cfs_rq, runtime_enabled);
+}
+
+static __always_inline __u64 sum_exec_of(struct task_struct *t, const bool btf)
+{
+	return btf ? t->se.sum_exec_runtime : BPF_CORE_READ(t, se.sum_exec_runtime);
+}
+
+/* The id of a group's cgroup; a NULL css.cgroup (root autogroup) reads as 0: the loads are fault-safe. */
+static __always_inline __u64 group_cgroup_id(struct task_group *tg, const bool btf)
+{
+	return btf ? tg->css.cgroup->kn->id : BPF_CORE_READ(tg, css.cgroup, kn, id);
+}
+
+/* Switched out still TASK_RUNNING (preempted, yielded or throttled) and because its CFS bandwidth ran out. */
+static __always_inline bool switched_out_throttled(struct task_struct *t, const bool btf)
+{
+	if (!HAS_CFS_BANDWIDTH)
+		return false;
+	if (!btf)
+		return task_switched_out_throttled(t, task_state(t));
+	long state = bpf_core_field_exists(t->__state) ? t->__state : ((struct task_struct___o *)t)->state;
+	if (state != MBCAS_TASK_RUNNING)
+		return false;
+	if (bpf_core_field_exists(t->throttle_node))
+		return t->throttle_node.next != &t->throttle_node;
+	return t->se.cfs_rq->throttle_count > 0;
+}
+
+static __always_inline __u32 group_nr_throttled(struct task_group *tg, const bool btf)
+{
+	return btf ? tg->cfs_bandwidth.nr_throttled : BPF_CORE_READ(tg, cfs_bandwidth.nr_throttled);
+}
+
+static __always_inline __u64 group_throttled_time(struct task_group *tg, const bool btf)
+{
+	return btf ? tg->cfs_bandwidth.throttled_time : BPF_CORE_READ(tg, cfs_bandwidth.throttled_time);
+}
+
+/*
+ * A task being switched in: this CPU's rq->clock (its run queue is this
+ * CPU's; the runqueues per-CPU symbol is not in every kallsyms) and its
+ * sched_info.run_delay once this switch-in is counted: sched_info_arrive()
+ * runs right after the tracepoint and adds rq_clock() - last_queued; the
+ * clock does not move in between (rq lock held).
+ */
+static __always_inline __u64 clock_of(struct task_struct *t, const bool btf)
+{
+	return btf ? t->se.cfs_rq->rq->clock : BPF_CORE_READ(t, se.cfs_rq, rq, clock);
+}
+
+static __always_inline __u64 run_delay_after_arrival(struct task_struct *t, __u64 clock, const bool btf)
+{
+	if (!HAS_SCHED_INFO)
+		return 0; /* no run_delay: wait is not counted (user space says so at load) */
+	__u64 run_delay = btf ? t->sched_info.run_delay : BPF_CORE_READ(t, sched_info.run_delay);
+	__u64 last_queued = btf ? t->sched_info.last_queued : BPF_CORE_READ(t, sched_info.last_queued);
 	return run_delay + (last_queued && clock > last_queued ? clock - last_queued : 0);
 }
-
-static __always_inline void view_btf(struct task_struct *t, struct task_view *v, bool switched_out)
-{
-	v->task = t;
-	v->pid = t->pid;
-	v->tg = t->sched_task_group;
-	/* A NULL css.cgroup (root autogroup) reads as 0: the loads are fault-safe. */
-	v->cgroup_id = v->tg->css.cgroup->kn->id;
-	v->sum_exec = t->se.sum_exec_runtime;
-	if (!switched_out) {
-		/* next's run queue is this CPU's (the runqueues per-CPU symbol is not in every kallsyms). */
-		v->clock = t->se.cfs_rq->rq->clock;
-		v->run_delay = run_delay_after_arrival(t->sched_info.run_delay, t->sched_info.last_queued, v->clock);
-		return;
-	}
-	v->nr_throttled = v->tg->cfs_bandwidth.nr_throttled;
-	v->throttled_time = v->tg->cfs_bandwidth.throttled_time; /* same cache line */
-	long state = bpf_core_field_exists(t->__state) ? t->__state : ((struct task_struct___o *)t)->state;
-	v->runnable = state == MBCAS_TASK_RUNNING;
-	if (!v->runnable)
-		return;
-	if (bpf_core_field_exists(t->throttle_node))
-		v->throttled = t->throttle_node.next != &t->throttle_node;
-	else
-		v->throttled = t->se.cfs_rq->throttle_count > 0;
-}
-
-static __always_inline void view_probe_read(struct task_struct *t, struct task_view *v, bool switched_out)
-{
-	struct task_group *tg = BPF_CORE_READ(t, sched_task_group);
-	v->task = t;
-	v->tg = tg;
-	v->pid = BPF_CORE_READ(t, pid);
-	/* A NULL css.cgroup (root autogroup) reads as 0. */
-	v->cgroup_id = BPF_CORE_READ(tg, css.cgroup, kn, id);
-	v->sum_exec = BPF_CORE_READ(t, se.sum_exec_runtime);
-	if (!switched_out) {
-		v->clock = BPF_CORE_READ(t, se.cfs_rq, rq, clock);
-		v->run_delay = run_delay_after_arrival(BPF_CORE_READ(t, sched_info.run_delay),
-						       BPF_CORE_READ(t, sched_info.last_queued), v->clock);
-		return;
-	}
-	v->nr_throttled = BPF_CORE_READ(tg, cfs_bandwidth.nr_throttled);
-	v->throttled_time = BPF_CORE_READ(tg, cfs_bandwidth.throttled_time);
-	long state = task_state(t);
-	v->runnable = state == MBCAS_TASK_RUNNING;
-	if (!v->runnable)
-		return;
-	v->throttled = task_switched_out_throttled(t, state);
-}
-
 
 /*
  * The group's counters changed since a task of it last left this CPU: claim
@@ -464,83 +507,105 @@ static __always_inline void view_probe_read(struct task_struct *t, struct task_v
  * left to the next episode end, the last of a run would never be claimed.
  * The first call for a group creates its mark: history is not claimed.
  */
-static __always_inline void throttling_claimed_at_switch_out(struct task_view *prev, struct mbcas_cgroup_stats *s)
+static __always_inline void throttling_claimed_at_switch_out(__u32 pid, struct task_group *tg, __u64 cgroup_id,
+							     __u64 throttled_time, __u32 nr_throttled,
+							     struct mbcas_cgroup_stats *s)
 {
-	struct mbcas_throttle_mark *mark = throttle_mark_of(prev->tg, prev->cgroup_id);
+	struct mbcas_throttle_mark *mark = throttle_mark_of(tg, cgroup_id);
 	if (!mark)
 		return;
-	__u64 throttled = claim(&mark->throttled_time, prev->throttled_time);
+	__u64 throttled = claim(&mark->throttled_time, throttled_time);
 	s->throttled_ns += throttled;
-	s->nr_throttled += claim(&mark->nr_throttled, prev->nr_throttled);
+	s->nr_throttled += claim(&mark->nr_throttled, nr_throttled);
 	if (throttled)
-		push(MBCAS_EVENT_THROTTLE_END, prev->pid, prev->cgroup_id, bpf_ktime_get_ns(), 0, throttled,
-		     BPF_RB_NO_WAKEUP);
+		push(MBCAS_EVENT_THROTTLE_END, pid, cgroup_id, bpf_ktime_get_ns(), 0, throttled, BPF_RB_NO_WAKEUP);
 }
 
-static __always_inline void switch_out(struct task_view *prev, struct mbcas_cgroup_stats *s,
-				       struct cpu_state *cpu, const bool btf)
+static __always_inline void switch_out(struct task_struct *prev, __u32 pid, struct task_group *tg, __u64 cgroup_id,
+				       struct mbcas_cgroup_stats *s, struct cpu_state *cpu, const bool btf)
 {
-	if (s && cpu && cpu->seen && cpu->pid == prev->pid && prev->sum_exec > cpu->exec_at_switch_in)
-		s->run_ns += prev->sum_exec - cpu->exec_at_switch_in;
-	/* The kernel counted throttling of the group (rare: about twice a period at most), or this
-	 * CPU sees the group for the first time: its mark then starts from the counters now, before
-	 * a throttle no switch-out shows could grow them unclaimed. */
-	__u64 bandwidth = prev->throttled_time + prev->nr_throttled + 1;
-	if (s && bandwidth != s->bandwidth_seen) {
-		s->bandwidth_seen = bandwidth;
-		throttling_claimed_at_switch_out(prev, s);
+	if (cpu->pid == pid) {
+		__u64 sum_exec = sum_exec_of(prev, btf);
+		if (sum_exec > cpu->exec_at_switch_in)
+			s->run_ns += sum_exec - cpu->exec_at_switch_in;
 	}
-	if (!prev->throttled)
+	if (bandwidth_limited(prev, btf)) {
+		/* The kernel counted throttling of the group (rare: about twice a period at most), or
+		 * this CPU sees the group for the first time: its mark then starts from the counters
+		 * now, before a throttle no switch-out shows could grow them unclaimed. */
+		__u64 throttled_time = group_throttled_time(tg, btf);
+		__u32 nr_throttled = group_nr_throttled(tg, btf);
+		__u64 bandwidth = throttled_time + nr_throttled + 1;
+		if (bandwidth != s->bandwidth_seen) {
+			s->bandwidth_seen = bandwidth;
+			throttling_claimed_at_switch_out(pid, tg, cgroup_id, throttled_time, nr_throttled, s);
+		}
+	}
+	if (!switched_out_throttled(prev, btf))
 		return; /* preempted or asleep: sched_info keeps its wait, read at its next switch-in */
-	struct task_state *ts = task_state_by_pid(prev->pid, true);
+	struct task_state *ts = task_state_of(prev, pid, btf);
 	if (ts)
-		throttle_started(ts, prev->task, prev->pid);
+		throttle_started(ts, prev, pid);
 }
 
-static __always_inline void switch_in(struct task_view *next, struct mbcas_cgroup_stats *s, const bool btf)
+static __always_inline void switch_in(struct task_struct *next, __u32 pid, __u64 cgroup_id,
+				      struct mbcas_cgroup_stats *s, const bool btf)
 {
-	if (s)
-		s->nr_switches++;
-	struct task_state *ts = task_state_by_pid(next->pid, true);
+	s->nr_switches++;
+	struct task_state *ts = task_state_of(next, pid, btf);
 	if (!ts)
 		return;
+	__u64 clock = clock_of(next, btf);
+	__u64 run_delay = run_delay_after_arrival(next, clock, btf);
 	/* run_delay grows at each switch-in and when a queued task migrates: the
 	 * growth since this task's last switch-in is all the wait it did. The
 	 * first time, only the wait this switch ends is known to be ours. */
-	__u64 wait = ts->seen && next->run_delay > ts->run_delay_seen ? next->run_delay - ts->run_delay_seen : 0;
-	ts->run_delay_seen = next->run_delay;
+	__u64 wait = ts->seen && run_delay > ts->run_delay_seen ? run_delay - ts->run_delay_seen : 0;
+	ts->run_delay_seen = run_delay;
 	ts->seen = 1;
 	if (ts->throttled_since_ns) {
 		/* Its delay since it was switched out is the throttle (cpu.stat's) and the
 		 * wait after the unthrottle: neither is counted as run-queue wait. */
-		throttle_ended(ts, next->pid);
+		throttle_ended(ts, pid);
 		return;
 	}
-	if (s && wait)
-		wait_ended(s, next->pid, next->cgroup_id, next->clock, wait);
+	if (wait)
+		wait_ended(s, pid, cgroup_id, clock, wait);
 }
 
-static __always_inline int handle_switch(struct task_view *prev, struct task_view *next, const bool btf)
+static __always_inline int handle_switch(struct task_struct *prev, struct task_struct *next, const bool btf)
 {
 	__u32 zero = 0;
 	struct cpu_state *cpu = bpf_map_lookup_elem(&cpu_states, &zero);
-
+	if (!cpu)
+		return 0;
 	/*
 	 * pid 0 is the idle task: neither its run time nor its "wait" is a
-	 * stall. One stats lookup serves both tasks when they share a cgroup.
+	 * stall. One stats lookup serves both tasks when they share a group.
 	 */
-	struct mbcas_cgroup_stats *prev_stats = prev->pid ? cgroup_stats_of(prev->cgroup_id) : 0;
-	if (prev_stats)
-		switch_out(prev, prev_stats, cpu, btf);
-	if (cpu) {
-		cpu->pid = next->pid;
-		cpu->exec_at_switch_in = next->sum_exec;
-		cpu->seen = 1;
+	__u32 prev_pid = pid_of(prev, btf), next_pid = pid_of(next, btf);
+	struct task_group *prev_tg = 0;
+	struct mbcas_cgroup_stats *prev_stats = 0;
+	__u64 prev_id = 0;
+	if (prev_pid) {
+		prev_tg = group_of(prev, btf);
+		prev_id = group_cgroup_id(prev_tg, btf);
+		prev_stats = cgroup_stats_of(prev_id);
+		if (prev_stats)
+			switch_out(prev, prev_pid, prev_tg, prev_id, prev_stats, cpu, btf);
 	}
-	struct mbcas_cgroup_stats *next_stats = !next->pid ? 0
-		: prev->pid && next->cgroup_id == prev->cgroup_id ? prev_stats : cgroup_stats_of(next->cgroup_id);
-	if (next_stats)
-		switch_in(next, next_stats, btf);
+	cpu->pid = 0;
+	if (!next_pid)
+		return 0;
+	struct task_group *next_tg = group_of(next, btf);
+	__u64 next_id = next_tg == prev_tg ? prev_id : group_cgroup_id(next_tg, btf);
+	struct mbcas_cgroup_stats *next_stats = next_tg == prev_tg ? prev_stats : cgroup_stats_of(next_id);
+	if (!next_stats)
+		return 0;
+	/* Its run time is counted at its switch-out, from here. */
+	cpu->pid = next_pid;
+	cpu->exec_at_switch_in = sum_exec_of(next, btf);
+	switch_in(next, next_pid, next_id, next_stats, btf);
 	return 0;
 }
 
@@ -548,20 +613,14 @@ static __always_inline int handle_switch(struct task_view *prev, struct task_vie
 SEC("tp_btf/sched_switch")
 int BPF_PROG(btf_sched_switch, bool preempt, struct task_struct *prev, struct task_struct *next)
 {
-	struct task_view p = {}, n = {};
-	view_btf(prev, &p, true);
-	view_btf(next, &n, false);
-	return handle_switch(&p, &n, true);
+	return handle_switch(prev, next, true);
 }
 
 /* Raw tracepoint (fallback): every read through bpf_probe_read_kernel. */
 SEC("raw_tp/sched_switch")
 int BPF_PROG(raw_sched_switch, bool preempt, struct task_struct *prev, struct task_struct *next)
 {
-	struct task_view p = {}, n = {};
-	view_probe_read(prev, &p, true);
-	view_probe_read(next, &n, false);
-	return handle_switch(&p, &n, false);
+	return handle_switch(prev, next, false);
 }
 
 /* Forget an exiting thread, so task_states never fills with the dead (both sets load it). */

@@ -19,7 +19,7 @@
 
 /* Default capacity of the per-cgroup maps (user space sizes them at load): a node rarely has more cgroups than this. */
 #define MBCAS_MAX_CGROUPS 16384
-/* Default for the tasks tracked at once by the raw_tp set (every live task of a counted cgroup that has run). */
+/* Default for the tasks tracked at once in the per-task hash (raw_tp; tp_btf before 6.4): every live task of a counted cgroup that has run. */
 #define MBCAS_MAX_TASKS 65536
 
 /* What a pushed event reports. */

@@ -26,6 +26,10 @@ public final class KernelProbe: Sendable {
     public let fallbackReason: String?
     /// The maps the agent writes its decisions to (pinned next to the stats).
     public let agentState: AgentStateMaps
+    /// Optional scheduler options the kernel lacks: what goes uncounted (logged at load).
+    public let missingKernelFeatures: MissingKernelFeatures
+    /// Where the programs keep per-task state (logged at load).
+    public let perTaskState: PerTaskState
     private let handle: Mutex<Handle?>
     /// Map entries freed by ``watchOnly(_:)`` since load.
     private let freedCgroupState = Atomic<Int>(0)
@@ -42,6 +46,14 @@ public final class KernelProbe: Sendable {
     public static func load(_ configuration: ProbeConfiguration, logger: Logger) throws(ProbeError) -> KernelProbe {
         try configuration.validate()
         try Preflight.check(configuration)
+        let missing = MissingKernelFeatures.ofRunningKernel()
+        if missing.contains(.fairGroupScheduling) && configuration.attachMode != .baseline {
+            throw ProbeError(.loadFailed, """
+                the kernel lacks CONFIG_FAIR_GROUP_SCHED (no cfs_rq::tg in its BTF): \
+                CPU time cannot be attributed to cgroups, so the probe has nothing to count
+                """)
+        }
+        for consequence in missing.consequences { logger.warning("\(consequence)") }
         let lock = try PinRootLock(pinRoot: configuration.pinRoot)
         LibbpfLog.install(logger)
         let choice = ProgramSetChoice.resolve(configuration.attachMode,
@@ -75,7 +87,7 @@ public final class KernelProbe: Sendable {
             throw loadError(rc, libbpfOutput: libbpfOutput, configuration: configuration)
         }
         let probe = KernelProbe(configuration: configuration, handle: handle, lock: lock, logger: logger,
-                                fallbackReason: choice.fallbackReason)
+                                fallbackReason: choice.fallbackReason, missingKernelFeatures: missing)
         let stale = try probe.maps.discardOpenEpisodes()  // not attached yet: nothing of ours is open
         if stale > 0 {
             logger.notice("discarded throttle episodes left open by a previous probe (it stopped mid-episode)",
@@ -83,6 +95,7 @@ public final class KernelProbe: Sendable {
         }
         logger.info("probe loaded", metadata: [
             "programs": "\(probe.attachMode)",
+            "per_task_state": "\(probe.perTaskState)",
             "pin_root": "\(configuration.pinRoot)",
             "ringbuf_bytes": "\(configuration.ringBufferBytes)",
             "max_cgroups": "\(configuration.maxCgroups)",
@@ -92,8 +105,9 @@ public final class KernelProbe: Sendable {
     }
 
     private init(configuration: ProbeConfiguration, handle: OpaquePointer, lock: PinRootLock, logger: Logger,
-                 fallbackReason: String?) {
+                 fallbackReason: String?, missingKernelFeatures: MissingKernelFeatures) {
         self.configuration = configuration
+        self.missingKernelFeatures = missingKernelFeatures
         self.fallbackReason = fallbackReason
         self.lock = Mutex(lock)
         self.handle = Mutex(Handle(pointer: handle))
@@ -102,6 +116,8 @@ public final class KernelProbe: Sendable {
         case MBCAS_ATTACH_BASELINE.rawValue: .baseline
         default: .btf
         }
+        // The task-local storage map exists only where the programs use it.
+        self.perTaskState = mbcas_probe_map_fd(handle, MBCAS_MAP_TASK_STORAGE) >= 0 ? .taskLocalStorage : .pidHash
         self.logger = logger
         self.maps = CumulativeMaps(
             statsFD: mbcas_probe_map_fd(handle, MBCAS_MAP_CGROUP_STATS),

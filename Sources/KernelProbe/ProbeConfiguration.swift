@@ -35,7 +35,8 @@ public struct ProbeConfiguration: Sendable, Equatable {
     /// Entries of each per-cgroup map (stats, watch list, open episodes, pod allocations): the
     /// most cgroups counted at once. Past it, new cgroups go uncounted and `mapFull` grows.
     public var maxCgroups: UInt32
-    /// Entries of the raw_tp set's per-task map (tasks waiting or throttled at once).
+    /// Entries of the per-task hash (the raw_tp set, and tp_btf on kernels before 6.4, where task-local
+    /// storage is not used): the live tasks of counted cgroups that have run.
     public var maxTasks: UInt32
     /// How long the consumer thread sleeps in epoll before it reads batched
     /// (non-waking) events anyway: the bound on their delivery delay.

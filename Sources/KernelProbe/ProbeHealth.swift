@@ -10,7 +10,8 @@ public struct ProbeHealth: Sendable, Equatable {
         case openEpisodes = "open_episodes"
         case throttleMarks = "throttle_marks"
         case podAllocations = "pod_allocations"
-        /// The per-task hash (both program sets; entries go when the task exits).
+        /// The per-task hash (raw_tp, and tp_btf on kernels before 6.4; entries go when the task
+        /// exits). One entry, unused, where tp_btf keeps per-task state in task-local storage.
         case taskStates = "task_states"
 
         var cMap: mbcas_probe_map {

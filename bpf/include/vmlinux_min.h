@@ -57,6 +57,7 @@ struct cfs_rq {
 	int throttle_count; /* > 0 when this run queue or an ancestor is throttled */
 	int throttled;      /* this run queue ran out of quota (a 1-bit bitfield since 6.18: read it with BPF_CORE_READ_BITFIELD_PROBED) */
 	struct task_group *tg;
+	int runtime_enabled; /* the group has a quota (CONFIG_CFS_BANDWIDTH) */
 };
 
 struct sched_entity {

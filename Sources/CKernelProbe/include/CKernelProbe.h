@@ -30,7 +30,7 @@ struct mbcas_probe_config {
 	__u64 wait_threshold_ns;   /* push a RUNQ_WAIT event past this much wait... */
 	__u64 wait_window_ns;      /* ...within this window, per cgroup and CPU */
 	__u32 max_cgroups;         /* entries of the per-cgroup maps (and open episodes); 0 = MBCAS_MAX_CGROUPS */
-	__u32 max_tasks;           /* entries of the raw_tp set's per-task hash; 0 = MBCAS_MAX_TASKS */
+	__u32 max_tasks;           /* entries of the per-task hash (raw_tp; tp_btf before 6.4); 0 = MBCAS_MAX_TASKS */
 };
 
 /* The maps user space reads or writes. */
@@ -44,6 +44,7 @@ enum mbcas_probe_map {
 	MBCAS_MAP_NODE_MARKET = 6,
 	MBCAS_MAP_TASK_STATES = 7,  /* per-task hash (both sets) */
 	MBCAS_MAP_THROTTLE_MARKS = 8,
+	MBCAS_MAP_TASK_STORAGE = 9, /* task-local storage: created only where tp_btf uses it (6.4+) */
 };
 
 /* A loaded probe: the skeleton behind an opaque pointer. */
@@ -67,6 +68,16 @@ int mbcas_probe_open_and_load(const struct mbcas_probe_config *config, struct mb
 int mbcas_btf_tracepoints_unsupported(char *reason, size_t size);
 
 /* The mode actually loaded (MBCAS_ATTACH_BTF or MBCAS_ATTACH_RAW). */
+/* Kernel options whose fields the probe reads, when the running kernel lacks them (mbcas_kernel_missing_features). */
+enum mbcas_missing_feature {
+	MBCAS_MISSING_FAIR_GROUP_SCHED = 1, /* cfs_rq::tg: no per-cgroup CPU accounting at all (load refused) */
+	MBCAS_MISSING_CFS_BANDWIDTH = 2,    /* task_group::cfs_bandwidth: no quotas, so no throttling counted */
+	MBCAS_MISSING_SCHED_INFO = 4,       /* task_struct::sched_info: run-queue wait not counted */
+};
+
+/* A mask of enum mbcas_missing_feature, from the kernel's BTF; 0 when all are there (or no BTF). */
+int mbcas_kernel_missing_features(void);
+
 int mbcas_probe_attach_mode(const struct mbcas_probe *probe);
 
 /* Attach every loaded program to its tracepoint. 0 or a negative errno. */
