@@ -1,27 +1,32 @@
 // SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
 /*
  * MBCAS stall probes: per-cgroup CFS throttling, run-queue wait and run
- * time, counted in a cumulative per-CPU map and pushed to user space as
- * they happen. One hook, sched_switch:
+ * time, counted in cumulative per-CPU maps and pushed to user space as
+ * they happen. The main hook is sched_switch:
  *
- *   prev switched out   run time: its se.sum_exec_runtime growth since it
- *                       was switched in. Switched out throttled: a throttle
- *                       episode starts (push, wake user space)
- *   next switched in    wait: its sched_info.run_delay growth, including the
- *                       wait this switch ends (what sched_info_arrive() adds
- *                       right after the tracepoint). Back from a throttle:
- *                       the episode ends, and claims what the group's
- *                       cfs_bandwidth counters (cpu.stat) grew by (push)
+ *   prev switched out   run time: se.sum_exec_runtime - prev_sum_exec_runtime
+ *                       (what it ran since it was picked). Switched out
+ *                       throttled: a throttle episode starts (push, wake
+ *                       user space)
+ *   next switched in    wait: rq clock - sched_info.last_queued, what
+ *                       sched_info_arrive() adds to run_delay right after the
+ *                       tracepoint. Back from a throttle: the episode ends,
+ *                       and claims what the group's cfs_bandwidth counters
+ *                       (cpu.stat) grew by (push)
  *
- * The numbers are the kernel's own (sum_exec_runtime, run_delay,
- * throttled_time, nr_throttled), so they agree with
- * /proc/<pid>/schedstat and cpu.stat by construction; the probe only
- * decides when to read them and whose they are.
+ * sched_migrate_task counts the one wait no switch-in shows: a queued
+ * task's wait on the CPU it leaves. The numbers are the kernel's own
+ * (sum_exec_runtime, run_delay, throttled_time, nr_throttled), so they
+ * agree with /proc/<pid>/schedstat and cpu.stat by construction; the probe
+ * only decides when to read them and whose they are.
  *
- * Stats are keyed by the id of the cgroup holding the task's cpu
- * controller (the kernfs id, which is the cgroup directory's inode number),
- * on cgroup v1 and v2 alike; throttling by the id of the group whose quota
- * ran out.
+ * Cost, at low switch rates, is cache lines: a common switch touches the
+ * two tasks, their group's run queue and one per-CPU slot (cgroup_cache),
+ * found by the group's address; no hash, no cgroup id, no per-task state.
+ *
+ * Stats are kept by the id of the cgroup holding the task's cpu controller
+ * (the kernfs id, which is the cgroup directory's inode number), on cgroup
+ * v1 and v2 alike; throttling by the id of the group whose quota ran out.
  */
 #include "vmlinux_min.h"
 #include <linux/bpf.h>
@@ -54,15 +59,42 @@ const volatile __u64 wait_threshold_ns = 5 * 1000 * 1000;   /* push a wait event
 const volatile __u64 wait_window_ns = 100 * 1000 * 1000;    /* ...much wait within this window */
 const volatile __u8 filter_cgroups = 0;                     /* 1: only cgroups in watched_cgroups */
 const volatile __u8 task_storage_safe = 0;                  /* 1: tp_btf keeps per-task state in task_storage */
+const volatile __u32 cache_slot_mask = MBCAS_CACHE_SLOTS - 1; /* cgroup_cache's entries - 1 (a power of two) */
 
-/* Per-task state, for every task of a counted cgroup that has been switched in. */
+/*
+ * Per-task state, only while needed: everything else the probe needs of a
+ * task is in the task itself (see switch_out and switch_in). Needed for a
+ * task switched out throttled, and, while queued tasks of counted cgroups
+ * are being migrated, for the wait before a migration (see
+ * handle_migrate): the only run-queue wait that no switch-in shows.
+ */
 struct task_state {
-	__u64 run_delay_seen;    /* sched_info.run_delay after its last switch-in */
 	__u64 throttled_since_ns;/* switched out throttled; 0 = not throttled */
 	__u64 throttled_cfs_rq;  /* the run queue whose quota ran out (episode key) */
-	__u32 seen;              /* run_delay_seen is set */
-	__u32 _pad;
+	__u64 run_delay_seen;    /* sched_info.run_delay as of its last switch-in or migration */
+	__u64 arrivals_seen;     /* sched_info.pcount + 1 then: run_delay_seen is current while equal */
 };
+
+/*
+ * Tasks whose state says throttled, on every CPU (atomic): while 0, a task
+ * switched in cannot be coming back from a throttle, and its state is not
+ * looked up. Drops when such a task runs again or exits.
+ */
+__u64 throttled_tasks = 0;
+
+/*
+ * Slots are valid while their generation equals this (see struct
+ * mbcas_cgroup_slot); set by user space at load. Beside throttled_tasks:
+ * every switch reads both, one cache line.
+ */
+__u32 cache_generation = 0;
+
+/* The rq clock of the last migration of a queued task of a counted cgroup (see handle_migrate). */
+__u64 queued_migration_clock = 0;
+
+/* How long after such a migration switch-ins keep per-task state for the next. */
+#define MBCAS_MIGRATION_WINDOW_NS (1000ull * 1000 * 1000)
+#define MBCAS_TASK_ON_RQ_MIGRATING 2
 
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_HASH);
@@ -71,6 +103,20 @@ struct {
 	__type(value, struct mbcas_cgroup_stats);
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } cgroup_stats SEC(".maps");
+
+/*
+ * Where a switch finds its group's stats: a per-CPU slot picked by the
+ * group's address (see struct mbcas_cgroup_slot), so the common switch
+ * reads no cgroup id and hashes nothing. Pinned: its counts are part of
+ * the totals, and a restarted agent continues them.
+ */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, MBCAS_CACHE_SLOTS);
+	__type(key, __u32);
+	__type(value, struct mbcas_cgroup_slot);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} cgroup_cache SEC(".maps");
 
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
@@ -152,20 +198,6 @@ struct {
 	__type(value, struct task_state);
 } task_states SEC(".maps");
 
-/* The CPU's running task, when counted, and its se.sum_exec_runtime when it was switched in (run time). */
-struct cpu_state {
-	__u64 exec_at_switch_in;
-	__u32 pid;                /* 0: the running task is not counted */
-	__u32 _pad;
-};
-
-struct {
-	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-	__uint(max_entries, 1);
-	__type(key, __u32);
-	__type(value, struct cpu_state);
-} cpu_states SEC(".maps");
-
 /* Size set by user space (bpf_map__set_max_entries); this is the default. */
 struct {
 	__uint(type, BPF_MAP_TYPE_RINGBUF);
@@ -205,6 +237,15 @@ static __always_inline struct mbcas_cgroup_stats *cgroup_stats_of(__u64 cgroup_i
 	return s;
 }
 
+/* The task's state; NULL when it has none. */
+static __always_inline struct task_state *task_state_if_any(struct task_struct *t, __u32 pid, const bool btf)
+{
+	if (btf && task_storage_safe)
+		return bpf_task_storage_get(&task_storage, t, 0, 0);
+	return bpf_map_lookup_elem(&task_states, &pid);
+}
+
+/* The task's state, created if it has none. */
 static __always_inline struct task_state *task_state_of(struct task_struct *t, __u32 pid, const bool btf)
 {
 	struct task_state *ts;
@@ -336,6 +377,8 @@ static __always_inline void throttle_started(struct task_state *ts, struct task_
 	__u64 cgroup_id = BPF_CORE_READ(q, tg, css.cgroup, kn, id);
 	if (!q || (filter_cgroups && !bpf_map_lookup_elem(&cgroup_stats, &cgroup_id)))
 		return;
+	if (!ts->throttled_since_ns)
+		__sync_fetch_and_add(&throttled_tasks, 1);
 	ts->throttled_since_ns = now;
 	ts->throttled_cfs_rq = key;
 
@@ -364,6 +407,7 @@ static __always_inline void throttle_ended(struct task_state *ts, __u32 pid)
 	__u64 since = ts->throttled_since_ns;
 	ts->throttled_since_ns = 0;
 	ts->throttled_cfs_rq = 0;
+	__sync_fetch_and_sub(&throttled_tasks, 1);
 
 	struct mbcas_open_episode *episode = bpf_map_lookup_elem(&open_episodes, &key);
 	/* Closed already by a sibling, and maybe a newer episode opened since. */
@@ -442,11 +486,6 @@ static __always_inline bool bandwidth_limited(struct task_struct *t, const bool 
 	return btf ? t->se.cfs_rq->runtime_enabled : BPF_CORE_READ(t, se.cfs_rq, runtime_enabled);
 }
 
-static __always_inline __u64 sum_exec_of(struct task_struct *t, const bool btf)
-{
-	return btf ? t->se.sum_exec_runtime : BPF_CORE_READ(t, se.sum_exec_runtime);
-}
-
 /* The id of a group's cgroup; a NULL css.cgroup (root autogroup) reads as 0: the loads are fault-safe. */
 static __always_inline __u64 group_cgroup_id(struct task_group *tg, const bool btf)
 {
@@ -479,24 +518,46 @@ static __always_inline __u64 group_throttled_time(struct task_group *tg, const b
 }
 
 /*
- * A task being switched in: this CPU's rq->clock (its run queue is this
- * CPU's; the runqueues per-CPU symbol is not in every kallsyms) and its
- * sched_info.run_delay once this switch-in is counted: sched_info_arrive()
- * runs right after the tracepoint and adds rq_clock() - last_queued; the
- * clock does not move in between (rq lock held).
+ * This CPU's rq->clock, through the task's run queue (this CPU's; the
+ * runqueues per-CPU symbol is not in every kallsyms): the clock sched_info
+ * is kept in, updated at the start of __schedule() and still (rq lock held).
  */
 static __always_inline __u64 clock_of(struct task_struct *t, const bool btf)
 {
 	return btf ? t->se.cfs_rq->rq->clock : BPF_CORE_READ(t, se.cfs_rq, rq, clock);
 }
 
-static __always_inline __u64 run_delay_after_arrival(struct task_struct *t, __u64 clock, const bool btf)
+/*
+ * What the task ran in the stint this switch ends: the fair class sets
+ * se.prev_sum_exec_runtime to se.sum_exec_runtime when it picks the task
+ * (set_next_entity), so no per-CPU record of the switch-in is needed.
+ * Other classes (RT, deadline) leave it behind: bounded by the stint's
+ * length on the rq clock (sched_info.last_arrival is its start), which is
+ * then what is counted.
+ */
+static __always_inline __u64 stint_run_ns(struct task_struct *t, __u64 clock, const bool btf)
+{
+	__u64 sum = btf ? t->se.sum_exec_runtime : BPF_CORE_READ(t, se.sum_exec_runtime);
+	__u64 prev_sum = btf ? t->se.prev_sum_exec_runtime : BPF_CORE_READ(t, se.prev_sum_exec_runtime);
+	__u64 ran = sum > prev_sum ? sum - prev_sum : 0;
+	if (!HAS_SCHED_INFO)
+		return ran;
+	__u64 arrival = btf ? t->sched_info.last_arrival : BPF_CORE_READ(t, sched_info.last_arrival);
+	__u64 stint = clock > arrival ? clock - arrival : 0;
+	return ran < stint ? ran : stint;
+}
+
+/*
+ * The run-queue wait this switch-in ends: sched_info_arrive() runs right
+ * after the tracepoint and adds rq_clock() - last_queued to run_delay (the
+ * clock does not move in between).
+ */
+static __always_inline __u64 wait_ending(struct task_struct *t, __u64 clock, const bool btf)
 {
 	if (!HAS_SCHED_INFO)
-		return 0; /* no run_delay: wait is not counted (user space says so at load) */
-	__u64 run_delay = btf ? t->sched_info.run_delay : BPF_CORE_READ(t, sched_info.run_delay);
+		return 0; /* no sched_info: wait is not counted (user space says so at load) */
 	__u64 last_queued = btf ? t->sched_info.last_queued : BPF_CORE_READ(t, sched_info.last_queued);
-	return run_delay + (last_queued && clock > last_queued ? clock - last_queued : 0);
+	return last_queued && clock > last_queued ? clock - last_queued : 0;
 }
 
 /*
@@ -522,13 +583,9 @@ static __always_inline void throttling_claimed_at_switch_out(__u32 pid, struct t
 }
 
 static __always_inline void switch_out(struct task_struct *prev, __u32 pid, struct task_group *tg, __u64 cgroup_id,
-				       struct mbcas_cgroup_stats *s, struct cpu_state *cpu, const bool btf)
+				       struct mbcas_cgroup_stats *s, const bool btf)
 {
-	if (cpu->pid == pid) {
-		__u64 sum_exec = sum_exec_of(prev, btf);
-		if (sum_exec > cpu->exec_at_switch_in)
-			s->run_ns += sum_exec - cpu->exec_at_switch_in;
-	}
+	s->run_ns += stint_run_ns(prev, clock_of(prev, btf), btf);
 	if (bandwidth_limited(prev, btf)) {
 		/* The kernel counted throttling of the group (rare: about twice a period at most), or
 		 * this CPU sees the group for the first time: its mark then starts from the counters
@@ -548,37 +605,124 @@ static __always_inline void switch_out(struct task_struct *prev, __u32 pid, stru
 		throttle_started(ts, prev, pid);
 }
 
+/*
+ * A task coming back from a throttle: its episode ends. Its delay since it
+ * was switched out is the throttle (cpu.stat's) and the wait after the
+ * unthrottle: neither is run-queue wait. Looked up only while some task is
+ * throttled, whatever the task's cgroup is now (it may have moved).
+ */
+static __always_inline bool back_from_throttle(struct task_struct *next, __u32 pid, const bool btf)
+{
+	if (!throttled_tasks)
+		return false;
+	struct task_state *ts = task_state_if_any(next, pid, btf);
+	if (!ts || !ts->throttled_since_ns)
+		return false;
+	throttle_ended(ts, pid);
+	return true;
+}
+
+static __always_inline __u64 run_delay_of(struct task_struct *t, const bool btf)
+{
+	return btf ? t->sched_info.run_delay : BPF_CORE_READ(t, sched_info.run_delay);
+}
+
+static __always_inline __u64 arrivals_of(struct task_struct *t, const bool btf)
+{
+	return btf ? t->sched_info.pcount : BPF_CORE_READ(t, sched_info.pcount);
+}
+
 static __always_inline void switch_in(struct task_struct *next, __u32 pid, __u64 cgroup_id,
-				      struct mbcas_cgroup_stats *s, const bool btf)
+				      struct mbcas_cgroup_stats *s, bool throttle_ended, const bool btf)
 {
 	s->nr_switches++;
-	struct task_state *ts = task_state_of(next, pid, btf);
-	if (!ts)
-		return;
 	__u64 clock = clock_of(next, btf);
-	__u64 run_delay = run_delay_after_arrival(next, clock, btf);
-	/* run_delay grows at each switch-in and when a queued task migrates: the
-	 * growth since this task's last switch-in is all the wait it did. The
-	 * first time, only the wait this switch ends is known to be ours. */
-	__u64 wait = ts->seen && run_delay > ts->run_delay_seen ? run_delay - ts->run_delay_seen : 0;
-	ts->run_delay_seen = run_delay;
-	ts->seen = 1;
-	if (ts->throttled_since_ns) {
-		/* Its delay since it was switched out is the throttle (cpu.stat's) and the
-		 * wait after the unthrottle: neither is counted as run-queue wait. */
-		throttle_ended(ts, pid);
-		return;
+	__u64 wait = wait_ending(next, clock, btf);
+	if (HAS_SCHED_INFO && clock < queued_migration_clock + MBCAS_MIGRATION_WINDOW_NS) {
+		/* Queued tasks are being migrated: note where run_delay will be after this switch-in
+		 * (sched_info_arrive adds the wait and counts the arrival), for the next migration. */
+		struct task_state *ts = task_state_of(next, pid, btf);
+		if (ts) {
+			ts->run_delay_seen = run_delay_of(next, btf) + wait;
+			ts->arrivals_seen = arrivals_of(next, btf) + 2;
+		}
 	}
-	if (wait)
+	if (wait && !throttle_ended)
 		wait_ended(s, pid, cgroup_id, clock, wait);
+}
+
+/* Bits of css.flags (include/linux/cgroup-defs.h, an unnamed enum: no CO-RE name to relocate by). */
+#define MBCAS_CSS_ONLINE (1 << 1)
+#define MBCAS_CSS_DYING (1 << 4)
+
+/*
+ * Whether a group may hold a slot: an online cgroup's, or an autogroup's
+ * (no cgroup; whose address a new cgroup reuses only after a mkdir, which
+ * invalidates). Not a dying cgroup's: its group may be freed, and its
+ * address taken by an autogroup, with no mkdir or rmdir between.
+ */
+static __always_inline bool group_cacheable(struct task_group *tg, const bool btf)
+{
+	struct cgroup *cgroup = btf ? tg->css.cgroup : BPF_CORE_READ(tg, css.cgroup);
+	if (!cgroup)
+		return true;
+	unsigned int flags = btf ? tg->css.flags : BPF_CORE_READ(tg, css.flags);
+	return (flags & MBCAS_CSS_ONLINE) && !(flags & MBCAS_CSS_DYING);
+}
+
+/*
+ * The slot a group's address picks: task_groups are slab objects, so the
+ * lowest bits say little. The address is cut to 32 bits first (a 32-bit
+ * move: the verifier refuses shifts of a pointer, not a partial copy).
+ */
+static __always_inline __u32 cache_slot(__u64 group)
+{
+	__u32 low = (__u32)group;
+	return ((low >> 6) ^ (low >> 14) ^ (low >> 22)) & cache_slot_mask;
+}
+
+/*
+ * The stats a switch of a task of this group counts into, and its cgroup
+ * id; NULL when the cgroup is not counted. The common case is one per-CPU
+ * slot, valid for this group; otherwise the cgroup id is read and the slot
+ * checked again, claimed, or left to the group holding it (the stats then
+ * go to cgroup_stats). A counted cgroup's slot is never taken while it has
+ * a cgroup_stats entry: its counts there are part of its totals.
+ */
+static __always_inline struct mbcas_cgroup_stats *stats_of_group(struct task_group *tg, __u64 *cgroup_id,
+								  const bool btf)
+{
+	__u64 group = (__u64)tg;
+	__u32 slot = cache_slot(group);
+	__u32 generation = cache_generation;
+	struct mbcas_cgroup_slot *e = bpf_map_lookup_elem(&cgroup_cache, &slot);
+	if (e && e->group == group && e->generation == generation) {
+		*cgroup_id = e->cgroup_id;
+		return e->counted ? &e->stats : 0;
+	}
+	__u64 id = group_cgroup_id(tg, btf);
+	*cgroup_id = id;
+	struct mbcas_cgroup_stats *s = cgroup_stats_of(id);
+	if (!e || !group_cacheable(tg, btf))
+		return s;
+	if (e->group == group && e->cgroup_id == id) {
+		/* Ours, checked again: counted or not since the watch list changed. */
+		e->generation = generation;
+		e->counted = s ? 1 : 0;
+		return s ? &e->stats : 0;
+	}
+	/* Empty, another group's, or a freed group's whose address this one reuses (then dead: taken). */
+	if (e->group && e->group != group && e->counted &&
+	    (e->generation == generation || bpf_map_lookup_elem(&cgroup_stats, &e->cgroup_id)))
+		return s;
+	struct mbcas_cgroup_slot fresh = { .group = group, .cgroup_id = id, .generation = generation,
+					   .counted = s ? 1 : 0 };
+	*e = fresh;
+	return s ? &e->stats : 0;
 }
 
 static __always_inline int handle_switch(struct task_struct *prev, struct task_struct *next, const bool btf)
 {
-	__u32 zero = 0;
-	struct cpu_state *cpu = bpf_map_lookup_elem(&cpu_states, &zero);
-	if (!cpu)
-		return 0;
 	/*
 	 * pid 0 is the idle task: neither its run time nor its "wait" is a
 	 * stall. One stats lookup serves both tasks when they share a group.
@@ -589,23 +733,18 @@ static __always_inline int handle_switch(struct task_struct *prev, struct task_s
 	__u64 prev_id = 0;
 	if (prev_pid) {
 		prev_tg = group_of(prev, btf);
-		prev_id = group_cgroup_id(prev_tg, btf);
-		prev_stats = cgroup_stats_of(prev_id);
+		prev_stats = stats_of_group(prev_tg, &prev_id, btf);
 		if (prev_stats)
-			switch_out(prev, prev_pid, prev_tg, prev_id, prev_stats, cpu, btf);
+			switch_out(prev, prev_pid, prev_tg, prev_id, prev_stats, btf);
 	}
-	cpu->pid = 0;
 	if (!next_pid)
 		return 0;
+	bool throttle_ended = back_from_throttle(next, next_pid, btf);
 	struct task_group *next_tg = group_of(next, btf);
-	__u64 next_id = next_tg == prev_tg ? prev_id : group_cgroup_id(next_tg, btf);
-	struct mbcas_cgroup_stats *next_stats = next_tg == prev_tg ? prev_stats : cgroup_stats_of(next_id);
-	if (!next_stats)
-		return 0;
-	/* Its run time is counted at its switch-out, from here. */
-	cpu->pid = next_pid;
-	cpu->exec_at_switch_in = sum_exec_of(next, btf);
-	switch_in(next, next_pid, next_id, next_stats, btf);
+	__u64 next_id = prev_id;
+	struct mbcas_cgroup_stats *next_stats = next_tg == prev_tg ? prev_stats : stats_of_group(next_tg, &next_id, btf);
+	if (next_stats)
+		switch_in(next, next_pid, next_id, next_stats, throttle_ended, btf);
 	return 0;
 }
 
@@ -623,12 +762,99 @@ int BPF_PROG(raw_sched_switch, bool preempt, struct task_struct *prev, struct ta
 	return handle_switch(prev, next, false);
 }
 
-/* Forget an exiting thread, so task_states never fills with the dead (both sets load it). */
+/*
+ * A thread exits: forget it, so task_states never fills with the dead (both
+ * sets load it), and so throttled_tasks does not count it for ever.
+ */
 SEC("raw_tp/sched_process_exit")
 int BPF_PROG(raw_sched_process_exit, struct task_struct *t)
 {
 	__u32 pid = BPF_CORE_READ(t, pid);
-	bpf_map_delete_elem(&task_states, &pid);
+	struct task_state *ts = bpf_map_lookup_elem(&task_states, &pid);
+	if (!ts)
+		return 0;
+	bool throttled = ts->throttled_since_ns != 0;
+	if (!bpf_map_delete_elem(&task_states, &pid) && throttled)
+		__sync_fetch_and_sub(&throttled_tasks, 1);
+	return 0;
+}
+
+/* The same for task-local storage (freed with the task): tp_btf only, it needs a typed task pointer. */
+SEC("tp_btf/sched_process_exit")
+int BPF_PROG(btf_sched_process_exit, struct task_struct *t)
+{
+	if (!task_storage_safe)
+		return 0;
+	struct task_state *ts = bpf_task_storage_get(&task_storage, t, 0, 0);
+	if (ts && ts->throttled_since_ns) {
+		ts->throttled_since_ns = 0;
+		__sync_fetch_and_sub(&throttled_tasks, 1);
+	}
+	return 0;
+}
+
+/*
+ * A task moves to another CPU. If it was queued (not woken onto the new
+ * CPU), sched_info_dequeue() has just added its wait on the old CPU to
+ * run_delay and cleared last_queued: the next switch-in will not see that
+ * wait. It is counted here, as run_delay's growth since the task's last
+ * switch-in or migration, when the state noted then is current. Switch-ins
+ * note it only for a while after such a migration, so that switches on a
+ * lightly loaded node look up no per-task state; the first migration of a
+ * burst is then not counted.
+ */
+static __always_inline int handle_migrate(struct task_struct *p, const bool btf)
+{
+	int on_rq = btf ? p->on_rq : BPF_CORE_READ(p, on_rq);
+	if (on_rq != MBCAS_TASK_ON_RQ_MIGRATING || !HAS_SCHED_INFO)
+		return 0;
+	__u64 cgroup_id = 0;
+	struct mbcas_cgroup_stats *s = stats_of_group(group_of(p, btf), &cgroup_id, btf);
+	if (!s)
+		return 0;
+	__u64 clock = clock_of(p, btf); /* the old CPU's: the task is still on its run queue */
+	queued_migration_clock = clock;
+	__u32 pid = pid_of(p, btf);
+	struct task_state *ts = task_state_of(p, pid, btf);
+	if (!ts)
+		return 0;
+	__u64 run_delay = run_delay_of(p, btf);
+	__u64 arrivals = arrivals_of(p, btf) + 1;
+	if (ts->arrivals_seen == arrivals && run_delay > ts->run_delay_seen && !ts->throttled_since_ns)
+		wait_ended(s, pid, cgroup_id, clock, run_delay - ts->run_delay_seen);
+	ts->run_delay_seen = run_delay;
+	ts->arrivals_seen = arrivals;
+	return 0;
+}
+
+SEC("tp_btf/sched_migrate_task")
+int BPF_PROG(btf_sched_migrate_task, struct task_struct *p, int dest_cpu)
+{
+	return handle_migrate(p, true);
+}
+
+SEC("raw_tp/sched_migrate_task")
+int BPF_PROG(raw_sched_migrate_task, struct task_struct *p, int dest_cpu)
+{
+	return handle_migrate(p, false);
+}
+
+/*
+ * A cgroup made or removed: slots are checked again before use, so that a
+ * group's address freed and reused by another group never counts for the
+ * first (both sets load it).
+ */
+SEC("raw_tp/cgroup_mkdir")
+int BPF_PROG(raw_cgroup_mkdir)
+{
+	__sync_fetch_and_add(&cache_generation, 1);
+	return 0;
+}
+
+SEC("raw_tp/cgroup_rmdir")
+int BPF_PROG(raw_cgroup_rmdir)
+{
+	__sync_fetch_and_add(&cache_generation, 1);
 	return 0;
 }
 

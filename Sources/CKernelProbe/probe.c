@@ -50,13 +50,20 @@ void mbcas_set_log_handler(mbcas_log_handler handler)
 /*
  * Programs come in two sets with the same logic, tp_btf/... and raw_tp/...,
  * plus an empty baseline_* program that only benchmarks load. Both sets
- * clean their per-task hash with the raw_tp exit program.
+ * load the raw_tp programs that clean their per-task hash and invalidate
+ * the cgroup cache.
  */
+static int program_in_both_sets(const char *name)
+{
+	return strcmp(name, "raw_sched_process_exit") == 0 || strcmp(name, "raw_cgroup_mkdir") == 0 ||
+	       strcmp(name, "raw_cgroup_rmdir") == 0;
+}
+
 static int program_in_mode(const struct bpf_program *prog, int mode)
 {
 	if (strncmp(bpf_program__name(prog), "baseline_", 9) == 0)
 		return mode == MBCAS_ATTACH_BASELINE;
-	if (strcmp(bpf_program__name(prog), "raw_sched_process_exit") == 0)
+	if (program_in_both_sets(bpf_program__name(prog)))
 		return mode == MBCAS_ATTACH_BTF || mode == MBCAS_ATTACH_RAW;
 	int btf = strncmp(bpf_program__section_name(prog), "tp_btf/", 7) == 0;
 	return mode == MBCAS_ATTACH_BTF ? btf : mode == MBCAS_ATTACH_RAW ? !btf : 0;
@@ -78,6 +85,37 @@ static int task_storage_allocates_safely(void)
 	return safe;
 }
 
+/*
+ * The cgroup cache may be a pinned one a previous agent filled: start the
+ * generation past every slot's, so that each is checked again before use
+ * (groups may have gone, and their addresses been reused, meanwhile).
+ */
+static int start_cache_generation(struct mbcas_bpf *skel)
+{
+	int fd = bpf_map__fd(skel->maps.cgroup_cache);
+	int cpus = libbpf_num_possible_cpus();
+	if (cpus <= 0)
+		return cpus;
+	struct mbcas_cgroup_slot *slots = calloc((size_t)cpus, sizeof(*slots));
+	if (!slots)
+		return -ENOMEM;
+	__u32 newest = 0;
+	for (__u32 key = 0; key < bpf_map__max_entries(skel->maps.cgroup_cache); key++) {
+		if (bpf_map_lookup_elem(fd, &key, slots))
+			continue;
+		for (int cpu = 0; cpu < cpus; cpu++)
+			newest = slots[cpu].generation > newest ? slots[cpu].generation : newest;
+	}
+	free(slots);
+	__atomic_store_n(&skel->bss->cache_generation, newest + 1, __ATOMIC_SEQ_CST);
+	return 0;
+}
+
+void mbcas_probe_invalidate_cache(struct mbcas_probe *probe)
+{
+	__atomic_fetch_add(&probe->skel->bss->cache_generation, 1, __ATOMIC_SEQ_CST);
+}
+
 static int open_and_load_mode(const struct mbcas_probe_config *config, int mode, struct mbcas_bpf **out)
 {
 	/* No object_name override: the skeleton finds .rodata by the name it was generated with. */
@@ -88,6 +126,12 @@ static int open_and_load_mode(const struct mbcas_probe_config *config, int mode,
 	skel->rodata->wait_threshold_ns = config->wait_threshold_ns;
 	skel->rodata->wait_window_ns = config->wait_window_ns;
 	skel->rodata->filter_cgroups = config->filter_cgroups ? 1 : 0;
+	__u32 slots = config->cache_slots ? config->cache_slots : MBCAS_CACHE_SLOTS;
+	if (slots & (slots - 1)) {
+		mbcas_bpf__destroy(skel);
+		return -EINVAL;
+	}
+	skel->rodata->cache_slot_mask = slots - 1;
 	/* tp_btf only: bpf_task_storage_get needs a typed task pointer. */
 	int task_storage = mode == MBCAS_ATTACH_BTF && task_storage_allocates_safely();
 	skel->rodata->task_storage_safe = task_storage ? 1 : 0;
@@ -107,10 +151,14 @@ static int open_and_load_mode(const struct mbcas_probe_config *config, int mode,
 		err = bpf_map__set_max_entries(per_cgroup[i], cgroups);
 	if (!err)
 		err = bpf_map__set_max_entries(skel->maps.task_states, tasks);
+	if (!err)
+		err = bpf_map__set_max_entries(skel->maps.cgroup_cache, slots);
 	if (!err && config->ringbuf_bytes)
 		err = bpf_map__set_max_entries(skel->maps.events, config->ringbuf_bytes);
 	if (!err)
 		err = mbcas_bpf__load(skel);
+	if (!err && mode != MBCAS_ATTACH_BASELINE)
+		err = start_cache_generation(skel);
 	if (err) {
 		mbcas_bpf__destroy(skel);
 		return err < 0 ? err : -err;
@@ -165,7 +213,7 @@ static int tracing_program_loads(int btf_id)
  */
 int mbcas_btf_tracepoints_unsupported(char *reason, size_t size)
 {
-	static const char *const tracepoints[] = { "sched_switch" };
+	static const char *const tracepoints[] = { "sched_switch", "sched_migrate_task", "sched_process_exit" };
 	enum { count = sizeof(tracepoints) / sizeof(tracepoints[0]) };
 	struct btf *vmlinux = btf__load_vmlinux_btf();
 	if (!vmlinux) {
@@ -254,6 +302,7 @@ static struct bpf_map *probe_map(const struct mbcas_probe *probe, enum mbcas_pro
 	case MBCAS_MAP_TASK_STATES: return skel->maps.task_states;
 	case MBCAS_MAP_THROTTLE_MARKS: return skel->maps.throttle_marks;
 	case MBCAS_MAP_TASK_STORAGE: return skel->maps.task_storage;
+	case MBCAS_MAP_CGROUP_CACHE: return skel->maps.cgroup_cache;
 	}
 	return NULL;
 }

@@ -9,31 +9,39 @@ import SystemPackage
 /// loaded, or those a running agent pinned in bpffs (`mbcas top`).
 public final class CumulativeMaps: Sendable {
     private let statsFD: Int32
+    private let cacheFD: Int32
     private let episodesFD: Int32
     private let marksFD: Int32
     private let countersFD: Int32
     private let ownsDescriptors: Bool
     private let possibleCPUs: Int
+    private let cacheSlots: Int
 
-    init(statsFD: Int32, episodesFD: Int32, marksFD: Int32, countersFD: Int32, ownsDescriptors: Bool) {
+    init(statsFD: Int32, cacheFD: Int32, episodesFD: Int32, marksFD: Int32, countersFD: Int32, ownsDescriptors: Bool) {
         self.statsFD = statsFD
+        self.cacheFD = cacheFD
         self.episodesFD = episodesFD
         self.marksFD = marksFD
         self.countersFD = countersFD
         self.ownsDescriptors = ownsDescriptors
         self.possibleCPUs = max(1, Int(libbpf_num_possible_cpus()))
+        var info = bpf_map_info()
+        var infoSize = UInt32(MemoryLayout<bpf_map_info>.size)
+        self.cacheSlots = bpf_obj_get_info_by_fd(cacheFD, &info, &infoSize) == 0 ? Int(info.max_entries) : Int(MBCAS_CACHE_SLOTS)
     }
 
     deinit {
         if ownsDescriptors {
-            for fd in [statsFD, episodesFD, marksFD, countersFD] { Glibc.close(fd) }
+            for fd in [statsFD, cacheFD, episodesFD, marksFD, countersFD] { Glibc.close(fd) }
         }
     }
 
     /// Opens the maps a running probe pinned under `pinRoot`.
     public static func openPinned(at pinRoot: String = ProbeConfiguration.defaultPinRoot) throws(ProbeError) -> CumulativeMaps {
-        let fds = try openPinnedMaps(["cgroup_stats", "open_episodes", "throttle_marks", "counters"], at: pinRoot)
-        return CumulativeMaps(statsFD: fds[0], episodesFD: fds[1], marksFD: fds[2], countersFD: fds[3], ownsDescriptors: true)
+        let fds = try openPinnedMaps(["cgroup_stats", "cgroup_cache", "open_episodes", "throttle_marks", "counters"],
+                                     at: pinRoot)
+        return CumulativeMaps(statsFD: fds[0], cacheFD: fds[1], episodesFD: fds[2], marksFD: fds[3], countersFD: fds[4],
+                              ownsDescriptors: true)
     }
 
     /// Reads every cgroup's totals, episodes in progress and the counters.
@@ -106,7 +114,50 @@ public final class CumulativeMaps: Sendable {
         return freed
     }
 
+    /// Each counted cgroup's totals: its `cgroup_stats` entry plus its slots in the per-CPU cgroup
+    /// cache (see `struct mbcas_cgroup_slot`), where most switches count.
     private func readCgroupStats() throws(ProbeError) -> [UInt64: CgroupStallTotals] {
+        var result = try readCgroupStatsEntries()
+        for slot in try readCacheSlots() where slot.counted != 0 {
+            guard var totals = result[slot.cgroup_id] else { continue }  // not counted (any more)
+            Self.add(slot.stats, to: &totals)
+            result[slot.cgroup_id] = totals
+        }
+        return result
+    }
+
+    /// Every slot of the cgroup cache, on every CPU. A per-CPU array always has all its keys.
+    private func readCacheSlots() throws(ProbeError) -> [mbcas_cgroup_slot] {
+        let slots = cacheSlots
+        var values = [mbcas_cgroup_slot](repeating: mbcas_cgroup_slot(), count: slots * possibleCPUs)
+        var keys = [UInt32](repeating: 0, count: slots)
+        var count = UInt32(slots)
+        var outBatch: UInt32 = 0
+        let rc = keys.withUnsafeMutableBytes { k in
+            values.withUnsafeMutableBytes { v in
+                bpf_map_lookup_batch(cacheFD, nil, &outBatch, k.baseAddress, v.baseAddress, &count, nil)
+            }
+        }
+        // ENOENT: the batch reached the end of the map (all of it, here).
+        if rc == 0 || errno == ENOENT { return Array(values[..<(Int(count) * possibleCPUs)]) }
+        let err = Errno(rawValue: errno)
+        guard err == .invalidArgument || err == .notSupported || err == .notSupportedOnSocket else {
+            throw ProbeError.call(.mapAccessFailed, "cannot read the cgroup cache in a batch", err)
+        }
+        // No batch operations (before 5.6): one lookup per slot.
+        var perSlot = [mbcas_cgroup_slot](repeating: mbcas_cgroup_slot(), count: possibleCPUs)
+        var result: [mbcas_cgroup_slot] = []
+        for key in 0..<UInt32(slots) {
+            var k = key
+            guard perSlot.withUnsafeMutableBytes({ bpf_map_lookup_elem(cacheFD, &k, $0.baseAddress) }) == 0 else {
+                throw ProbeError.call(.mapAccessFailed, "cannot read slot \(key) of the cgroup cache", Errno(rawValue: errno))
+            }
+            result += perSlot
+        }
+        return result
+    }
+
+    private func readCgroupStatsEntries() throws(ProbeError) -> [UInt64: CgroupStallTotals] {
         if let batched = try readCgroupStatsInBatches() { return batched }
         var result: [UInt64: CgroupStallTotals] = [:]
         var values = [mbcas_cgroup_stats](repeating: mbcas_cgroup_stats(), count: possibleCPUs)
@@ -154,14 +205,16 @@ public final class CumulativeMaps: Sendable {
 
     private static func totals(_ cgroupID: UInt64, _ perCPU: ArraySlice<mbcas_cgroup_stats>) -> CgroupStallTotals {
         var t = CgroupStallTotals(cgroupID: cgroupID)
-        for v in perCPU {
-            t.runNanos &+= v.run_ns
-            t.waitNanos &+= v.wait_ns
-            t.throttledNanos &+= v.throttled_ns
-            t.throttleEpisodes &+= v.nr_throttled
-            t.switches &+= v.nr_switches
-        }
+        for v in perCPU { add(v, to: &t) }
         return t
+    }
+
+    private static func add(_ v: mbcas_cgroup_stats, to t: inout CgroupStallTotals) {
+        t.runNanos &+= v.run_ns
+        t.waitNanos &+= v.wait_ns
+        t.throttledNanos &+= v.throttled_ns
+        t.throttleEpisodes &+= v.nr_throttled
+        t.switches &+= v.nr_switches
     }
 
     private func readOpenEpisodes() throws(ProbeError) -> [(UInt64, mbcas_open_episode)] {

@@ -79,7 +79,8 @@ public final class KernelProbe: Sendable {
                 wait_threshold_ns: configuration.waitThresholdNanos,
                 wait_window_ns: configuration.waitWindowNanos,
                 max_cgroups: configuration.maxCgroups,
-                max_tasks: configuration.maxTasks)
+                max_tasks: configuration.maxTasks,
+                cache_slots: configuration.cacheSlots)
             return mbcas_probe_open_and_load(&config, &handle)
         }
         let libbpfOutput = LibbpfLog.endCapture()
@@ -121,6 +122,7 @@ public final class KernelProbe: Sendable {
         self.logger = logger
         self.maps = CumulativeMaps(
             statsFD: mbcas_probe_map_fd(handle, MBCAS_MAP_CGROUP_STATS),
+            cacheFD: mbcas_probe_map_fd(handle, MBCAS_MAP_CGROUP_CACHE),
             episodesFD: mbcas_probe_map_fd(handle, MBCAS_MAP_OPEN_EPISODES),
             marksFD: mbcas_probe_map_fd(handle, MBCAS_MAP_THROTTLE_MARKS),
             countersFD: mbcas_probe_map_fd(handle, MBCAS_MAP_COUNTERS),
@@ -139,7 +141,7 @@ public final class KernelProbe: Sendable {
         guard rc == 0 else {
             throw ProbeError.call(.attachFailed, "cannot attach the probes to the sched_* raw tracepoints", Errno(rawValue: -rc))
         }
-        logger.info("probe attached", metadata: ["tracepoints": "sched_switch, sched_process_exit"])
+        logger.info("probe attached", metadata: ["tracepoints": "sched_switch, sched_migrate_task, sched_process_exit, cgroup_mkdir, cgroup_rmdir"])
     }
 
     /// Creates the consumer of pushed events; call `start()` on it.
@@ -153,7 +155,10 @@ public final class KernelProbe: Sendable {
     /// filter, the programs count a cgroup when it has a `cgroup_stats` entry: one is made here.
     public func watch(cgroupIDs: some Sequence<UInt64>) throws(ProbeError) {
         let ids = Array(cgroupIDs)
-        if configuration.filterCgroups { try maps.track(ids) }
+        if configuration.filterCgroups {
+            try maps.track(ids)
+            try invalidateCgroupCache()  // slots that cached "not counted" for them are checked again
+        }
         let fd = try withHandle { h in mbcas_probe_map_fd(h, MBCAS_MAP_WATCHED_CGROUPS) }
         for id in ids {
             var key = id
@@ -182,6 +187,7 @@ public final class KernelProbe: Sendable {
         }
         if configuration.filterCgroups {
             freed += try maps.forget(cgroupsNotIn: cgroupIDs)
+            try invalidateCgroupCache()
         }
         freedCgroupState.add(freed, ordering: .relaxed)
         return freed
@@ -192,7 +198,16 @@ public final class KernelProbe: Sendable {
         guard let fd = try? withHandle({ h in mbcas_probe_map_fd(h, MBCAS_MAP_WATCHED_CGROUPS) }) else { return }
         var key = cgroupID
         _ = bpf_map_delete_elem(fd, &key)
-        if configuration.filterCgroups { maps.untrack(cgroupID) }
+        if configuration.filterCgroups {
+            maps.untrack(cgroupID)
+            try? invalidateCgroupCache()
+        }
+    }
+
+    /// Makes the programs check every cgroup cache slot again before using it (which cgroups
+    /// are counted changed), so a slot never counts for a cgroup that is not, or misses one that is.
+    private func invalidateCgroupCache() throws(ProbeError) {
+        try withHandle { h in mbcas_probe_invalidate_cache(h) }
     }
 
     /// The kernel's accounting of each program's cost (zero unless a

@@ -137,9 +137,37 @@ struct KernelAccuracyTests {
         let probe = try load(configuration(mode))
         defer { probe.close(keepPins: false) }
         try probe.attach()
+        try expectWaitAndRunMatchSchedstat(probe: probe, name: "\(mode)")
+    }
+
+    @Test("with a one-slot cgroup cache, the cgroup filter on and the watch list changing, run-queue wait and run time still match schedstat",
+          arguments: modes)
+    func cacheCollisionsLoseNothing(mode: AttachMode) throws {
+        // One slot: the two cgroups and every other task's group take turns in it, so counts land
+        // in both the slot and cgroup_stats, and slots are taken back and forth; the agent's
+        // configuration (filter on) and a watch-list change midway make every slot be checked again.
+        var config = configuration(mode)
+        config.filterCgroups = true
+        config.cacheSlots = 1
+        let probe = try load(config)
+        defer { probe.close(keepPins: false) }
+        try probe.attach()
+        let idle = try TemporaryCgroup()
+        defer { idle.remove() }
+        try expectWaitAndRunMatchSchedstat(probe: probe, name: "\(mode), one cache slot", watch: true) {
+            try probe.watch(cgroupIDs: [try idle.id()])
+        }
+    }
+
+    /// Two cgroups of two busy loops each on the same CPUs; the probe's wait and run time for each
+    /// against the tasks' schedstat over 3 s. `watch`: watch the two first (filter on);
+    /// `midway` runs between the two readings.
+    func expectWaitAndRunMatchSchedstat(probe: KernelProbe, name: String, watch: Bool = false,
+                                        midway: () throws -> Void = {}) throws {
         let cgroups = [try TemporaryCgroup(), try TemporaryCgroup()]
         defer { cgroups.forEach { $0.remove() } }
         let ids = try cgroups.map { try $0.id() }
+        if watch { try probe.watch(cgroupIDs: ids) }
 
         // Four busy loops on two CPUs: each waits while another runs, and the load balancer may
         // move a waiting one (its wait before the move is in run_delay too).
@@ -173,15 +201,17 @@ struct KernelAccuracyTests {
         }
         Thread.sleep(forTimeInterval: 0.3)  // all have left the shell and spin
         let first = try reading()
-        Thread.sleep(forTimeInterval: 3)
+        Thread.sleep(forTimeInterval: 1.5)
+        try midway()
+        Thread.sleep(forTimeInterval: 1.5)
         let last = try reading()
 
         for i in ids.indices {
             let bpf = try #require(last.probe.cgroups[ids[i]]).since(try #require(first.probe.cgroups[ids[i]]))
             expectClose(Double(bpf.waitNanos), last.kernel[i].wait - first.kernel[i].wait,
-                        "\(mode): run-queue wait of cgroup \(i + 1) of 2 (ns)")
+                        "\(name): run-queue wait of cgroup \(i + 1) of 2 (ns)")
             expectClose(Double(bpf.runNanos), last.kernel[i].run - first.kernel[i].run,
-                        "\(mode): run time of cgroup \(i + 1) of 2 (ns)")
+                        "\(name): run time of cgroup \(i + 1) of 2 (ns)")
         }
     }
 

@@ -37,6 +37,7 @@ struct cgroup {
 
 struct cgroup_subsys_state {
 	struct cgroup *cgroup;
+	unsigned int flags; /* CSS_ONLINE, CSS_DYING, ... */
 };
 
 /* The group's CFS bandwidth: what cpu.stat prints (nr_throttled, throttled_time). */
@@ -62,13 +63,16 @@ struct cfs_rq {
 
 struct sched_entity {
 	u64 sum_exec_runtime;        /* /proc/<pid>/schedstat, first field */
+	u64 prev_sum_exec_runtime;   /* sum_exec_runtime when the fair class last picked it */
 	struct sched_entity *parent; /* the group entity one level up; NULL at the root */
 	struct cfs_rq *cfs_rq;       /* the run queue this entity is queued on */
 };
 
 /* CONFIG_SCHED_INFO (Debian and most distributions have it). */
 struct sched_info {
+	unsigned long pcount;           /* times switched in (sched_info_arrive) */
 	unsigned long long run_delay;   /* /proc/<pid>/schedstat, second field */
+	unsigned long long last_arrival;/* rq clock when last switched in */
 	unsigned long long last_queued; /* rq clock when queued, 0 while running */
 };
 
@@ -78,6 +82,7 @@ struct rq {
 
 struct task_struct {
 	unsigned int __state;
+	int on_rq;                      /* TASK_ON_RQ_MIGRATING (2) while moved between CPUs queued */
 	pid_t pid;
 	struct sched_entity se;
 	struct sched_info sched_info;

@@ -31,6 +31,7 @@ struct mbcas_probe_config {
 	__u64 wait_window_ns;      /* ...within this window, per cgroup and CPU */
 	__u32 max_cgroups;         /* entries of the per-cgroup maps (and open episodes); 0 = MBCAS_MAX_CGROUPS */
 	__u32 max_tasks;           /* entries of the per-task hash (raw_tp; tp_btf before 6.4); 0 = MBCAS_MAX_TASKS */
+	__u32 cache_slots;         /* slots of the per-CPU cgroup cache, a power of two; 0 = MBCAS_CACHE_SLOTS */
 };
 
 /* The maps user space reads or writes. */
@@ -45,6 +46,7 @@ enum mbcas_probe_map {
 	MBCAS_MAP_TASK_STATES = 7,  /* per-task hash (both sets) */
 	MBCAS_MAP_THROTTLE_MARKS = 8,
 	MBCAS_MAP_TASK_STORAGE = 9, /* task-local storage: created only where tp_btf uses it (6.4+) */
+	MBCAS_MAP_CGROUP_CACHE = 10, /* per-CPU slots holding most cgroups' stats (struct mbcas_cgroup_slot) */
 };
 
 /* A loaded probe: the skeleton behind an opaque pointer. */
@@ -82,6 +84,9 @@ int mbcas_probe_attach_mode(const struct mbcas_probe *probe);
 
 /* Attach every loaded program to its tracepoint. 0 or a negative errno. */
 int mbcas_probe_attach(struct mbcas_probe *probe);
+
+/* Make every cgroup cache slot be checked again before use: after the watched cgroups change. */
+void mbcas_probe_invalidate_cache(struct mbcas_probe *probe);
 
 /* File descriptor of one of the probe's maps (owned by the probe); -ENOENT for a map this set does not create. */
 int mbcas_probe_map_fd(const struct mbcas_probe *probe, enum mbcas_probe_map map);
