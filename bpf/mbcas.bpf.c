@@ -89,12 +89,25 @@ __u64 throttled_tasks = 0;
  */
 __u32 cache_generation = 0;
 
-/* The rq clock of the last migration of a queued task of a counted cgroup (see handle_migrate). */
-__u64 queued_migration_clock = 0;
+/*
+ * The rq clock when run queues of counted cgroups were last seen contended:
+ * a task of one waited long, or moved between CPUs while queued. For a
+ * while after, switch-ins note run_delay for the wait before a migration
+ * (see handle_migrate). Written at most every MBCAS_CONTENTION_REFRESH_NS:
+ * every switch reads its cache line.
+ */
+__u64 contended_clock = 0;
 
-/* How long after such a migration switch-ins keep per-task state for the next. */
-#define MBCAS_MIGRATION_WINDOW_NS (1000ull * 1000 * 1000)
+#define MBCAS_CONTENDED_WAIT_NS (1000ull * 1000)                /* a wait this long: contended */
+#define MBCAS_CONTENTION_WINDOW_NS (1000ull * 1000 * 1000)      /* switch-ins note run_delay this long after */
+#define MBCAS_CONTENTION_REFRESH_NS (10ull * 1000 * 1000)
 #define MBCAS_TASK_ON_RQ_MIGRATING 2
+
+static __always_inline void note_contention(__u64 clock)
+{
+	if (clock > contended_clock + MBCAS_CONTENTION_REFRESH_NS)
+		contended_clock = clock;
+}
 
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_HASH);
@@ -638,16 +651,25 @@ static __always_inline void switch_in(struct task_struct *next, __u32 pid, __u64
 	s->nr_switches++;
 	__u64 clock = clock_of(next, btf);
 	__u64 wait = wait_ending(next, clock, btf);
-	if (HAS_SCHED_INFO && clock < queued_migration_clock + MBCAS_MIGRATION_WINDOW_NS) {
-		/* Queued tasks are being migrated: note where run_delay will be after this switch-in
-		 * (sched_info_arrive adds the wait and counts the arrival), for the next migration. */
+	bool unseen_long_wait = false;
+	if (wait >= MBCAS_CONTENDED_WAIT_NS) {
+		note_contention(clock);
+		/* A long wait of a task the probe keeps no state for may hide a throttle whose start it
+		 * did not see (the task was throttled before the probe attached, or before its cgroup
+		 * was watched): not counted, as the probe's first sight of a task. The state noted
+		 * below (run queues are contended now) makes the next one count. */
+		unseen_long_wait = !throttle_ended && !task_state_if_any(next, pid, btf);
+	}
+	if (HAS_SCHED_INFO && clock < contended_clock + MBCAS_CONTENTION_WINDOW_NS) {
+		/* Contended: the load balancer may move this task while it queues. Note where run_delay
+		 * will be after this switch-in (sched_info_arrive adds the wait and counts the arrival). */
 		struct task_state *ts = task_state_of(next, pid, btf);
 		if (ts) {
 			ts->run_delay_seen = run_delay_of(next, btf) + wait;
 			ts->arrivals_seen = arrivals_of(next, btf) + 2;
 		}
 	}
-	if (wait && !throttle_ended)
+	if (wait && !throttle_ended && !unseen_long_wait)
 		wait_ended(s, pid, cgroup_id, clock, wait);
 }
 
@@ -799,9 +821,9 @@ int BPF_PROG(btf_sched_process_exit, struct task_struct *t)
  * run_delay and cleared last_queued: the next switch-in will not see that
  * wait. It is counted here, as run_delay's growth since the task's last
  * switch-in or migration, when the state noted then is current. Switch-ins
- * note it only for a while after such a migration, so that switches on a
- * lightly loaded node look up no per-task state; the first migration of a
- * burst is then not counted.
+ * note it only while run queues are contended (contended_clock), so that
+ * switches on a lightly loaded node look up no per-task state; a migration
+ * as contention begins may then not be counted.
  */
 static __always_inline int handle_migrate(struct task_struct *p, const bool btf)
 {
@@ -813,7 +835,7 @@ static __always_inline int handle_migrate(struct task_struct *p, const bool btf)
 	if (!s)
 		return 0;
 	__u64 clock = clock_of(p, btf); /* the old CPU's: the task is still on its run queue */
-	queued_migration_clock = clock;
+	note_contention(clock);
 	__u32 pid = pid_of(p, btf);
 	struct task_state *ts = task_state_of(p, pid, btf);
 	if (!ts)

@@ -14,7 +14,7 @@ struct ProbeCommand: ParsableCommand {
         discussion: """
             Loads the MBCAS eBPF probes (needs root, or CAP_BPF and CAP_PERFMON), prints one line \
             per pushed event, and on exit (after --duration, or on Ctrl-C) prints each cgroup's \
-            totals from the cumulative map, which counts everything, even events the ring buffer \
+            totals from the cumulative maps, which count everything, even events the ring buffer \
             had to drop.
 
             Events: throttle-start (the cgroup's CPU quota ran out on a CPU; latency_ns is the time \

@@ -215,6 +215,29 @@ struct KernelAccuracyTests {
         }
     }
 
+    @Test("a task throttled before the probe attached: its throttle is not counted as run-queue wait, the throttling is",
+          arguments: modes)
+    func throttleBeforeAttachIsNotWait(mode: AttachMode) throws {
+        // One busy loop alone at 20 % of a CPU on an idle machine: it waits for no CPU, and spends
+        // most of each 100 ms period throttled, so it is throttled when the probe attaches. The
+        // kernel's run_delay holds those throttles (6.18 counts them); the probe's wait must not.
+        let cgroup = try TemporaryCgroup()
+        defer { cgroup.remove() }
+        try cgroup.limit(cpus: 0.2)
+        let burner = try Burner(cgroupPath: cgroup.path)
+        defer { burner.stop() }
+        Thread.sleep(forTimeInterval: 0.5)
+        let probe = try load(configuration(mode))
+        defer { probe.close(keepPins: false) }
+        try probe.attach()
+        Thread.sleep(forTimeInterval: 2)
+        let totals = try #require(try probe.maps.snapshot().cgroups[try cgroup.id()])
+        print("[figure] \(uname()) \(mode): a task throttled at attach: wait \(totals.waitNanos / 1_000_000) ms, throttled \(totals.throttledNanos / 1_000_000) ms")
+        #expect(totals.throttledNanos > 1_000_000_000, "throttled \(totals.throttledNanos) ns: the limit did not bite")
+        // A throttle counted as wait would be tens of ms (most of a period).
+        #expect(totals.waitNanos < 20_000_000, "wait \(totals.waitNanos) ns: a throttle was counted as wait")
+    }
+
     @Test("a forced ring-buffer overflow is counted as drops, and the totals still match cpu.stat")
     func overflowLosesNothing() throws {
         // A one-page ring buffer and a wait event for every wait anywhere on

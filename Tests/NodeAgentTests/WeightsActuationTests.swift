@@ -108,9 +108,11 @@ struct WeightsActuationTests {
         let large = try [Burner(cgroupPath: node.pods["large"]!.path), Burner(cgroupPath: node.pods["large"]!.path)]
         defer { (small + large).forEach { $0.stop() } }
 
-        // Both demand 2 CPUs; budgets 200 and 600 → shares 400m and 1200m of the 1600m budget.
+        // Both demand 2 CPUs; budgets 200 and 600 → shares 400m and 1200m of the 1600m budget. The
+        // agent writes the weight, then publishes its status: wait for both.
         #expect(try await eventually(timeout: .seconds(5)) {
             try node.shares("small") == CPUWeight(millicores: 400).shares && node.shares("large") == CPUWeight(millicores: 1200).shares
+                && node.status("large")?.weightShares == CPUWeight(millicores: 1200).shares
         }, "shares \(String(describing: try? node.shares("small"))) / \(String(describing: try? node.shares("large")))")
         let plan = try #require(node.status("large"))
         #expect(plan.weightShares == CPUWeight(millicores: plan.shareMillicores ?? 0).shares, "written weight = market share")
