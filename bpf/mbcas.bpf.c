@@ -64,9 +64,10 @@ const volatile __u32 cache_slot_mask = MBCAS_CACHE_SLOTS - 1; /* cgroup_cache's 
 /*
  * Per-task state, only while needed: everything else the probe needs of a
  * task is in the task itself (see switch_out and switch_in). Needed for a
- * task switched out throttled, and, while queued tasks of counted cgroups
- * are being migrated, for the wait before a migration (see
- * handle_migrate): the only run-queue wait that no switch-in shows.
+ * task switched out throttled, and, while run queues of counted cgroups
+ * are contended, for the wait before a migration (see handle_migrate):
+ * the only run-queue wait that no switch-in shows. A task without state
+ * is one the probe has not seen throttled or contended (see switch_in).
  */
 struct task_state {
 	__u64 throttled_since_ns;/* switched out throttled; 0 = not throttled */
