@@ -73,7 +73,7 @@ struct task_state {
 	__u64 throttled_since_ns;/* switched out throttled; 0 = not throttled */
 	__u64 throttled_cfs_rq;  /* the run queue whose quota ran out (episode key) */
 	__u64 run_delay_seen;    /* sched_info.run_delay as of its last switch-in or migration */
-	__u64 arrivals_seen;     /* sched_info.pcount + 1 then: run_delay_seen is current while equal */
+	__u64 arrivals_seen;     /* arrivals_tag() of sched_info.pcount then: run_delay_seen is current while equal */
 };
 
 /*
@@ -646,12 +646,19 @@ static __always_inline __u64 arrivals_of(struct task_struct *t, const bool btf)
 	return btf ? t->sched_info.pcount : BPF_CORE_READ(t, sched_info.pcount);
 }
 
+/* What task_state::arrivals_seen holds for a count of arrivals: never 0, so a new state is not current. */
+static __always_inline __u64 arrivals_tag(__u64 arrivals)
+{
+	return arrivals + 1;
+}
+
 static __always_inline void switch_in(struct task_struct *next, __u32 pid, __u64 cgroup_id,
 				      struct mbcas_cgroup_stats *s, bool throttle_ended, const bool btf)
 {
 	s->nr_switches++;
 	__u64 clock = clock_of(next, btf);
 	__u64 wait = wait_ending(next, clock, btf);
+	struct task_state *ts = 0;
 	bool unseen_long_wait = false;
 	if (wait >= MBCAS_CONTENDED_WAIT_NS) {
 		note_contention(clock);
@@ -659,15 +666,17 @@ static __always_inline void switch_in(struct task_struct *next, __u32 pid, __u64
 		 * did not see (the task was throttled before the probe attached, or before its cgroup
 		 * was watched): not counted, as the probe's first sight of a task. The state noted
 		 * below (run queues are contended now) makes the next one count. */
-		unseen_long_wait = !throttle_ended && !task_state_if_any(next, pid, btf);
+		ts = task_state_if_any(next, pid, btf);
+		unseen_long_wait = !throttle_ended && !ts;
 	}
 	if (HAS_SCHED_INFO && clock < contended_clock + MBCAS_CONTENTION_WINDOW_NS) {
 		/* Contended: the load balancer may move this task while it queues. Note where run_delay
-		 * will be after this switch-in (sched_info_arrive adds the wait and counts the arrival). */
-		struct task_state *ts = task_state_of(next, pid, btf);
+		 * will be after this switch-in: sched_info_arrive adds the wait and counts the arrival. */
+		if (!ts)
+			ts = task_state_of(next, pid, btf);
 		if (ts) {
 			ts->run_delay_seen = run_delay_of(next, btf) + wait;
-			ts->arrivals_seen = arrivals_of(next, btf) + 2;
+			ts->arrivals_seen = arrivals_tag(arrivals_of(next, btf) + 1);
 		}
 	}
 	if (wait && !throttle_ended && !unseen_long_wait)
@@ -842,7 +851,7 @@ static __always_inline int handle_migrate(struct task_struct *p, const bool btf)
 	if (!ts)
 		return 0;
 	__u64 run_delay = run_delay_of(p, btf);
-	__u64 arrivals = arrivals_of(p, btf) + 1;
+	__u64 arrivals = arrivals_tag(arrivals_of(p, btf));
 	if (ts->arrivals_seen == arrivals && run_delay > ts->run_delay_seen && !ts->throttled_since_ns)
 		wait_ended(s, pid, cgroup_id, clock, run_delay - ts->run_delay_seen);
 	ts->run_delay_seen = run_delay;

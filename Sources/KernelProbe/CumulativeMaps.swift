@@ -126,7 +126,8 @@ public final class CumulativeMaps: Sendable {
         return result
     }
 
-    /// Every slot of the cgroup cache, on every CPU. A per-CPU array always has all its keys.
+    /// Every slot of the cgroup cache, on every CPU, in one `BPF_MAP_LOOKUP_BATCH` (arrays have it
+    /// on every kernel the probe loads on, 5.8+).
     private func readCacheSlots() throws(ProbeError) -> [mbcas_cgroup_slot] {
         let slots = cacheSlots
         var values = [mbcas_cgroup_slot](repeating: mbcas_cgroup_slot(), count: slots * possibleCPUs)
@@ -139,22 +140,10 @@ public final class CumulativeMaps: Sendable {
             }
         }
         // ENOENT: the batch reached the end of the map (all of it, here).
-        if rc == 0 || errno == ENOENT { return Array(values[..<(Int(count) * possibleCPUs)]) }
-        let err = Errno(rawValue: errno)
-        guard err == .invalidArgument || err == .notSupported || err == .notSupportedOnSocket else {
-            throw ProbeError.call(.mapAccessFailed, "cannot read the cgroup cache in a batch", err)
+        guard rc == 0 || errno == ENOENT else {
+            throw ProbeError.call(.mapAccessFailed, "cannot read the cgroup cache", Errno(rawValue: errno))
         }
-        // No batch operations (before 5.6): one lookup per slot.
-        var perSlot = [mbcas_cgroup_slot](repeating: mbcas_cgroup_slot(), count: possibleCPUs)
-        var result: [mbcas_cgroup_slot] = []
-        for key in 0..<UInt32(slots) {
-            var k = key
-            guard perSlot.withUnsafeMutableBytes({ bpf_map_lookup_elem(cacheFD, &k, $0.baseAddress) }) == 0 else {
-                throw ProbeError.call(.mapAccessFailed, "cannot read slot \(key) of the cgroup cache", Errno(rawValue: errno))
-            }
-            result += perSlot
-        }
-        return result
+        return Array(values[..<(Int(count) * possibleCPUs)])
     }
 
     private func readCgroupStatsEntries() throws(ProbeError) -> [UInt64: CgroupStallTotals] {
