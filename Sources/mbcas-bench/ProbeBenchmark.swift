@@ -42,15 +42,23 @@ struct ProbeBenchmark: ParsableCommand {
     @Option(help: "Program set to measure: btf (tp_btf) or raw (raw_tp).")
     var attachMode: String = "btf"
 
+    @Option(help: "Switch rates of the cost matrix, comma-separated: low, high.")
+    var rates: String = "low,high"
+
+    @Flag(help: "Only the cost matrix: no push-latency phase (for quick A/B runs of the probe's cost).")
+    var costOnly = false
+
     func run() throws {
         let logger = Logger(label: "mbcas.bench")
         guard let mode = AttachMode(rawValue: attachMode) else { throw ValidationError("--attach-mode: btf, raw or auto") }
+        let loads = try ProbeCostMatrix.loads(workers: switchWorkers, rates: rates)
         let config = ProbeConfiguration(attachMode: mode, pinRoot: "/sys/fs/bpf/mbcas-bench-\(getpid())")
 
         print("== Programs: \(mode)")
         print("== BPF cost per sched_switch (\(switchSeconds) s per row, \(costWindow) s windows; an empty tp_btf program attached beside it)")
         try ProbeCostMatrix(mode: mode, seconds: switchSeconds, window: costWindow, logger: logger)
-            .run(loads: ProbeCostMatrix.loads(workers: switchWorkers))
+            .run(loads: loads)
+        if costOnly { return }
 
         let probe = try KernelProbe.load(config, logger: logger)
         defer { probe.close(keepPins: false) }

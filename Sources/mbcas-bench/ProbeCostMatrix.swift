@@ -1,4 +1,5 @@
 import MonotonicTime
+import ArgumentParser
 import Foundation
 import KernelProbe
 import Logging
@@ -23,9 +24,15 @@ struct ProbeCostMatrix {
     let window: Double
     let logger: Logger
 
-    static func loads(workers: Int) -> [Load] {
-        [Load(name: "low (~2k/s)", workers: 1, frequency: 1_000),
-         Load(name: "high (stress-ng)", workers: workers, frequency: nil)]
+    /// The loads named in `rates` ("low", "high", comma-separated), in that order.
+    static func loads(workers: Int, rates: String) throws -> [Load] {
+        try rates.split(separator: ",").map { rate in
+            switch rate.trimmingCharacters(in: .whitespaces) {
+            case "low": Load(name: "low (~2k/s)", workers: 1, frequency: 1_000)
+            case "high": Load(name: "high (stress-ng)", workers: workers, frequency: nil)
+            default: throw ValidationError("--rates: low, high or both (low,high), got \(rate)")
+            }
+        }
     }
 
     func run(loads: [Load]) throws {
