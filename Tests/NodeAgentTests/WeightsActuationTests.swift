@@ -180,7 +180,12 @@ struct WeightsActuationTests {
         defer { node.tearDown() }
         let batch = try [Burner(cgroupPath: node.pods["batch"]!.path), Burner(cgroupPath: node.pods["batch"]!.path)]
         defer { batch.forEach { $0.stop() } }
-        #expect(try await eventually(timeout: .seconds(5)) { try node.shares("batch") > node.shares("web") })
+        // The idle web pod's first decision (a cut to its floor's weight) is collected before the
+        // count is taken: else it could be taken for the reaction to the stall below.
+        #expect(try await eventually(timeout: .seconds(5)) {
+            try node.shares("batch") > node.shares("web")
+                && node.collector.all.contains { $0.pod == "web" && $0.knob == .weight }
+        })
         let before = node.collector.all.count
 
         let web = try [Burner(cgroupPath: node.pods["web"]!.path), Burner(cgroupPath: node.pods["web"]!.path)]
