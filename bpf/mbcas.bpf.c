@@ -20,9 +20,13 @@
  * agree with /proc/<pid>/schedstat and cpu.stat by construction; the probe
  * only decides when to read them and whose they are.
  *
- * Cost, at low switch rates, is cache lines: a common switch touches the
- * two tasks, their group's run queue and one per-CPU slot (cgroup_cache),
- * found by the group's address; no hash, no cgroup id, no per-task state.
+ * Cost, at low switch rates, is cache lines, code included: a common
+ * switch touches the two tasks, their group's run queue, one line of
+ * shared state (.bss) and one line of a slot of this CPU's (cgroup_cache),
+ * found by the group's address; no hash, no cgroup id, no per-task state
+ * (while run queues are contended, a switch-in also writes a task note:
+ * one line more, see task_notes). Its instructions run straight through;
+ * what is rare is called out of line (see likely()).
  *
  * Stats are kept by the id of the cgroup holding the task's cpu controller
  * (the kernfs id, which is the cgroup directory's inode number), on cgroup
@@ -37,6 +41,15 @@
 #include "core_fixes.bpf.h"
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";
+
+/*
+ * At low switch rates every cache line a switch touches is a miss, code
+ * included: the common switch's path is kept short and straight (branch
+ * hints), and what is rare is called out of line (__noinline subprograms,
+ * one copy per program).
+ */
+#define likely(x) __builtin_expect(!!(x), 1)
+#define unlikely(x) __builtin_expect(!!(x), 0)
 
 #define MBCAS_EEXIST 17      /* errno.h is not available to BPF programs */
 #define MBCAS_MAX_DEPTH 8    /* cgroup levels searched for the throttled group */
@@ -54,27 +67,58 @@ char LICENSE[] SEC("license") = "Dual BSD/GPL";
 #define HAS_CFS_BANDWIDTH bpf_core_field_exists(((struct task_group *)0)->cfs_bandwidth)
 #define HAS_SCHED_INFO bpf_core_field_exists(((struct task_struct *)0)->sched_info)
 
-/* Tunables, set by user space between open and load. */
-const volatile __u64 wait_threshold_ns = 5 * 1000 * 1000;   /* push a wait event past this... */
-const volatile __u64 wait_window_ns = 100 * 1000 * 1000;    /* ...much wait within this window */
+/* Tunables, set by user space between open and load; constants to the verifier, which drops the code they rule out. */
 const volatile __u8 filter_cgroups = 0;                     /* 1: only cgroups in watched_cgroups */
 const volatile __u8 task_storage_safe = 0;                  /* 1: tp_btf keeps per-task state in task_storage */
-const volatile __u32 cache_slot_mask = MBCAS_CACHE_SLOTS - 1; /* cgroup_cache's entries - 1 (a power of two) */
 
 /*
  * Per-task state, only while needed: everything else the probe needs of a
  * task is in the task itself (see switch_out and switch_in). Needed for a
- * task switched out throttled, and, while run queues of counted cgroups
- * are contended, for the wait before a migration (see handle_migrate):
- * the only run-queue wait that no switch-in shows. A task without state
- * is one the probe has not seen throttled or contended (see switch_in).
+ * task switched out throttled (see throttle_started).
  */
 struct task_state {
 	__u64 throttled_since_ns;/* switched out throttled; 0 = not throttled */
 	__u64 throttled_cfs_rq;  /* the run queue whose quota ran out (episode key) */
-	__u64 run_delay_seen;    /* sched_info.run_delay as of its last switch-in or migration */
-	__u64 arrivals_seen;     /* arrivals_tag() of sched_info.pcount then: run_delay_seen is current while equal */
 };
+
+/*
+ * A task's run_delay as of its last switch-in or migration, for the wait
+ * before a queued migration, the only run-queue wait no switch-in shows
+ * (see handle_migrate). Noted at every switch-in while run queues of
+ * counted cgroups are contended, so kept where a note costs one cache
+ * line and no helper call: an array indexed by a hash of the task's
+ * kernel stack address, not per-task storage. A note another task's
+ * overwrote is simply missing (that migration's wait is not counted):
+ * `task` and `check` say whose it is, and that it was not torn by two
+ * CPUs writing one entry at once.
+ */
+struct task_note {
+	__u64 task;              /* task_note_key() of the task */
+	__u64 run_delay_seen;    /* sched_info.run_delay then */
+	__u64 arrivals_seen;     /* arrivals_tag() of sched_info.pcount then: run_delay_seen is current while equal */
+	__u64 check;             /* task_note_check() of the three */
+};
+
+#define MBCAS_TASK_NOTE_BITS 15 /* 32768 notes, 1 MiB: far more than the tasks noted at once (collisions lose a note) */
+#define MBCAS_TASK_NOTES (1u << MBCAS_TASK_NOTE_BITS)
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(map_flags, BPF_F_MMAPABLE); /* page-aligned values: a note is half a cache line, never two */
+	__uint(max_entries, MBCAS_TASK_NOTES);
+	__type(key, __u32);
+	__type(value, struct task_note);
+} task_notes SEC(".maps");
+
+/*
+ * What every switch reads, in .bss, one cache line (the section starts a
+ * page, and is under 64 bytes): the shared state below, and the tunables
+ * the common switch needs, set by user space between open and load (not
+ * in .rodata, which would be one more line, and one more page, per switch).
+ */
+__u32 cache_slot_mask = 0;      /* slots per CPU in cgroup_cache - 1 (a power of two) */
+__u64 wait_threshold_ns = 0;    /* push a wait event past this... */
+__u64 wait_window_ns = 0;       /* ...much wait within this window */
 
 /*
  * Tasks whose state says throttled, on every CPU (atomic): while 0, a task
@@ -85,8 +129,7 @@ __u64 throttled_tasks = 0;
 
 /*
  * Slots are valid while their generation equals this (see struct
- * mbcas_cgroup_slot); set by user space at load. Beside throttled_tasks:
- * every switch reads both, one cache line.
+ * mbcas_cgroup_slot); set by user space at load.
  */
 __u32 cache_generation = 0;
 
@@ -119,13 +162,18 @@ struct {
 } cgroup_stats SEC(".maps");
 
 /*
- * Where a switch finds its group's stats: a per-CPU slot picked by the
- * group's address (see struct mbcas_cgroup_slot), so the common switch
- * reads no cgroup id and hashes nothing. Pinned: its counts are part of
- * the totals, and a restarted agent continues them.
+ * Where a switch finds its group's stats: a slot of this CPU's, picked by
+ * the group's address (see struct mbcas_cgroup_slot), so the common switch
+ * reads no cgroup id and hashes nothing. An array of CPUs x slots (user
+ * space sizes it) rather than a per-CPU array: its lookup is an address
+ * computed from constants, with no table of per-CPU pointers to read, and
+ * BPF_F_MMAPABLE page-aligns its values, so each slot starts a cache line.
+ * Pinned: its counts are part of the totals, and a restarted agent
+ * continues them.
  */
 struct {
-	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(map_flags, BPF_F_MMAPABLE);
 	__uint(max_entries, MBCAS_CACHE_SLOTS);
 	__type(key, __u32);
 	__type(value, struct mbcas_cgroup_slot);
@@ -251,16 +299,36 @@ static __always_inline struct mbcas_cgroup_stats *cgroup_stats_of(__u64 cgroup_i
 	return s;
 }
 
+/* Read only where needed: pid's line is one the scheduler does not touch at a switch. */
+static __always_inline __u32 pid_of(struct task_struct *t, const bool btf)
+{
+	return btf ? t->pid : BPF_CORE_READ(t, pid);
+}
+
+#define MBCAS_PF_IDLE 0x00000002 /* include/linux/sched.h: no CO-RE name to relocate by */
+
+/*
+ * An idle task (pid 0, or a task injecting idle time): neither its run time
+ * nor its "wait" is a stall. Told by task_struct::flags, on the line of
+ * __state that the scheduler has just read, rather than by the pid.
+ */
+static __always_inline bool is_idle(struct task_struct *t, const bool btf)
+{
+	unsigned int flags = btf ? t->flags : BPF_CORE_READ(t, flags);
+	return flags & MBCAS_PF_IDLE;
+}
+
 /* The task's state; NULL when it has none. */
-static __always_inline struct task_state *task_state_if_any(struct task_struct *t, __u32 pid, const bool btf)
+static __always_inline struct task_state *task_state_if_any(struct task_struct *t, const bool btf)
 {
 	if (btf && task_storage_safe)
 		return bpf_task_storage_get(&task_storage, t, 0, 0);
+	__u32 pid = pid_of(t, btf);
 	return bpf_map_lookup_elem(&task_states, &pid);
 }
 
 /* The task's state, created if it has none. */
-static __always_inline struct task_state *task_state_of(struct task_struct *t, __u32 pid, const bool btf)
+static __always_inline struct task_state *task_state_of(struct task_struct *t, const bool btf)
 {
 	struct task_state *ts;
 	if (btf && task_storage_safe) {
@@ -269,6 +337,7 @@ static __always_inline struct task_state *task_state_of(struct task_struct *t, _
 			count_map_full();
 		return ts;
 	}
+	__u32 pid = pid_of(t, btf);
 	ts = bpf_map_lookup_elem(&task_states, &pid);
 	if (ts)
 		return ts;
@@ -383,7 +452,7 @@ static __always_inline __u64 claim(__u64 *mark, __u64 value)
 }
 
 /* A throttled task left the CPU: open the run queue's episode if it is the first. */
-static __always_inline void throttle_started(struct task_state *ts, struct task_struct *t, __u32 pid)
+static __always_inline void throttle_started(struct task_state *ts, struct task_struct *t)
 {
 	__u64 now = bpf_ktime_get_ns();
 	struct cfs_rq *q = throttled_cfs_rq(t);
@@ -406,7 +475,7 @@ static __always_inline void throttle_started(struct task_state *ts, struct task_
 		return;
 	}
 	throttle_mark_of(BPF_CORE_READ(q, tg), cgroup_id);
-	push(MBCAS_EVENT_THROTTLE_START, pid, cgroup_id, now, now, 0, BPF_RB_FORCE_WAKEUP);
+	push(MBCAS_EVENT_THROTTLE_START, BPF_CORE_READ(t, pid), cgroup_id, now, now, 0, BPF_RB_FORCE_WAKEUP);
 }
 
 /*
@@ -447,26 +516,31 @@ static __always_inline void throttle_ended(struct task_state *ts, __u32 pid)
 	push(MBCAS_EVENT_THROTTLE_END, pid, cgroup_id, now, start, throttled, BPF_RB_NO_WAKEUP);
 }
 
+/* A cgroup's wait crossed the threshold in its window (began `window_age_ns` ago on the rq clock). */
+static __noinline void push_wait(struct task_struct *t, const __u64 *cgroup_id, __u64 window_age_ns,
+				 __u64 window_wait_ns, const bool btf)
+{
+	__u64 now = bpf_ktime_get_ns();
+	push(MBCAS_EVENT_RUNQ_WAIT, pid_of(t, btf), *cgroup_id, now, now - window_age_ns, window_wait_ns, BPF_RB_NO_WAKEUP);
+}
+
 /*
  * Account run-queue wait, and push once per window when it crosses the
  * threshold. The window runs on this CPU's rq clock (read anyway, and free);
  * CLOCK_MONOTONIC is read only to push.
  */
-static __always_inline void wait_ended(struct mbcas_cgroup_stats *s, __u32 pid, __u64 cgroup_id,
-				       __u64 clock, __u64 wait)
+static __always_inline void wait_ended(struct mbcas_cgroup_stats *s, struct task_struct *t, const __u64 *cgroup_id,
+				       __u64 clock, __u64 wait, const bool btf)
 {
 	s->wait_ns += wait;
-	if (clock - s->window_start_ns > wait_window_ns) {
+	if (unlikely(clock - s->window_start_ns > wait_window_ns)) {
 		s->window_start_ns = clock;
 		s->window_wait_ns = 0;
 	}
 	__u64 before = s->window_wait_ns;
 	s->window_wait_ns = before + wait;
-	if (before < wait_threshold_ns && s->window_wait_ns >= wait_threshold_ns) {
-		__u64 now = bpf_ktime_get_ns();
-		push(MBCAS_EVENT_RUNQ_WAIT, pid, cgroup_id, now, now - (clock - s->window_start_ns), s->window_wait_ns,
-		     BPF_RB_NO_WAKEUP);
-	}
+	if (unlikely(before < wait_threshold_ns && s->window_wait_ns >= wait_threshold_ns))
+		push_wait(t, cgroup_id, clock - s->window_start_ns, s->window_wait_ns, btf);
 }
 
 /*
@@ -477,11 +551,6 @@ static __always_inline void wait_ended(struct mbcas_cgroup_stats *s, __u32 pid, 
  * from or to the idle task, or of an uncounted cgroup, reads little, which
  * matters at low switch rates, where every line read is a cache miss.
  */
-static __always_inline __u32 pid_of(struct task_struct *t, const bool btf)
-{
-	return btf ? t->pid : BPF_CORE_READ(t, pid);
-}
-
 /*
  * The task's group, through its CFS run queue (set for every class by
  * set_task_rq()): the scheduler has just used that line, while
@@ -596,27 +665,39 @@ static __always_inline void throttling_claimed_at_switch_out(__u32 pid, struct t
 		push(MBCAS_EVENT_THROTTLE_END, pid, cgroup_id, bpf_ktime_get_ns(), 0, throttled, BPF_RB_NO_WAKEUP);
 }
 
-static __always_inline void switch_out(struct task_struct *prev, __u32 pid, struct task_group *tg, __u64 cgroup_id,
+/*
+ * The kernel counted throttling of the group since a task of it last left
+ * this CPU (rare: about twice a period at most), or this CPU sees the group
+ * for the first time: its mark then starts from the counters now, before a
+ * throttle no switch-out shows could grow them unclaimed.
+ */
+static __noinline void bandwidth_changed(struct task_struct *prev, struct task_group *tg, const __u64 *cgroup_id,
+					 struct mbcas_cgroup_stats *s, const bool btf)
+{
+	__u64 throttled_time = group_throttled_time(tg, btf);
+	__u32 nr_throttled = group_nr_throttled(tg, btf);
+	s->bandwidth_seen = throttled_time + nr_throttled + 1;
+	throttling_claimed_at_switch_out(pid_of(prev, btf), tg, *cgroup_id, throttled_time, nr_throttled, s);
+}
+
+/* Switched out because its CFS bandwidth ran out. */
+static __noinline void switched_out_throttling(struct task_struct *prev, const bool btf)
+{
+	struct task_state *ts = task_state_of(prev, btf);
+	if (ts)
+		throttle_started(ts, prev);
+}
+
+static __always_inline void switch_out(struct task_struct *prev, struct task_group *tg, const __u64 *cgroup_id,
 				       struct mbcas_cgroup_stats *s, const bool btf)
 {
 	s->run_ns += stint_run_ns(prev, clock_of(prev, btf), btf);
-	if (bandwidth_limited(prev, btf)) {
-		/* The kernel counted throttling of the group (rare: about twice a period at most), or
-		 * this CPU sees the group for the first time: its mark then starts from the counters
-		 * now, before a throttle no switch-out shows could grow them unclaimed. */
-		__u64 throttled_time = group_throttled_time(tg, btf);
-		__u32 nr_throttled = group_nr_throttled(tg, btf);
-		__u64 bandwidth = throttled_time + nr_throttled + 1;
-		if (bandwidth != s->bandwidth_seen) {
-			s->bandwidth_seen = bandwidth;
-			throttling_claimed_at_switch_out(pid, tg, cgroup_id, throttled_time, nr_throttled, s);
-		}
-	}
-	if (!switched_out_throttled(prev, btf))
-		return; /* preempted or asleep: sched_info keeps its wait, read at its next switch-in */
-	struct task_state *ts = task_state_of(prev, pid, btf);
-	if (ts)
-		throttle_started(ts, prev, pid);
+	if (bandwidth_limited(prev, btf) &&
+	    unlikely(group_throttled_time(tg, btf) + group_nr_throttled(tg, btf) + 1 != s->bandwidth_seen))
+		bandwidth_changed(prev, tg, cgroup_id, s, btf);
+	/* Else preempted or asleep: sched_info keeps its wait, read at its next switch-in. */
+	if (unlikely(switched_out_throttled(prev, btf)))
+		switched_out_throttling(prev, btf);
 }
 
 /*
@@ -625,15 +706,18 @@ static __always_inline void switch_out(struct task_struct *prev, __u32 pid, stru
  * unthrottle: neither is run-queue wait. Looked up only while some task is
  * throttled, whatever the task's cgroup is now (it may have moved).
  */
-static __always_inline bool back_from_throttle(struct task_struct *next, __u32 pid, const bool btf)
+static __noinline bool throttle_ends(struct task_struct *next, const bool btf)
 {
-	if (!throttled_tasks)
-		return false;
-	struct task_state *ts = task_state_if_any(next, pid, btf);
+	struct task_state *ts = task_state_if_any(next, btf);
 	if (!ts || !ts->throttled_since_ns)
 		return false;
-	throttle_ended(ts, pid);
+	throttle_ended(ts, pid_of(next, btf));
 	return true;
+}
+
+static __always_inline bool back_from_throttle(struct task_struct *next, const bool btf)
+{
+	return unlikely(throttled_tasks) && throttle_ends(next, btf);
 }
 
 static __always_inline __u64 run_delay_of(struct task_struct *t, const bool btf)
@@ -646,41 +730,92 @@ static __always_inline __u64 arrivals_of(struct task_struct *t, const bool btf)
 	return btf ? t->sched_info.pcount : BPF_CORE_READ(t, sched_info.pcount);
 }
 
-/* What task_state::arrivals_seen holds for a count of arrivals: never 0, so a new state is not current. */
+/* What task_note::arrivals_seen holds for a count of arrivals: never 0, so an empty note is not current. */
 static __always_inline __u64 arrivals_tag(__u64 arrivals)
 {
 	return arrivals + 1;
 }
 
-static __always_inline void switch_in(struct task_struct *next, __u32 pid, __u64 cgroup_id,
+static __always_inline __u64 task_note_check(__u64 key, __u64 run_delay, __u64 arrivals)
+{
+	return key ^ run_delay ^ (arrivals << 1) ^ 0x6d626361734e6f74ull;
+}
+
+/* The low half of an address, as a plain number: an explicit 32-bit move (a partial copy; the
+ * verifier refuses arithmetic on a pointer, which clang would otherwise do in place). */
+#define LOW_HALF(pointer) ({ __u32 __low; asm volatile("%0 = %1" : "=w"(__low) : "w"((__u32)(__u64)(pointer))); __low; })
+
+/*
+ * Who a note is for: the low halves of the task's address and of its kernel
+ * stack's (on the line of __state, which the scheduler has just read), so
+ * that a task_struct or a stack freed and reused by a new task does not
+ * make its note the dead one's. Two live tasks alike in both are not met.
+ */
+static __always_inline __u64 task_note_key(struct task_struct *t, const bool btf)
+{
+	__u32 stack = btf ? LOW_HALF(t->stack) : (__u32)(__u64)BPF_CORE_READ(t, stack);
+	return (__u64)stack << 32 | LOW_HALF(t);
+}
+
+/* The entry of the note with this key (anyone's, or empty: see task_note_is). */
+static __always_inline struct task_note *task_note_entry(__u64 key)
+{
+	/* Fibonacci hashing of the stack's address (THREAD_SIZE-aligned: its low bits are zero). */
+	__u32 index = ((__u32)(key >> (32 + 14)) * 2654435761u) >> (32 - MBCAS_TASK_NOTE_BITS);
+	return bpf_map_lookup_elem(&task_notes, &index);
+}
+
+static __always_inline bool task_note_is(const struct task_note *n, __u64 key)
+{
+	return n->task == key && n->check == task_note_check(key, n->run_delay_seen, n->arrivals_seen);
+}
+
+static __always_inline void task_note_write(struct task_note *n, __u64 key, __u64 run_delay, __u64 arrivals)
+{
+	n->task = key;
+	n->run_delay_seen = run_delay;
+	n->arrivals_seen = arrivals;
+	n->check = task_note_check(key, run_delay, arrivals);
+}
+
+/*
+ * A switch-in after a long wait, or while run queues are contended: returns
+ * whether its wait counts.
+ */
+static __noinline bool contended_switch_in(struct task_struct *next, __u64 clock, __u64 wait, bool throttle_ended,
+					   const bool btf)
+{
+	__u64 key = task_note_key(next, btf);
+	struct task_note *note = task_note_entry(key);
+	if (!note)
+		return true; /* cannot happen: the index is within the array */
+	bool unseen_long_wait = false;
+	if (wait >= MBCAS_CONTENDED_WAIT_NS) {
+		note_contention(clock);
+		/* A long wait of a task the probe has neither noted nor kept state for may hide a
+		 * throttle whose start it did not see (the task was throttled before the probe attached,
+		 * or before its cgroup was watched): not counted, as the probe's first sight of a task.
+		 * The note below (run queues are contended now) makes the next one count. */
+		unseen_long_wait = !throttle_ended && !task_note_is(note, key) && !task_state_if_any(next, btf);
+	}
+	/* Contended: the load balancer may move this task while it queues. Note where run_delay
+	 * will be after this switch-in: sched_info_arrive adds the wait and counts the arrival. */
+	if (HAS_SCHED_INFO)
+		task_note_write(note, key, run_delay_of(next, btf) + wait, arrivals_tag(arrivals_of(next, btf) + 1));
+	return !unseen_long_wait;
+}
+
+static __always_inline void switch_in(struct task_struct *next, const __u64 *cgroup_id,
 				      struct mbcas_cgroup_stats *s, bool throttle_ended, const bool btf)
 {
 	s->nr_switches++;
 	__u64 clock = clock_of(next, btf);
 	__u64 wait = wait_ending(next, clock, btf);
-	struct task_state *ts = 0;
-	bool unseen_long_wait = false;
-	if (wait >= MBCAS_CONTENDED_WAIT_NS) {
-		note_contention(clock);
-		/* A long wait of a task the probe keeps no state for may hide a throttle whose start it
-		 * did not see (the task was throttled before the probe attached, or before its cgroup
-		 * was watched): not counted, as the probe's first sight of a task. The state noted
-		 * below (run queues are contended now) makes the next one count. */
-		ts = task_state_if_any(next, pid, btf);
-		unseen_long_wait = !throttle_ended && !ts;
-	}
-	if (HAS_SCHED_INFO && clock < contended_clock + MBCAS_CONTENTION_WINDOW_NS) {
-		/* Contended: the load balancer may move this task while it queues. Note where run_delay
-		 * will be after this switch-in: sched_info_arrive adds the wait and counts the arrival. */
-		if (!ts)
-			ts = task_state_of(next, pid, btf);
-		if (ts) {
-			ts->run_delay_seen = run_delay_of(next, btf) + wait;
-			ts->arrivals_seen = arrivals_tag(arrivals_of(next, btf) + 1);
-		}
-	}
-	if (wait && !throttle_ended && !unseen_long_wait)
-		wait_ended(s, pid, cgroup_id, clock, wait);
+	bool counts = wait && !throttle_ended;
+	if (unlikely(wait >= MBCAS_CONTENDED_WAIT_NS || (HAS_SCHED_INFO && clock < contended_clock + MBCAS_CONTENTION_WINDOW_NS)))
+		counts = contended_switch_in(next, clock, wait, throttle_ended, btf) && counts;
+	if (counts)
+		wait_ended(s, next, cgroup_id, clock, wait, btf);
 }
 
 /* Bits of css.flags (include/linux/cgroup-defs.h, an unnamed enum: no CO-RE name to relocate by). */
@@ -721,17 +856,12 @@ static __always_inline __u32 cache_slot(__u64 group)
  * go to cgroup_stats). A counted cgroup's slot is never taken while it has
  * a cgroup_stats entry: its counts there are part of its totals.
  */
-static __always_inline struct mbcas_cgroup_stats *stats_of_group(struct task_group *tg, __u64 *cgroup_id,
-								  const bool btf)
+static __noinline struct mbcas_cgroup_stats *stats_of_uncached_group(struct task_group *tg,
+								      struct mbcas_cgroup_slot *e, __u64 *cgroup_id,
+								      const bool btf)
 {
 	__u64 group = (__u64)tg;
-	__u32 slot = cache_slot(group);
 	__u32 generation = cache_generation;
-	struct mbcas_cgroup_slot *e = bpf_map_lookup_elem(&cgroup_cache, &slot);
-	if (e && e->group == group && e->generation == generation) {
-		*cgroup_id = e->cgroup_id;
-		return e->counted ? &e->stats : 0;
-	}
 	__u64 id = group_cgroup_id(tg, btf);
 	*cgroup_id = id;
 	struct mbcas_cgroup_stats *s = cgroup_stats_of(id);
@@ -753,30 +883,46 @@ static __always_inline struct mbcas_cgroup_stats *stats_of_group(struct task_gro
 	return s ? &e->stats : 0;
 }
 
+static __always_inline struct mbcas_cgroup_stats *stats_of_group(struct task_group *tg, const __u64 **cgroup_id,
+								  const bool btf)
+{
+	__u64 group = (__u64)tg;
+	__u32 slot = bpf_get_smp_processor_id() * (cache_slot_mask + 1) + cache_slot(group); /* this CPU's */
+	struct mbcas_cgroup_slot *e = bpf_map_lookup_elem(&cgroup_cache, &slot);
+	if (likely(e && e->group == group && e->generation == cache_generation)) {
+		*cgroup_id = &e->cgroup_id;
+		return e->counted ? &e->stats : 0;
+	}
+	return stats_of_uncached_group(tg, e, (__u64 *)*cgroup_id, btf);
+}
+
 static __always_inline int handle_switch(struct task_struct *prev, struct task_struct *next, const bool btf)
 {
 	/*
-	 * pid 0 is the idle task: neither its run time nor its "wait" is a
-	 * stall. One stats lookup serves both tasks when they share a group.
+	 * One stats lookup serves both tasks when they share a group. A group's
+	 * cgroup id is read only to push: where it is (its slot, or the id read
+	 * on a cache miss into these) is passed on.
 	 */
-	__u32 prev_pid = pid_of(prev, btf), next_pid = pid_of(next, btf);
 	struct task_group *prev_tg = 0;
 	struct mbcas_cgroup_stats *prev_stats = 0;
-	__u64 prev_id = 0;
-	if (prev_pid) {
+	__u64 prev_id_read = 0, next_id_read = 0;
+	const __u64 *prev_id = &prev_id_read;
+	if (!is_idle(prev, btf)) {
 		prev_tg = group_of(prev, btf);
 		prev_stats = stats_of_group(prev_tg, &prev_id, btf);
 		if (prev_stats)
-			switch_out(prev, prev_pid, prev_tg, prev_id, prev_stats, btf);
+			switch_out(prev, prev_tg, prev_id, prev_stats, btf);
 	}
-	if (!next_pid)
+	if (is_idle(next, btf))
 		return 0;
-	bool throttle_ended = back_from_throttle(next, next_pid, btf);
+	bool throttle_ended = back_from_throttle(next, btf);
 	struct task_group *next_tg = group_of(next, btf);
-	__u64 next_id = prev_id;
+	const __u64 *next_id = &next_id_read;
+	if (next_tg == prev_tg)
+		next_id = prev_id;
 	struct mbcas_cgroup_stats *next_stats = next_tg == prev_tg ? prev_stats : stats_of_group(next_tg, &next_id, btf);
 	if (next_stats)
-		switch_in(next, next_pid, next_id, next_stats, throttle_ended, btf);
+		switch_in(next, next_id, next_stats, throttle_ended, btf);
 	return 0;
 }
 
@@ -830,32 +976,42 @@ int BPF_PROG(btf_sched_process_exit, struct task_struct *t)
  * CPU), sched_info_dequeue() has just added its wait on the old CPU to
  * run_delay and cleared last_queued: the next switch-in will not see that
  * wait. It is counted here, as run_delay's growth since the task's last
- * switch-in or migration, when the state noted then is current. Switch-ins
- * note it only while run queues are contended (contended_clock), so that
- * switches on a lightly loaded node look up no per-task state; a migration
- * as contention begins may then not be counted.
+ * switch-in or migration, when the note made then is current (task_notes).
+ * Switch-ins note it only while run queues are contended (contended_clock),
+ * so that switches on a lightly loaded node write nothing per task; a
+ * migration as contention begins may then not be counted.
  */
+/* Whether the task's state says it is throttled (its delay is then not run-queue wait). */
+static __always_inline bool throttled_now(struct task_struct *t, const bool btf)
+{
+	if (!throttled_tasks)
+		return false;
+	struct task_state *ts = task_state_if_any(t, btf);
+	return ts && ts->throttled_since_ns;
+}
+
 static __always_inline int handle_migrate(struct task_struct *p, const bool btf)
 {
 	int on_rq = btf ? p->on_rq : BPF_CORE_READ(p, on_rq);
 	if (on_rq != MBCAS_TASK_ON_RQ_MIGRATING || !HAS_SCHED_INFO)
 		return 0;
-	__u64 cgroup_id = 0;
+	__u64 id = 0;
+	const __u64 *cgroup_id = &id;
 	struct mbcas_cgroup_stats *s = stats_of_group(group_of(p, btf), &cgroup_id, btf);
 	if (!s)
 		return 0;
 	__u64 clock = clock_of(p, btf); /* the old CPU's: the task is still on its run queue */
 	note_contention(clock);
-	__u32 pid = pid_of(p, btf);
-	struct task_state *ts = task_state_of(p, pid, btf);
-	if (!ts)
+	__u64 key = task_note_key(p, btf);
+	struct task_note *note = task_note_entry(key);
+	if (!note)
 		return 0;
 	__u64 run_delay = run_delay_of(p, btf);
 	__u64 arrivals = arrivals_tag(arrivals_of(p, btf));
-	if (ts->arrivals_seen == arrivals && run_delay > ts->run_delay_seen && !ts->throttled_since_ns)
-		wait_ended(s, pid, cgroup_id, clock, run_delay - ts->run_delay_seen);
-	ts->run_delay_seen = run_delay;
-	ts->arrivals_seen = arrivals;
+	if (task_note_is(note, key) && note->arrivals_seen == arrivals && run_delay > note->run_delay_seen &&
+	    !throttled_now(p, btf))
+		wait_ended(s, p, cgroup_id, clock, run_delay - note->run_delay_seen, btf);
+	task_note_write(note, key, run_delay, arrivals);
 	return 0;
 }
 

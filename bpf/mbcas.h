@@ -19,7 +19,7 @@
 
 /* Default capacity of the per-cgroup maps (user space sizes them at load): a node rarely has more cgroups than this. */
 #define MBCAS_MAX_CGROUPS 16384
-/* Slots of the per-CPU cgroup cache (a power of two): more than the cgroups that switch on one CPU at once. */
+/* Slots of the cgroup cache per CPU (a power of two): more than the cgroups that switch on one CPU at once. */
 #define MBCAS_CACHE_SLOTS 256
 /* Default for the tasks tracked at once in the per-task hash (raw_tp; tp_btf before 6.4): every live task of a counted cgroup that has run. */
 #define MBCAS_MAX_TASKS 65536
@@ -75,10 +75,9 @@ struct mbcas_event {
  * /proc/<pid>/schedstat and cpu.stat by construction.
  */
 struct mbcas_cgroup_stats {
+	/* What a common switch touches first (one cache line in a slot, see below). */
 	__u64 run_ns;           /* time on CPU (sum_exec_runtime deltas) */
 	__u64 wait_ns;          /* run_delay deltas, less a throttled task's delay until it runs again (throttling) */
-	__u64 throttled_ns;     /* cfs_bandwidth.throttled_time deltas (cpu.stat throttled time) */
-	__u64 nr_throttled;     /* cfs_bandwidth.nr_throttled deltas (cpu.stat nr_throttled) */
 	__u64 nr_switches;      /* times a task of the cgroup was switched in */
 	/* Probe-internal state of this CPU, visible for debugging: the wait window
 	 * (in this CPU's rq clock), and the group's throttled_time + nr_throttled
@@ -87,16 +86,24 @@ struct mbcas_cgroup_stats {
 	__u64 window_start_ns;
 	__u64 window_wait_ns;
 	__u64 bandwidth_seen;
+	/* Claimed at throttle ends and bandwidth changes only (rare). */
+	__u64 throttled_ns;     /* cfs_bandwidth.throttled_time deltas (cpu.stat throttled time) */
+	__u64 nr_throttled;     /* cfs_bandwidth.nr_throttled deltas (cpu.stat nr_throttled) */
 };
 
 /*
- * One slot of the per-CPU cgroup cache (cgroup_cache): where a context
- * switch finds its group's stats without hashing. The slot is picked by
- * the address of the group's struct task_group and valid while generation
- * equals the programs' cache_generation (bumped by user space when it
- * watches or forgets cgroups, and by the programs at cgroup mkdir and
- * rmdir, so a freed group's address reused by another is checked again).
- * A group whose slot holds another counts in cgroup_stats instead.
+ * One slot of the cgroup cache (cgroup_cache): where a context switch finds
+ * its group's stats without hashing. Each CPU has MBCAS_CACHE_SLOTS of them
+ * (key = cpu * slots + slot: only that CPU writes them); the slot is picked
+ * by the address of the group's struct task_group and valid while
+ * generation equals the programs' cache_generation (bumped by user space
+ * when it watches or forgets cgroups, and by the programs at cgroup mkdir
+ * and rmdir, so a freed group's address reused by another is checked
+ * again). A group whose slot holds another counts in cgroup_stats instead.
+ *
+ * 128 bytes, and the map's values are page-aligned (BPF_F_MMAPABLE), so a
+ * slot starts a cache line, and the fields a common switch touches (the
+ * first 64 bytes) are one line; the cgroup id is read only to push.
  *
  * A cgroup's totals are its cgroup_stats entry plus the stats of every
  * slot, on every CPU, with its cgroup_id and counted set. Only cgroups
@@ -104,10 +111,11 @@ struct mbcas_cgroup_stats {
  */
 struct mbcas_cgroup_slot {
 	__u64 group;          /* the struct task_group's address; 0 = empty */
-	__u64 cgroup_id;      /* its cgroup's id (0: an autogroup) */
 	__u32 generation;     /* cache_generation when last checked */
 	__u32 counted;        /* 1: the cgroup is counted (watched, or no filter) */
 	struct mbcas_cgroup_stats stats;
+	__u64 cgroup_id;      /* its cgroup's id (0: an autogroup) */
+	__u64 _reserved[5];   /* to 128 bytes: two cache lines */
 };
 
 /*
@@ -185,7 +193,7 @@ _Static_assert(sizeof(struct mbcas_pod_allocation) == 136, "mbcas_pod_allocation
 _Static_assert(sizeof(struct mbcas_node_market) == 64, "mbcas_node_market layout changed: update Swift");
 _Static_assert(sizeof(struct mbcas_event) == 48, "mbcas_event layout changed: update Swift");
 _Static_assert(sizeof(struct mbcas_cgroup_stats) == 64, "mbcas_cgroup_stats layout changed: update Swift");
-_Static_assert(sizeof(struct mbcas_cgroup_slot) == 88, "mbcas_cgroup_slot layout changed: update Swift");
+_Static_assert(sizeof(struct mbcas_cgroup_slot) == 128, "mbcas_cgroup_slot layout changed: update Swift");
 _Static_assert(sizeof(struct mbcas_throttle_mark) == 16, "mbcas_throttle_mark layout changed: update Swift");
 _Static_assert(sizeof(struct mbcas_open_episode) == 16, "mbcas_open_episode layout changed: update Swift");
 _Static_assert(sizeof(struct mbcas_counters) == 32, "mbcas_counters layout changed: update Swift");

@@ -93,21 +93,87 @@ static int task_storage_allocates_safely(void)
 static int start_cache_generation(struct mbcas_bpf *skel)
 {
 	int fd = bpf_map__fd(skel->maps.cgroup_cache);
-	int cpus = libbpf_num_possible_cpus();
-	if (cpus <= 0)
-		return cpus;
-	struct mbcas_cgroup_slot *slots = calloc((size_t)cpus, sizeof(*slots));
-	if (!slots)
-		return -ENOMEM;
+	__u32 entries = bpf_map__max_entries(skel->maps.cgroup_cache);
+	struct mbcas_cgroup_slot *slots = calloc(entries, sizeof(*slots));
+	__u32 *keys = calloc(entries, sizeof(*keys));
+	int err = slots && keys ? 0 : -ENOMEM;
+	__u32 count = entries, out_batch = 0;
+	/* One batch for the whole array; ENOENT: it reached the end (all of it). */
+	if (!err && bpf_map_lookup_batch(fd, NULL, &out_batch, keys, slots, &count, NULL) && errno != ENOENT)
+		err = -errno;
 	__u32 newest = 0;
-	for (__u32 key = 0; key < bpf_map__max_entries(skel->maps.cgroup_cache); key++) {
-		if (bpf_map_lookup_elem(fd, &key, slots))
-			continue;
-		for (int cpu = 0; cpu < cpus; cpu++)
-			newest = slots[cpu].generation > newest ? slots[cpu].generation : newest;
-	}
+	for (__u32 i = 0; !err && i < count; i++)
+		newest = slots[i].generation > newest ? slots[i].generation : newest;
 	free(slots);
-	__atomic_store_n(&skel->bss->cache_generation, newest + 1, __ATOMIC_SEQ_CST);
+	free(keys);
+	if (!err)
+		__atomic_store_n(&skel->bss->cache_generation, newest + 1, __ATOMIC_SEQ_CST);
+	return err;
+}
+
+static int same_layout(const struct btf *a, __u32 a_id, const struct btf *b, __u32 b_id, int depth)
+{
+	const struct btf_type *ta = btf__type_by_id(a, btf__resolve_type(a, a_id));
+	const struct btf_type *tb = btf__type_by_id(b, btf__resolve_type(b, b_id));
+	if (!ta || !tb || btf_kind(ta) != btf_kind(tb) || ta->size != tb->size)
+		return 0;
+	if (btf_kind(ta) != BTF_KIND_STRUCT || depth > 4)
+		return 1;
+	if (btf_vlen(ta) != btf_vlen(tb))
+		return 0;
+	const struct btf_member *ma = btf_members(ta), *mb = btf_members(tb);
+	for (int i = 0; i < btf_vlen(ta); i++, ma++, mb++) {
+		if (strcmp(btf__name_by_offset(a, ma->name_off), btf__name_by_offset(b, mb->name_off)) ||
+		    btf_member_bit_offset(ta, i) != btf_member_bit_offset(tb, i) ||
+		    !same_layout(a, ma->type, b, mb->type, depth + 1))
+			return 0;
+	}
+	return 1;
+}
+
+/*
+ * Whether the pinned map at path holds values laid out otherwise than this
+ * probe's: member by member, by name and offset, as their BTF says. libbpf
+ * reuses a pin whose type and sizes match, and a struct whose fields moved
+ * keeps its size: counting into it would read one field as another.
+ */
+static int pinned_layout_differs(const struct bpf_object *obj, const struct bpf_map *map, const char *path)
+{
+	int fd = bpf_obj_get(path);
+	if (fd < 0)
+		return 0; /* nothing pinned: the map is created fresh */
+	struct bpf_map_info info = {};
+	__u32 length = sizeof(info);
+	int differs = 0;
+	if (!bpf_obj_get_info_by_fd(fd, &info, &length) && info.btf_id && info.btf_value_type_id) {
+		struct btf *pinned = btf__load_from_kernel_by_id(info.btf_id);
+		if (pinned) {
+			differs = !same_layout(pinned, info.btf_value_type_id, bpf_object__btf(obj),
+					       bpf_map__btf_value_type_id(map), 0);
+			btf__free(pinned);
+		}
+	}
+	close(fd);
+	return differs;
+}
+
+/* Refuses pins of another layout, in libbpf's words for a pin it cannot reuse (KernelProbe explains those). */
+static int check_pinned_layouts(const struct bpf_object *obj)
+{
+	const struct bpf_map *map;
+	bpf_object__for_each_map(map, obj) {
+		const char *path = bpf_map__pin_path(map);
+		if (!path || bpf_map__btf_value_type_id(map) == 0 || !pinned_layout_differs(obj, map, path))
+			continue;
+		char message[512];
+		snprintf(message, sizeof(message),
+			 "libbpf: map '%s': couldn't reuse pinned map at '%s': its values are laid out otherwise (BTF)\n",
+			 bpf_map__name(map), path);
+		mbcas_log_handler handler = __atomic_load_n(&log_handler, __ATOMIC_ACQUIRE);
+		if (handler)
+			handler(LIBBPF_WARN, message);
+		return -EINVAL;
+	}
 	return 0;
 }
 
@@ -123,15 +189,16 @@ static int open_and_load_mode(const struct mbcas_probe_config *config, int mode,
 	struct mbcas_bpf *skel = mbcas_bpf__open_opts(&opts);
 	if (!skel)
 		return errno ? -errno : -EINVAL;
-	skel->rodata->wait_threshold_ns = config->wait_threshold_ns;
-	skel->rodata->wait_window_ns = config->wait_window_ns;
+	skel->bss->wait_threshold_ns = config->wait_threshold_ns;
+	skel->bss->wait_window_ns = config->wait_window_ns;
 	skel->rodata->filter_cgroups = config->filter_cgroups ? 1 : 0;
 	__u32 slots = config->cache_slots ? config->cache_slots : MBCAS_CACHE_SLOTS;
-	if (slots & (slots - 1)) {
+	int cpus = libbpf_num_possible_cpus();
+	if ((slots & (slots - 1)) || cpus <= 0) {
 		mbcas_bpf__destroy(skel);
-		return -EINVAL;
+		return cpus <= 0 ? cpus : -EINVAL;
 	}
-	skel->rodata->cache_slot_mask = slots - 1;
+	skel->bss->cache_slot_mask = slots - 1;
 	/* tp_btf only: bpf_task_storage_get needs a typed task pointer. */
 	int task_storage = mode == MBCAS_ATTACH_BTF && task_storage_allocates_safely();
 	skel->rodata->task_storage_safe = task_storage ? 1 : 0;
@@ -152,7 +219,9 @@ static int open_and_load_mode(const struct mbcas_probe_config *config, int mode,
 	if (!err)
 		err = bpf_map__set_max_entries(skel->maps.task_states, tasks);
 	if (!err)
-		err = bpf_map__set_max_entries(skel->maps.cgroup_cache, slots);
+		err = bpf_map__set_max_entries(skel->maps.cgroup_cache, slots * (__u32)cpus); /* each CPU's slots */
+	if (!err)
+		err = check_pinned_layouts(skel->obj);
 	if (!err && config->ringbuf_bytes)
 		err = bpf_map__set_max_entries(skel->maps.events, config->ringbuf_bytes);
 	if (!err)

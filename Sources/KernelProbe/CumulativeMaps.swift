@@ -15,7 +15,8 @@ public final class CumulativeMaps: Sendable {
     private let countersFD: Int32
     private let ownsDescriptors: Bool
     private let possibleCPUs: Int
-    private let cacheSlots: Int
+    /// Slots in the cgroup cache: every CPU's.
+    private let cacheEntries: Int
 
     init(statsFD: Int32, cacheFD: Int32, episodesFD: Int32, marksFD: Int32, countersFD: Int32, ownsDescriptors: Bool) {
         self.statsFD = statsFD
@@ -27,7 +28,8 @@ public final class CumulativeMaps: Sendable {
         self.possibleCPUs = max(1, Int(libbpf_num_possible_cpus()))
         var info = bpf_map_info()
         var infoSize = UInt32(MemoryLayout<bpf_map_info>.size)
-        self.cacheSlots = bpf_obj_get_info_by_fd(cacheFD, &info, &infoSize) == 0 ? Int(info.max_entries) : Int(MBCAS_CACHE_SLOTS)
+        self.cacheEntries = bpf_obj_get_info_by_fd(cacheFD, &info, &infoSize) == 0
+            ? Int(info.max_entries) : Int(MBCAS_CACHE_SLOTS) * possibleCPUs
     }
 
     deinit {
@@ -114,8 +116,8 @@ public final class CumulativeMaps: Sendable {
         return freed
     }
 
-    /// Each counted cgroup's totals: its `cgroup_stats` entry plus its slots in the per-CPU cgroup
-    /// cache (see `struct mbcas_cgroup_slot`), where most switches count.
+    /// Each counted cgroup's totals: its `cgroup_stats` entry plus its slots in the cgroup cache, on
+    /// every CPU (see `struct mbcas_cgroup_slot`), where most switches count.
     private func readCgroupStats() throws(ProbeError) -> [UInt64: CgroupStallTotals] {
         var result = try readCgroupStatsEntries()
         for slot in try readCacheSlots() where slot.counted != 0 {
@@ -129,10 +131,9 @@ public final class CumulativeMaps: Sendable {
     /// Every slot of the cgroup cache, on every CPU, in one `BPF_MAP_LOOKUP_BATCH` (arrays have it
     /// on every kernel the probe loads on, 5.8+).
     private func readCacheSlots() throws(ProbeError) -> [mbcas_cgroup_slot] {
-        let slots = cacheSlots
-        var values = [mbcas_cgroup_slot](repeating: mbcas_cgroup_slot(), count: slots * possibleCPUs)
-        var keys = [UInt32](repeating: 0, count: slots)
-        var count = UInt32(slots)
+        var values = [mbcas_cgroup_slot](repeating: mbcas_cgroup_slot(), count: cacheEntries)
+        var keys = [UInt32](repeating: 0, count: cacheEntries)
+        var count = UInt32(cacheEntries)
         var outBatch: UInt32 = 0
         let rc = keys.withUnsafeMutableBytes { k in
             values.withUnsafeMutableBytes { v in
@@ -143,7 +144,7 @@ public final class CumulativeMaps: Sendable {
         guard rc == 0 || errno == ENOENT else {
             throw ProbeError.call(.mapAccessFailed, "cannot read the cgroup cache", Errno(rawValue: errno))
         }
-        return Array(values[..<(Int(count) * possibleCPUs)])
+        return Array(values[..<Int(count)])
     }
 
     private func readCgroupStatsEntries() throws(ProbeError) -> [UInt64: CgroupStallTotals] {

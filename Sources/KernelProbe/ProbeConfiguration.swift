@@ -38,9 +38,10 @@ public struct ProbeConfiguration: Sendable, Equatable {
     /// Entries of the per-task hash (the raw_tp set, and tp_btf on kernels before 6.4, where task-local
     /// storage is not used): the live tasks of counted cgroups that have run.
     public var maxTasks: UInt32
-    /// Slots of the per-CPU cgroup cache, where a context switch finds its cgroup's stats without
-    /// hashing (a power of two). A cgroup whose slot another holds is counted in `cgroup_stats`
-    /// instead: slower, not less exact. Few slots only serve tests of that path.
+    /// Slots per CPU of the cgroup cache, where a context switch finds its cgroup's stats without
+    /// hashing (a power of two, at most 4096; 128 bytes each, on every CPU). A cgroup whose slot
+    /// another holds is counted in `cgroup_stats` instead: slower, not less exact. Few slots only
+    /// serve tests of that path.
     public var cacheSlots: UInt32
     /// How long the consumer thread sleeps in epoll before it reads batched
     /// (non-waking) events anyway: the bound on their delivery delay.
@@ -93,8 +94,8 @@ public struct ProbeConfiguration: Sendable, Equatable {
         guard maxCgroups > 0, maxTasks > 0 else {
             throw ProbeError(.invalidConfiguration, "maxCgroups and maxTasks must be positive, got \(maxCgroups) and \(maxTasks)")
         }
-        guard cacheSlots > 0, cacheSlots & (cacheSlots - 1) == 0 else {
-            throw ProbeError(.invalidConfiguration, "cacheSlots must be a power of two, got \(cacheSlots)")
+        guard cacheSlots > 0, cacheSlots <= 4096, cacheSlots & (cacheSlots - 1) == 0 else {
+            throw ProbeError(.invalidConfiguration, "cacheSlots must be a power of two up to 4096, got \(cacheSlots)")
         }
         guard pinRoot.hasPrefix("/"), pinRoot.count > 1 else {
             throw ProbeError(.invalidConfiguration, "pinRoot must be an absolute path, got '\(pinRoot)'")

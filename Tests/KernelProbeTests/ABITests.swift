@@ -20,18 +20,22 @@ struct ABITests {
         #expect(MemoryLayout<mbcas_event>.offset(of: \.pid) == 40)
     }
 
-    @Test("map values: stats 64, cache slot 88, throttle mark 16, episode 16, counters 32, pod allocation 136 bytes")
+    @Test("map values: stats 64, cache slot 128, throttle mark 16, episode 16, counters 32, pod allocation 136 bytes")
     func mapValueLayouts() {
         #expect(MemoryLayout<mbcas_cgroup_stats>.size == 64)
         #expect(MemoryLayout<mbcas_cgroup_stats>.stride == 64)  // per-CPU values are 8-byte aligned slots
-        #expect(MemoryLayout<mbcas_cgroup_stats>.offset(of: \.throttled_ns) == 16)
-        #expect(MemoryLayout<mbcas_cgroup_stats>.offset(of: \.nr_throttled) == 24)
-        #expect(MemoryLayout<mbcas_cgroup_stats>.offset(of: \.nr_switches) == 32)
-        #expect(MemoryLayout<mbcas_cgroup_slot>.size == 88)
-        #expect(MemoryLayout<mbcas_cgroup_slot>.stride == 88)  // read in batches: CPUs x slots of 88 bytes
-        #expect(MemoryLayout<mbcas_cgroup_slot>.offset(of: \.generation) == 16)
-        #expect(MemoryLayout<mbcas_cgroup_slot>.offset(of: \.counted) == 20)
-        #expect(MemoryLayout<mbcas_cgroup_slot>.offset(of: \.stats) == 24)
+        #expect(MemoryLayout<mbcas_cgroup_stats>.offset(of: \.nr_switches) == 16)
+        #expect(MemoryLayout<mbcas_cgroup_stats>.offset(of: \.bandwidth_seen) == 40)
+        #expect(MemoryLayout<mbcas_cgroup_stats>.offset(of: \.throttled_ns) == 48)
+        #expect(MemoryLayout<mbcas_cgroup_stats>.offset(of: \.nr_throttled) == 56)
+        #expect(MemoryLayout<mbcas_cgroup_slot>.size == 128)
+        #expect(MemoryLayout<mbcas_cgroup_slot>.stride == 128)  // read in one batch: CPUs x slots of 128 bytes
+        #expect(MemoryLayout<mbcas_cgroup_slot>.offset(of: \.generation) == 8)
+        #expect(MemoryLayout<mbcas_cgroup_slot>.offset(of: \.counted) == 12)
+        #expect(MemoryLayout<mbcas_cgroup_slot>.offset(of: \.stats) == 16)
+        // What a common switch touches (up to bandwidth_seen) is the slot's first cache line.
+        #expect(MemoryLayout<mbcas_cgroup_slot>.offset(of: \.stats.bandwidth_seen)! + 8 <= 64)
+        #expect(MemoryLayout<mbcas_cgroup_slot>.offset(of: \.cgroup_id) == 80)
         #expect(MemoryLayout<mbcas_throttle_mark>.size == 16)
         #expect(MemoryLayout<mbcas_open_episode>.size == 16)
         #expect(MemoryLayout<mbcas_counters>.size == 32)

@@ -82,6 +82,8 @@ struct rq {
 
 struct task_struct {
 	unsigned int __state;
+	void *stack;                    /* its kernel stack: unique among live tasks */
+	unsigned int flags;             /* PF_IDLE: an idle task */
 	int on_rq;                      /* TASK_ON_RQ_MIGRATING (2) while moved between CPUs queued */
 	pid_t pid;
 	struct sched_entity se;

@@ -11,6 +11,7 @@
 #include <stddef.h>
 #include <bpf/libbpf.h>
 #include <bpf/bpf.h>
+#include <bpf/btf.h>
 #include "../../../bpf/mbcas.h"
 
 /* Which set of programs to load. */
@@ -21,7 +22,7 @@ enum mbcas_attach_mode {
 	MBCAS_ATTACH_BASELINE = 3, /* benchmarks only: an empty program on sched_switch */
 };
 
-/* Options fixed at load time (the probe's .rodata and map sizes). */
+/* Options fixed at load time (the probe's .rodata, tunables in its .bss, and map sizes). */
 struct mbcas_probe_config {
 	__u32 attach_mode;         /* enum mbcas_attach_mode */
 	const char *pin_root;      /* bpffs directory for the pinned maps, e.g. /sys/fs/bpf/mbcas */
@@ -31,7 +32,7 @@ struct mbcas_probe_config {
 	__u64 wait_window_ns;      /* ...within this window, per cgroup and CPU */
 	__u32 max_cgroups;         /* entries of the per-cgroup maps (and open episodes); 0 = MBCAS_MAX_CGROUPS */
 	__u32 max_tasks;           /* entries of the per-task hash (raw_tp; tp_btf before 6.4); 0 = MBCAS_MAX_TASKS */
-	__u32 cache_slots;         /* slots of the per-CPU cgroup cache, a power of two; 0 = MBCAS_CACHE_SLOTS */
+	__u32 cache_slots;         /* slots of the cgroup cache per CPU, a power of two; 0 = MBCAS_CACHE_SLOTS */
 };
 
 /* The maps user space reads or writes. */
@@ -46,7 +47,7 @@ enum mbcas_probe_map {
 	MBCAS_MAP_TASK_STATES = 7,  /* per-task hash (both sets) */
 	MBCAS_MAP_THROTTLE_MARKS = 8,
 	MBCAS_MAP_TASK_STORAGE = 9, /* task-local storage: created only where tp_btf uses it (6.4+) */
-	MBCAS_MAP_CGROUP_CACHE = 10, /* per-CPU slots holding most cgroups' stats (struct mbcas_cgroup_slot) */
+	MBCAS_MAP_CGROUP_CACHE = 10, /* each CPU's slots holding most cgroups' stats (struct mbcas_cgroup_slot) */
 };
 
 /* A loaded probe: the skeleton behind an opaque pointer. */
