@@ -111,6 +111,7 @@ static int start_cache_generation(struct mbcas_bpf *skel)
 	return err;
 }
 
+/* Two BTF types alike: kind and size, and for structs each member's name, offset and type (nested structs too). */
 static int same_layout(const struct btf *a, __u32 a_id, const struct btf *b, __u32 b_id, int depth)
 {
 	const struct btf_type *ta = btf__type_by_id(a, btf__resolve_type(a, a_id));
