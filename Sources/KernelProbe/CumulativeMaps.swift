@@ -147,23 +147,10 @@ public final class CumulativeMaps: Sendable {
         return Array(values[..<Int(count)])
     }
 
-    private func readCgroupStatsEntries() throws(ProbeError) -> [UInt64: CgroupStallTotals] {
-        if let batched = try readCgroupStatsInBatches() { return batched }
-        var result: [UInt64: CgroupStallTotals] = [:]
-        var values = [mbcas_cgroup_stats](repeating: mbcas_cgroup_stats(), count: possibleCPUs)
-        for key in try hashMapKeys(statsFD) {
-            var k = key
-            let rc = values.withUnsafeMutableBytes { bpf_map_lookup_elem(statsFD, &k, $0.baseAddress) }
-            if rc != 0 { continue }  // deleted between listing and lookup
-            result[key] = Self.totals(key, values[...])
-        }
-        return result
-    }
-
     /// The whole stats map in a few `BPF_MAP_LOOKUP_BATCH` calls instead of two syscalls per cgroup
-    /// (the agent reads it every 100 ms; with 150 watched pods the per-key walk was most of its
-    /// CPU). Nil when the kernel has no batch operations for this map (before 5.6): walk it then.
-    private func readCgroupStatsInBatches() throws(ProbeError) -> [UInt64: CgroupStallTotals]? {
+    /// (the agent reads it every 100 ms; with 150 watched pods a per-key walk was most of its CPU).
+    /// Hash maps have batch operations on every kernel the probe loads on (5.6+; it needs 5.8+).
+    private func readCgroupStatsEntries() throws(ProbeError) -> [UInt64: CgroupStallTotals] {
         let chunk = 256
         var keys = [UInt64](repeating: 0, count: chunk)
         // A per-CPU map's values come as possible CPUs × the value size rounded to 8 bytes (64 here).
@@ -185,7 +172,6 @@ public final class CumulativeMaps: Sendable {
             }
             if rc != 0 {
                 if err == .noSuchFileOrDirectory { return result }  // the end of the map
-                if first, err == .invalidArgument || err == .notSupported || err == .notSupportedOnSocket { return nil }
                 throw ProbeError.call(.mapAccessFailed, "cannot read the stats map in batches", err)
             }
             inBatch = outBatch
