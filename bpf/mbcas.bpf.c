@@ -327,6 +327,13 @@ static __always_inline struct task_state *task_state_if_any(struct task_struct *
 	return bpf_map_lookup_elem(&task_states, &pid);
 }
 
+/* The task's state if it says the task is throttled (its delay since is throttling, not wait); else NULL. */
+static __always_inline struct task_state *throttled_state(struct task_struct *t, const bool btf)
+{
+	struct task_state *ts = task_state_if_any(t, btf);
+	return ts && ts->throttled_since_ns ? ts : 0;
+}
+
 /* The task's state, created if it has none. */
 static __always_inline struct task_state *task_state_of(struct task_struct *t, const bool btf)
 {
@@ -695,7 +702,7 @@ static __always_inline void switch_out(struct task_struct *prev, struct task_gro
 	if (bandwidth_limited(prev, btf) &&
 	    unlikely(group_throttled_time(tg, btf) + group_nr_throttled(tg, btf) + 1 != s->bandwidth_seen))
 		bandwidth_changed(prev, tg, cgroup_id, s, btf);
-	/* Else preempted or asleep: sched_info keeps its wait, read at its next switch-in. */
+	/* Not throttled: preempted or asleep, and sched_info keeps its wait, read at its next switch-in. */
 	if (unlikely(switched_out_throttled(prev, btf)))
 		switched_out_throttling(prev, btf);
 }
@@ -708,8 +715,8 @@ static __always_inline void switch_out(struct task_struct *prev, struct task_gro
  */
 static __noinline bool throttle_ends(struct task_struct *next, const bool btf)
 {
-	struct task_state *ts = task_state_if_any(next, btf);
-	if (!ts || !ts->throttled_since_ns)
+	struct task_state *ts = throttled_state(next, btf);
+	if (!ts)
 		return false;
 	throttle_ended(ts, pid_of(next, btf));
 	return true;
@@ -917,10 +924,12 @@ static __always_inline int handle_switch(struct task_struct *prev, struct task_s
 		return 0;
 	bool throttle_ended = back_from_throttle(next, btf);
 	struct task_group *next_tg = group_of(next, btf);
-	const __u64 *next_id = &next_id_read;
-	if (next_tg == prev_tg)
-		next_id = prev_id;
-	struct mbcas_cgroup_stats *next_stats = next_tg == prev_tg ? prev_stats : stats_of_group(next_tg, &next_id, btf);
+	const __u64 *next_id = prev_id;
+	struct mbcas_cgroup_stats *next_stats = prev_stats;
+	if (next_tg != prev_tg) {
+		next_id = &next_id_read;
+		next_stats = stats_of_group(next_tg, &next_id, btf);
+	}
 	if (next_stats)
 		switch_in(next, next_id, next_stats, throttle_ended, btf);
 	return 0;
@@ -971,6 +980,12 @@ int BPF_PROG(btf_sched_process_exit, struct task_struct *t)
 	return 0;
 }
 
+/* Whether the task is throttled, looked up only while some task is. */
+static __always_inline bool throttled_now(struct task_struct *t, const bool btf)
+{
+	return throttled_tasks && throttled_state(t, btf);
+}
+
 /*
  * A task moves to another CPU. If it was queued (not woken onto the new
  * CPU), sched_info_dequeue() has just added its wait on the old CPU to
@@ -981,15 +996,6 @@ int BPF_PROG(btf_sched_process_exit, struct task_struct *t)
  * so that switches on a lightly loaded node write nothing per task; a
  * migration as contention begins may then not be counted.
  */
-/* Whether the task's state says it is throttled (its delay is then not run-queue wait). */
-static __always_inline bool throttled_now(struct task_struct *t, const bool btf)
-{
-	if (!throttled_tasks)
-		return false;
-	struct task_state *ts = task_state_if_any(t, btf);
-	return ts && ts->throttled_since_ns;
-}
-
 static __always_inline int handle_migrate(struct task_struct *p, const bool btf)
 {
 	int on_rq = btf ? p->on_rq : BPF_CORE_READ(p, on_rq);
