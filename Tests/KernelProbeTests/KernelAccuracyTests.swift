@@ -33,6 +33,15 @@ struct KernelAccuracyTests {
         #expect(error <= Self.tolerance, "\(what): BPF \(measured) vs kernel \(oracle) (\(Int(error * 100))% apart)")
     }
 
+    /// For a figure the probe may under-count (see the test using it): never above the kernel's
+    /// beyond the tolerance, and printed with how far below it is.
+    func expectNotAbove(_ measured: Double, _ oracle: Double, _ what: Comment) {
+        #expect(oracle > 0, "the kernel saw no \(what): the workload did not run")
+        guard oracle > 0 else { return }
+        print("[figure] \(uname()) \(what): probe \(Int(measured)), kernel \(Int(oracle)), \(String(format: "%.1f", (measured - oracle) / oracle * 100)) % off")
+        #expect(measured <= oracle * (1 + Self.tolerance), "\(what): BPF \(measured) above the kernel's \(oracle)")
+    }
+
     /// The kernel release and the cgroup version the cpu controller is on, e.g. "6.1.0-28-amd64 cgroup v2".
     func uname() -> String {
         var u = utsname()
@@ -140,6 +149,23 @@ struct KernelAccuracyTests {
         try expectWaitAndRunMatchSchedstat(probe: probe, name: "\(mode)")
     }
 
+    @Test("under a light load (a pair of tasks messaging each other per cgroup, run queues contended now and then), run time matches schedstat and run-queue wait never exceeds it",
+          arguments: modes)
+    func lightLoadWaitAgainstSchedstat(mode: AttachMode) throws {
+        // The agent's configuration (filter on): migration notes are kept only while run queues
+        // are contended, which here comes and goes. Wait is checked as a bound only: on this
+        // machine kind, switches away from the sandbox agent's threads reach no tracepoint
+        // (ftrace misses them too), so the wait of a task switched in by one is not seen; the
+        // tasks here wait little, so the few such switch-ins can be a large share of it (README,
+        // "Known limits").
+        var config = configuration(mode)
+        config.filterCgroups = true
+        let probe = try load(config)
+        defer { probe.close(keepPins: false) }
+        try probe.attach()
+        try expectWaitAndRunMatchSchedstat(probe: probe, name: "\(mode), light load", watch: true, light: true)
+    }
+
     @Test("with a one-slot cgroup cache, the cgroup filter on and the watch list changing, run-queue wait and run time still match schedstat",
           arguments: modes)
     func cacheCollisionsLoseNothing(mode: AttachMode) throws {
@@ -159,20 +185,24 @@ struct KernelAccuracyTests {
         }
     }
 
-    /// Two cgroups of two busy loops each on the same CPUs; the probe's wait and run time for each
-    /// against the tasks' schedstat over 3 s. `watch`: watch the two first (filter on);
-    /// `midway` runs between the two readings.
-    func expectWaitAndRunMatchSchedstat(probe: KernelProbe, name: String, watch: Bool = false,
+    /// Two cgroups of two busy loops each (`light`: of a pair of tasks messaging each other) on the
+    /// same CPUs; the probe's wait and run time for each against the tasks' schedstat over 3 s.
+    /// `watch`: watch the two first (filter on); `midway` runs between the two readings.
+    func expectWaitAndRunMatchSchedstat(probe: KernelProbe, name: String, watch: Bool = false, light: Bool = false,
                                         midway: () throws -> Void = {}) throws {
         let cgroups = [try TemporaryCgroup(), try TemporaryCgroup()]
         defer { cgroups.forEach { $0.remove() } }
         let ids = try cgroups.map { try $0.id() }
         if watch { try probe.watch(cgroupIDs: ids) }
 
-        // Four busy loops on two CPUs: each waits while another runs, and the load balancer may
-        // move a waiting one (its wait before the move is in run_delay too).
-        let burners = try cgroups.map { c in try (0..<2).map { _ in try Burner(cgroupPath: c.path) } }
+        // Busy: four busy loops on two CPUs: each waits while another runs, and the load balancer
+        // may move a waiting one (its wait before the move is in run_delay too). Light: a pair of
+        // tasks messaging each other per cgroup, whose run queues are contended only now and then.
+        let burners = light ? [] : try cgroups.map { c in try (0..<2).map { _ in try Burner(cgroupPath: c.path) } }
         defer { burners.joined().forEach { $0.stop() } }
+        let pairs = light ? try cgroups.map { try SwitchingPair(cgroupPath: $0.path) } : []
+        defer { pairs.forEach { $0.stop() } }
+        let tasks = light ? try pairs.map { try $0.threads() } : burners.map { $0.map(\.pid) }
         /// Per cgroup, (wait, run) summed over its tasks, read just before and just after the
         /// probe's snapshot and averaged: the busy loops run on while this thread reads. On a
         /// loaded machine this thread may wait tens of ms between two reads, so a reading whose
@@ -180,8 +210,8 @@ struct KernelAccuracyTests {
         /// the tightest is kept).
         func reading() throws -> (probe: ProbeSnapshot, kernel: [(wait: Double, run: Double)]) {
             func schedstats() throws -> [Schedstat] {
-                try burners.map { group in
-                    try group.map { try Schedstat.read(pid: $0.pid) }.reduce(Schedstat(runNanos: 0, waitNanos: 0, timeslices: 0), +)
+                try tasks.map { group in
+                    try group.map { try Schedstat.read(pid: $0) }.reduce(Schedstat(runNanos: 0, waitNanos: 0, timeslices: 0), +)
                 }
             }
             var best: (spread: UInt64, probe: ProbeSnapshot, kernel: [(wait: Double, run: Double)])?
@@ -208,8 +238,12 @@ struct KernelAccuracyTests {
 
         for i in ids.indices {
             let bpf = try #require(last.probe.cgroups[ids[i]]).since(try #require(first.probe.cgroups[ids[i]]))
-            expectClose(Double(bpf.waitNanos), last.kernel[i].wait - first.kernel[i].wait,
-                        "\(name): run-queue wait of cgroup \(i + 1) of 2 (ns)")
+            let kernelWait = last.kernel[i].wait - first.kernel[i].wait
+            if light {
+                expectNotAbove(Double(bpf.waitNanos), kernelWait, "\(name): run-queue wait of cgroup \(i + 1) of 2 (ns)")
+            } else {
+                expectClose(Double(bpf.waitNanos), kernelWait, "\(name): run-queue wait of cgroup \(i + 1) of 2 (ns)")
+            }
             expectClose(Double(bpf.runNanos), last.kernel[i].run - first.kernel[i].run,
                         "\(name): run time of cgroup \(i + 1) of 2 (ns)")
         }

@@ -1,0 +1,47 @@
+import Foundation
+
+/// `stress-ng --switch 1`: a parent and a child exchanging messages through a pipe at a set
+/// rate, started inside a cgroup. A light, switch-heavy load: each task runs a few µs per message
+/// and sleeps between, so run queues are contended only now and then (the load of the probe's
+/// low-rate cost benchmark).
+public final class SwitchingPair: @unchecked Sendable {
+    // @unchecked: Process is used from the creating test only.
+    private let process: Process
+    private let cgroupPath: String
+
+    /// Starts the pair in the cgroup at `cgroupPath`, switching `perSecond` times a second, and
+    /// waits until its three processes (stress-ng, the worker and its child) are there.
+    public init(cgroupPath: String, perSecond: Int = 1000) throws {
+        self.cgroupPath = cgroupPath
+        process = Process()
+        process.executableURL = URL(fileURLWithPath: "/bin/sh")
+        // `echo $$` moves this shell; exec keeps the pid, so stress-ng and its workers start in the cgroup.
+        process.arguments = ["-c", "echo $$ > '\(cgroupPath)/cgroup.procs' && exec stress-ng --switch 1 --switch-freq \(perSecond) --quiet"]
+        try process.run()
+        for _ in 0..<400 {
+            if try threads().count >= 3 { return }
+            usleep(5_000)
+        }
+        stop()
+        throw BurnerError(message: "stress-ng --switch never started its worker pair in \(cgroupPath) (is stress-ng installed?)")
+    }
+
+    /// The thread ids in the cgroup (`cgroup.threads` on v2, `tasks` on v1).
+    public func threads() throws -> [Int32] {
+        let v2 = "\(cgroupPath)/cgroup.threads"
+        let list = FileManager.default.fileExists(atPath: v2) ? v2 : "\(cgroupPath)/tasks"
+        return try String(contentsOfFile: list, encoding: .utf8).split(separator: "\n").compactMap { Int32($0) }
+    }
+
+    /// Kills stress-ng and its workers, and waits for it. SIGKILL, each: a process started from
+    /// the test runner inherits its blocked signals, SIGTERM and SIGALRM (stress-ng's --timeout)
+    /// among them.
+    public func stop() {
+        guard process.isRunning else { return }
+        for tid in (try? threads()) ?? [] { kill(tid, SIGKILL) }
+        kill(process.processIdentifier, SIGKILL)
+        process.waitUntilExit()
+    }
+
+    deinit { stop() }
+}
