@@ -33,6 +33,27 @@ public final class SwitchingPair: @unchecked Sendable {
         return try String(contentsOfFile: list, encoding: .utf8).split(separator: "\n").compactMap { Int32($0) }
     }
 
+    /// Stops every task of the pair (SIGSTOP) and waits until each is stopped, so that nothing
+    /// moves while both sides are read; `resume()` continues them.
+    public func pause() throws {
+        let tids = try threads()
+        for tid in tids { kill(tid, SIGSTOP) }
+        for tid in tids {
+            for attempt in 0... {
+                // /proc/<tid>/stat: "tid (comm) S ...": the state follows the last ')'.
+                let stat = try String(contentsOfFile: "/proc/\(tid)/stat", encoding: .utf8)
+                if stat[stat.index(after: stat.lastIndex(of: ")")!)...].split(separator: " ").first == "T" { break }
+                if attempt == 2_000 { throw BurnerError(message: "task \(tid) did not stop on SIGSTOP") }
+                usleep(1_000)
+            }
+        }
+    }
+
+    /// Continues the tasks `pause()` stopped.
+    public func resume() {
+        for tid in (try? threads()) ?? [] { kill(tid, SIGCONT) }
+    }
+
     /// Kills stress-ng and its workers, and waits for it. SIGKILL, each: a process started from
     /// the test runner inherits its blocked signals, SIGTERM and SIGALRM (stress-ng's --timeout)
     /// among them.
