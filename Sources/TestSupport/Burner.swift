@@ -26,7 +26,9 @@ public final class Burner: @unchecked Sendable {
         try waitUntilInCgroup(cgroupPath)
     }
 
-    private static func start(in cgroupPath: String, _ command: String) throws -> Process {
+    /// Runs `command` (sh) as a process that joins the cgroup at `cgroupPath` first, so that all
+    /// it runs counts there: the burners' start, and other loads' (``SwitchingPair``).
+    static func start(in cgroupPath: String, _ command: String) throws -> Process {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: "/bin/sh")
         // `echo $$` moves this shell; exec keeps the pid, so the loop runs in the cgroup.

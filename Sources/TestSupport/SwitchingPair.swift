@@ -13,11 +13,7 @@ public final class SwitchingPair: @unchecked Sendable {
     /// waits until its three processes (stress-ng, the worker and its child) are there.
     public init(cgroupPath: String, perSecond: Int = 1000) throws {
         self.cgroupPath = cgroupPath
-        process = Process()
-        process.executableURL = URL(fileURLWithPath: "/bin/sh")
-        // `echo $$` moves this shell; exec keeps the pid, so stress-ng and its workers start in the cgroup.
-        process.arguments = ["-c", "echo $$ > '\(cgroupPath)/cgroup.procs' && exec stress-ng --switch 1 --switch-freq \(perSecond) --quiet"]
-        try process.run()
+        process = try Burner.start(in: cgroupPath, "exec stress-ng --switch 1 --switch-freq \(perSecond) --quiet")
         for _ in 0..<400 {
             if try threads().count >= 3 { return }
             usleep(5_000)
